@@ -1,0 +1,256 @@
+//! Who is acting, and the guards that prove what they may do.
+//!
+//! A [`Principal`] is an authenticated user (with their memberships) or an API key. Use cases
+//! take a guard, not a principal: [`PlatformAdmin`] or [`WhiteLabelAdmin`]. Guards are built
+//! only by the methods below, which check the role table of [`tandem_domain::Role`], and the
+//! white label a guard names is the only tenant the use case touches.
+
+use tandem_domain::{ApiKeyId, Permission, Role, UserId, WhiteLabelId};
+use tandem_store::api_keys::ApiKeyRow;
+use tandem_store::memberships::MembershipRow;
+use tandem_store::users::UserRow;
+
+use crate::{AppError, AppResult};
+
+/// The person or key behind a change, as recorded in the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub(crate) user_id: Option<UserId>,
+    pub(crate) api_key_id: Option<ApiKeyId>,
+    pub(crate) label: String,
+    pub(crate) source_ip: Option<String>,
+}
+
+impl Actor {
+    /// How the actor is shown in the audit log and the ledger: an email or an API key's name.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The user, when a person is acting.
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.user_id.as_ref()
+    }
+
+    /// An actor for changes made from the command line on the machine itself.
+    pub fn command_line() -> Self {
+        Self {
+            user_id: None,
+            api_key_id: None,
+            label: "tandem admin".into(),
+            source_ip: None,
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    actor: Actor,
+    identity: Identity,
+}
+
+#[derive(Debug, Clone)]
+enum Identity {
+    User {
+        user: UserRow,
+        memberships: Vec<MembershipRow>,
+    },
+    ApiKey(ApiKeyRow),
+}
+
+impl Principal {
+    pub(crate) fn user(
+        user: UserRow,
+        memberships: Vec<MembershipRow>,
+        source_ip: Option<String>,
+    ) -> Self {
+        let actor = Actor {
+            user_id: Some(user.id.clone()),
+            api_key_id: None,
+            label: user.email.clone(),
+            source_ip,
+        };
+        Self {
+            actor,
+            identity: Identity::User { user, memberships },
+        }
+    }
+
+    pub(crate) fn api_key(key: ApiKeyRow, source_ip: Option<String>) -> Self {
+        let actor = Actor {
+            user_id: None,
+            api_key_id: Some(key.id.clone()),
+            label: format!("API key {} ({})", key.name, key.key_prefix),
+            source_ip,
+        };
+        Self {
+            actor,
+            identity: Identity::ApiKey(key),
+        }
+    }
+
+    /// The actor, for audit records.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The signed-in user, if this is a person.
+    pub fn user_row(&self) -> Option<&UserRow> {
+        match &self.identity {
+            Identity::User { user, .. } => Some(user),
+            Identity::ApiKey(_) => None,
+        }
+    }
+
+    /// The white label an API key belongs to; `None` for a person.
+    pub fn api_key_white_label(&self) -> Option<&WhiteLabelId> {
+        match &self.identity {
+            Identity::ApiKey(key) => Some(&key.white_label_id),
+            Identity::User { .. } => None,
+        }
+    }
+
+    /// Whether the caller holds the Platform Administrator role.
+    pub fn is_platform_admin(&self) -> bool {
+        match &self.identity {
+            Identity::User { memberships, .. } => memberships
+                .iter()
+                .any(|m| m.role == Role::PlatformAdministrator.as_str()),
+            Identity::ApiKey(_) => false,
+        }
+    }
+
+    /// The guard for platform-wide administration.
+    pub fn platform_admin(&self) -> AppResult<PlatformAdmin> {
+        if self.is_platform_admin() {
+            Ok(PlatformAdmin {
+                actor: self.actor.clone(),
+            })
+        } else {
+            Err(AppError::Forbidden(
+                "only a Platform Administrator may do this".into(),
+            ))
+        }
+    }
+
+    /// The role the caller holds on a white label: its own White Label membership, a White
+    /// Label API key of that white label, or Platform Administrator acting for it.
+    pub fn role_on_white_label(&self, white_label_id: &WhiteLabelId) -> Option<Role> {
+        match &self.identity {
+            Identity::ApiKey(key) => {
+                let role = Role::parse(&key.role).ok()?;
+                (key.white_label_id == *white_label_id
+                    && key.customer_id.is_none()
+                    && role == Role::WhiteLabel)
+                    .then_some(role)
+            }
+            Identity::User { memberships, .. } => {
+                if self.is_platform_admin() {
+                    return Some(Role::PlatformAdministrator);
+                }
+                memberships
+                    .iter()
+                    .filter(|m| m.customer_id.is_none())
+                    .filter(|m| m.white_label_id.as_ref() == Some(white_label_id))
+                    .find_map(|m| Role::parse(&m.role).ok())
+            }
+        }
+    }
+
+    /// The guard for administering one white label with `permission`.
+    pub fn white_label_admin(
+        &self,
+        white_label_id: &WhiteLabelId,
+        permission: Permission,
+    ) -> AppResult<WhiteLabelAdmin> {
+        let Some(role) = self.role_on_white_label(white_label_id) else {
+            return Err(AppError::Forbidden(
+                "you are not an administrator of this white label".into(),
+            ));
+        };
+        if !role.permits(permission) {
+            return Err(AppError::Forbidden(format!(
+                "the {} role does not allow this",
+                role.label()
+            )));
+        }
+        Ok(WhiteLabelAdmin {
+            actor: self.actor.clone(),
+            white_label_id: white_label_id.clone(),
+            role,
+        })
+    }
+}
+
+/// Proof that the caller is a Platform Administrator.
+#[derive(Debug, Clone)]
+pub struct PlatformAdmin {
+    actor: Actor,
+}
+
+impl PlatformAdmin {
+    /// The acting administrator.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// A guard for work done from the command line on the server itself.
+    pub fn command_line() -> Self {
+        Self {
+            actor: Actor::command_line(),
+        }
+    }
+
+    /// Acts for a white label, as a Platform Administrator may.
+    pub fn for_white_label(&self, white_label_id: &WhiteLabelId) -> WhiteLabelAdmin {
+        WhiteLabelAdmin {
+            actor: self.actor.clone(),
+            white_label_id: white_label_id.clone(),
+            role: Role::PlatformAdministrator,
+        }
+    }
+}
+
+/// Proof that the caller may administer one white label.
+#[derive(Debug, Clone)]
+pub struct WhiteLabelAdmin {
+    actor: Actor,
+    white_label_id: WhiteLabelId,
+    role: Role,
+}
+
+impl WhiteLabelAdmin {
+    /// The white label this guard is for: the tenant of every call made with it.
+    pub fn white_label_id(&self) -> &WhiteLabelId {
+        &self.white_label_id
+    }
+
+    /// The acting person or key.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The role the caller acts with.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Fails unless the role grants `permission`.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.role.permits(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "the {} role does not allow this",
+                self.role.label()
+            )))
+        }
+    }
+
+    /// How the audit log names who the work was done for, when a Platform Administrator acts
+    /// for the white label.
+    pub(crate) fn on_behalf_of(&self) -> Option<String> {
+        (self.role == Role::PlatformAdministrator).then(|| self.white_label_id.to_string())
+    }
+}

@@ -1,0 +1,424 @@
+//! Sign-in, sessions, API keys and passwords.
+//!
+//! Passwords are hashed with Argon2id (the argon2 crate's defaults: 19 MiB, 2 passes, 1 lane)
+//! on a blocking thread so the async runtime never stalls. Session tokens, CSRF tokens and API
+//! keys are 256 random bits; the database keeps only the SHA-256 of tokens and keys.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tandem_domain::{ApiKeyId, EmailAddress, MembershipId, Name, Role, UserId, WhiteLabelId};
+use tandem_store::{api_keys, memberships, sessions, users};
+
+use crate::access::{Principal, WhiteLabelAdmin};
+use crate::audit::{record, Change};
+use crate::validate::Fields;
+use crate::{App, AppError, AppResult};
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// The longest password accepted; longer input is rejected rather than hashed.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// What every API key starts with, so leaked keys are easy to recognise.
+pub const API_KEY_PREFIX: &str = "tdm_";
+
+/// A new session: the cookie value and the CSRF token of its forms.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub csrf_token: String,
+    pub user_id: UserId,
+}
+
+/// A session found for a cookie.
+#[derive(Debug, Clone)]
+pub struct SessionPrincipal {
+    pub principal: Principal,
+    pub csrf_token: String,
+}
+
+/// A newly created API key; `secret` is shown once and never again.
+#[derive(Debug, Clone)]
+pub struct CreatedApiKey {
+    pub id: ApiKeyId,
+    pub secret: String,
+    pub key_prefix: String,
+}
+
+/// Returns 256 random bits, URL-safe base64.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The SHA-256 of a token, hex-encoded, as stored.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a new password against the length rules.
+pub fn check_password(password: &str) -> Result<(), tandem_domain::ValueError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(tandem_domain::ValueError::new(
+            "password_too_short",
+            format!("use at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(tandem_domain::ValueError::new(
+            "password_too_long",
+            format!("use at most {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes a password with Argon2id on a blocking thread.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?
+}
+
+/// Verifies a password against a stored hash on a blocking thread.
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a random password, verified against when the email is unknown so that a wrong
+/// email costs as much time as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(random_token().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .unwrap_or_default()
+    })
+}
+
+impl App {
+    /// Signs a user in with email and password and opens a new session. A wrong password and an
+    /// unknown email fail the same way and take about the same time.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        source_ip: Option<String>,
+    ) -> AppResult<NewSession> {
+        let email_key = email.trim().to_lowercase();
+        let mut conn = self.store.conn().await?;
+        let user = users::find_by_email_key(&mut conn, &email_key).await?;
+        drop(conn);
+
+        let hash = match &user {
+            Some(user) if user.status == "active" => user.password_hash.clone(),
+            _ => None,
+        };
+        let decoy = hash.is_none();
+        let hash = hash.unwrap_or_else(|| decoy_hash().to_string());
+        let verified = verify_password(password.to_string(), hash).await;
+        let user = match user {
+            Some(user) if verified && !decoy => user,
+            _ => {
+                tracing::info!(source_ip = source_ip.as_deref(), "sign-in failed");
+                return Err(AppError::Unauthenticated);
+            }
+        };
+
+        let session = NewSession {
+            token: random_token(),
+            csrf_token: random_token(),
+            user_id: user.id.clone(),
+        };
+        let now = self.now_us();
+        let expires = now + self.settings.session_ttl.as_micros() as i64;
+        let mut tx = self.store.begin().await?;
+        sessions::insert(
+            &mut tx,
+            &token_hash(&session.token),
+            &user.id,
+            &session.csrf_token,
+            source_ip.as_deref(),
+            now,
+            expires,
+        )
+        .await?;
+        users::touch_sign_in(&mut tx, &user.id, now).await?;
+        tx.commit().await?;
+        tracing::info!(user.id = %user.id, "signed in");
+        Ok(session)
+    }
+
+    /// Finds the principal of a session cookie, if the session is live.
+    pub async fn session(
+        &self,
+        token: &str,
+        source_ip: Option<String>,
+    ) -> AppResult<Option<SessionPrincipal>> {
+        let mut conn = self.store.conn().await?;
+        let Some(session) =
+            sessions::find_live(&mut conn, &token_hash(token), self.now_us()).await?
+        else {
+            return Ok(None);
+        };
+        let Some(user) = users::get(&mut conn, &session.user_id).await? else {
+            return Ok(None);
+        };
+        if user.status != "active" {
+            return Ok(None);
+        }
+        let memberships = memberships::active_for_user(&mut conn, &user.id).await?;
+        Ok(Some(SessionPrincipal {
+            principal: Principal::user(user, memberships, source_ip),
+            csrf_token: session.csrf_token,
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn sign_out(&self, token: &str) -> AppResult<()> {
+        let mut conn = self.store.conn().await?;
+        sessions::delete(&mut conn, &token_hash(token)).await?;
+        Ok(())
+    }
+
+    /// Finds the principal of an API key, if the key exists and is not revoked.
+    pub async fn api_key_principal(
+        &self,
+        secret: &str,
+        source_ip: Option<String>,
+    ) -> AppResult<Option<Principal>> {
+        if !secret.starts_with(API_KEY_PREFIX) {
+            return Ok(None);
+        }
+        let mut conn = self.store.conn().await?;
+        let Some(key) = api_keys::find_active_by_hash(&mut conn, &token_hash(secret)).await? else {
+            return Ok(None);
+        };
+        api_keys::touch(&mut conn, &key.id, self.now_us()).await?;
+        Ok(Some(Principal::api_key(key, source_ip)))
+    }
+
+    /// Creates a White Label API key; the secret is in the result and nowhere else.
+    pub async fn create_api_key(
+        &self,
+        admin: &WhiteLabelAdmin,
+        name: &str,
+    ) -> AppResult<CreatedApiKey> {
+        admin.require(tandem_domain::Permission::ManageApiKeys)?;
+        let name = Name::parse(name, 80).map_err(|e| AppError::field("name", e))?;
+        let secret = format!("{API_KEY_PREFIX}{}", random_token());
+        let key_prefix: String = secret.chars().take(API_KEY_PREFIX.len() + 6).collect();
+        let id = ApiKeyId::new();
+
+        let mut tx = self.store.begin().await?;
+        let new_key = api_keys::NewApiKey {
+            id: &id,
+            white_label_id: admin.white_label_id(),
+            customer_id: None,
+            role: Role::WhiteLabel.as_str(),
+            name: name.as_str(),
+            key_prefix: &key_prefix,
+            key_hash: &token_hash(&secret),
+            created_by: admin.actor().user_id(),
+        };
+        api_keys::insert(&mut tx, &new_key, self.now_us()).await?;
+        let after =
+            serde_json::json!({"name": name.as_str(), "role": "white_label", "prefix": key_prefix});
+        record(
+            &mut tx,
+            self.now_us(),
+            admin.actor(),
+            Change {
+                white_label_id: Some(admin.white_label_id()),
+                on_behalf_of: admin.on_behalf_of(),
+                action: "api_key.created",
+                object_kind: "api_key",
+                object_id: id.as_str(),
+                after: Some(after),
+                ..Change::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CreatedApiKey {
+            id,
+            secret,
+            key_prefix,
+        })
+    }
+
+    /// Lists a white label's API keys (never their secrets).
+    pub async fn list_api_keys(
+        &self,
+        admin: &WhiteLabelAdmin,
+    ) -> AppResult<Vec<api_keys::ApiKeyRow>> {
+        admin.require(tandem_domain::Permission::ManageApiKeys)?;
+        let mut conn = self.store.conn().await?;
+        Ok(api_keys::list(&mut conn, admin.white_label_id()).await?)
+    }
+
+    /// Revokes one of the white label's API keys.
+    pub async fn revoke_api_key(&self, admin: &WhiteLabelAdmin, id: &ApiKeyId) -> AppResult<()> {
+        admin.require(tandem_domain::Permission::ManageApiKeys)?;
+        let mut tx = self.store.begin().await?;
+        if !api_keys::revoke(&mut tx, admin.white_label_id(), id, self.now_us()).await? {
+            return Err(AppError::NotFound("API key"));
+        }
+        record(
+            &mut tx,
+            self.now_us(),
+            admin.actor(),
+            Change {
+                white_label_id: Some(admin.white_label_id()),
+                on_behalf_of: admin.on_behalf_of(),
+                action: "api_key.revoked",
+                object_kind: "api_key",
+                object_id: id.as_str(),
+                ..Change::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates a user with a password and a membership, or adds the membership to the existing
+    /// user with that email. Used by the command line and the demo; the team pages build on it.
+    pub async fn ensure_user_with_role(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: Role,
+        white_label_id: Option<&WhiteLabelId>,
+    ) -> AppResult<UserId> {
+        let mut fields = Fields::default();
+        let email = fields.check("email", EmailAddress::parse(email));
+        let name = fields.check("name", Name::parse(name, 120));
+        fields.check("password", check_password(password));
+        if role.scope() != tandem_domain::ScopeKind::Platform && white_label_id.is_none() {
+            fields.push(crate::FieldError::custom(
+                "white_label_id",
+                "required",
+                "name the white label this role applies to",
+            ));
+        }
+        fields.finish()?;
+        let (email, name) = (email.expect("checked"), name.expect("checked"));
+        let hash = hash_password(password.to_string()).await?;
+
+        let now = self.now_us();
+        let mut tx = self.store.begin().await?;
+        let user_id = match users::find_by_email_key(&mut tx, &email.key()).await? {
+            Some(user) => {
+                users::set_password_hash(&mut tx, &user.id, &hash).await?;
+                user.id
+            }
+            None => {
+                let id = UserId::new();
+                users::insert(
+                    &mut tx,
+                    &id,
+                    email.as_str(),
+                    &email.key(),
+                    name.as_str(),
+                    Some(&hash),
+                    now,
+                )
+                .await?;
+                id
+            }
+        };
+        let scope = match white_label_id {
+            Some(wl) if role.scope() == tandem_domain::ScopeKind::WhiteLabel => {
+                memberships::Scope::WhiteLabel(wl)
+            }
+            _ => memberships::Scope::Platform,
+        };
+        let membership_id = MembershipId::new();
+        match memberships::insert(&mut tx, &membership_id, &user_id, role.as_str(), scope, now)
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if e.is_conflict_on("uq_memberships_user_scope") => {}
+            Err(e) => return Err(e.into()),
+        }
+        record(
+            &mut tx,
+            now,
+            &crate::access::Actor::command_line(),
+            Change {
+                white_label_id: white_label_id,
+                action: "membership.created",
+                object_kind: "user",
+                object_id: user_id.as_str(),
+                after: Some(serde_json::json!({"email": email.as_str(), "role": role.as_str()})),
+                ..Change::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_hash_is_hex_sha256() {
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn random_token_has_256_bits() {
+        assert_eq!(URL_SAFE_NO_PAD.decode(random_token()).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn password_too_short_rejected() {
+        assert_eq!(
+            check_password("short").unwrap_err().code,
+            "password_too_short"
+        );
+    }
+
+    #[tokio::test]
+    async fn password_hash_verifies() {
+        let hash = hash_password("correct horse battery".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery".into(), hash.clone()).await);
+        assert!(!verify_password("wrong horse battery".into(), hash).await);
+    }
+}

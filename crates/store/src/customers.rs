@@ -1,0 +1,319 @@
+//! Customer accounts of a white label.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use tandem_domain::{CustomerId, PlanId, UserId, WhiteLabelId};
+
+use crate::{flag, Conn, StoreResult};
+
+/// A postal address as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressRow {
+    pub line1: String,
+    pub line2: Option<String>,
+    pub suburb: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postcode: String,
+    pub country: String,
+}
+
+/// A customer account as stored.
+#[derive(Debug, Clone)]
+pub struct CustomerRow {
+    pub id: CustomerId,
+    pub white_label_id: WhiteLabelId,
+    pub account_number: String,
+    pub status: String,
+    pub payer: String,
+    pub creation_mode: String,
+    pub plan_id: PlanId,
+    pub plan_name: String,
+    pub legal_name: String,
+    pub trading_name: Option<String>,
+    pub business_number: Option<String>,
+    pub tax_number: Option<String>,
+    pub contact_given_name: String,
+    pub contact_family_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub contact_job_title: Option<String>,
+    pub billing_address: AddressRow,
+    pub service_same_as_billing: bool,
+    pub service_address: AddressRow,
+    pub time_zone: String,
+    pub currency: String,
+    pub balance_minor: i64,
+    pub credit_limit_minor: i64,
+    pub version: i64,
+    pub created_us: i64,
+    pub updated_us: i64,
+}
+
+/// A customer account to insert; the caller has validated every field.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    pub id: CustomerId,
+    pub white_label_id: WhiteLabelId,
+    pub account_number: String,
+    pub status: String,
+    pub payer: String,
+    pub creation_mode: String,
+    pub plan_id: PlanId,
+    pub legal_name: String,
+    pub trading_name: Option<String>,
+    pub business_number: Option<String>,
+    pub tax_number: Option<String>,
+    pub contact_given_name: String,
+    pub contact_family_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub contact_job_title: Option<String>,
+    pub billing_address: AddressRow,
+    pub service_same_as_billing: bool,
+    pub service_address: AddressRow,
+    pub time_zone: String,
+    pub currency: String,
+    pub created_by: Option<UserId>,
+}
+
+const COLUMNS: &str = "c.id, c.white_label_id, c.account_number, c.status, c.payer, \
+    c.creation_mode, c.plan_id, p.name AS plan_name, c.legal_name, c.trading_name, \
+    c.business_number, c.tax_number, c.contact_given_name, c.contact_family_name, \
+    c.contact_email, c.contact_phone, c.contact_job_title, c.billing_line1, c.billing_line2, \
+    c.billing_suburb, c.billing_city, c.billing_region, c.billing_postcode, c.billing_country, \
+    c.service_same_as_billing, c.service_line1, c.service_line2, c.service_suburb, \
+    c.service_city, c.service_region, c.service_postcode, c.service_country, c.time_zone, \
+    c.currency, c.balance_minor, c.credit_limit_minor, c.version, c.created_us, c.updated_us";
+
+fn address(row: &AnyRow, prefix: &str) -> StoreResult<AddressRow> {
+    Ok(AddressRow {
+        line1: row.try_get(format!("{prefix}_line1").as_str())?,
+        line2: row.try_get(format!("{prefix}_line2").as_str())?,
+        suburb: row.try_get(format!("{prefix}_suburb").as_str())?,
+        city: row.try_get(format!("{prefix}_city").as_str())?,
+        region: row.try_get(format!("{prefix}_region").as_str())?,
+        postcode: row.try_get(format!("{prefix}_postcode").as_str())?,
+        country: row.try_get(format!("{prefix}_country").as_str())?,
+    })
+}
+
+fn from_row(row: &AnyRow) -> StoreResult<CustomerRow> {
+    Ok(CustomerRow {
+        id: CustomerId::from_trusted(row.try_get("id")?),
+        white_label_id: WhiteLabelId::from_trusted(row.try_get("white_label_id")?),
+        account_number: row.try_get("account_number")?,
+        status: row.try_get("status")?,
+        payer: row.try_get("payer")?,
+        creation_mode: row.try_get("creation_mode")?,
+        plan_id: PlanId::from_trusted(row.try_get("plan_id")?),
+        plan_name: row.try_get("plan_name")?,
+        legal_name: row.try_get("legal_name")?,
+        trading_name: row.try_get("trading_name")?,
+        business_number: row.try_get("business_number")?,
+        tax_number: row.try_get("tax_number")?,
+        contact_given_name: row.try_get("contact_given_name")?,
+        contact_family_name: row.try_get("contact_family_name")?,
+        contact_email: row.try_get("contact_email")?,
+        contact_phone: row.try_get("contact_phone")?,
+        contact_job_title: row.try_get("contact_job_title")?,
+        billing_address: address(row, "billing")?,
+        service_same_as_billing: flag(row.try_get("service_same_as_billing")?),
+        service_address: address(row, "service")?,
+        time_zone: row.try_get("time_zone")?,
+        currency: row.try_get("currency")?,
+        balance_minor: row.try_get("balance_minor")?,
+        credit_limit_minor: row.try_get("credit_limit_minor")?,
+        version: row.try_get("version")?,
+        created_us: row.try_get("created_us")?,
+        updated_us: row.try_get("updated_us")?,
+    })
+}
+
+/// The case-folded form of a name, used for prefix search.
+pub fn search_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Inserts a customer account. Fails with `uq_customers_account_number` if the number is taken.
+pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> StoreResult<()> {
+    let billing = &customer.billing_address;
+    let service = &customer.service_address;
+    sqlx::query(
+        "INSERT INTO customers (id, white_label_id, account_number, status, payer, \
+         creation_mode, plan_id, legal_name, trading_name, business_number, tax_number, \
+         contact_given_name, contact_family_name, contact_email, contact_phone, \
+         contact_job_title, billing_line1, billing_line2, billing_suburb, billing_city, \
+         billing_region, billing_postcode, billing_country, service_same_as_billing, \
+         service_line1, service_line2, service_suburb, service_city, service_region, \
+         service_postcode, service_country, time_zone, currency, legal_name_key, \
+         trading_name_key, created_by_user_id, created_us, updated_us) VALUES ($1, $2, $3, $4, \
+         $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+         $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $37)",
+    )
+    .bind(customer.id.as_str())
+    .bind(customer.white_label_id.as_str())
+    .bind(&customer.account_number)
+    .bind(&customer.status)
+    .bind(&customer.payer)
+    .bind(&customer.creation_mode)
+    .bind(customer.plan_id.as_str())
+    .bind(&customer.legal_name)
+    .bind(&customer.trading_name)
+    .bind(&customer.business_number)
+    .bind(&customer.tax_number)
+    .bind(&customer.contact_given_name)
+    .bind(&customer.contact_family_name)
+    .bind(&customer.contact_email)
+    .bind(&customer.contact_phone)
+    .bind(&customer.contact_job_title)
+    .bind(&billing.line1)
+    .bind(&billing.line2)
+    .bind(&billing.suburb)
+    .bind(&billing.city)
+    .bind(&billing.region)
+    .bind(&billing.postcode)
+    .bind(&billing.country)
+    .bind(i64::from(customer.service_same_as_billing))
+    .bind(&service.line1)
+    .bind(&service.line2)
+    .bind(&service.suburb)
+    .bind(&service.city)
+    .bind(&service.region)
+    .bind(&service.postcode)
+    .bind(&service.country)
+    .bind(&customer.time_zone)
+    .bind(&customer.currency)
+    .bind(search_key(&customer.legal_name))
+    .bind(customer.trading_name.as_deref().map(search_key))
+    .bind(customer.created_by.as_ref().map(|u| u.as_str()))
+    .bind(now_us)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Reads one customer account of a white label.
+pub async fn get(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    id: &CustomerId,
+) -> StoreResult<Option<CustomerRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers c JOIN plans p ON p.id = c.plan_id \
+         WHERE c.id = $1 AND c.white_label_id = $2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id.as_str())
+        .bind(white_label_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Filters for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    /// A name prefix (legal or trading name, any case) or the leading digits of an account
+    /// number.
+    pub search: Option<String>,
+    pub status: Option<String>,
+    /// Keyset cursor: the `(created_us, id)` of the last row of the previous page.
+    pub after: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+/// Lists a white label's customers newest first, one page at a time.
+pub async fn list(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    filter: &CustomerFilter,
+) -> StoreResult<Vec<CustomerRow>> {
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM customers c JOIN plans p ON p.id = c.plan_id \
+         WHERE c.white_label_id = $1"
+    );
+    let mut text_binds: Vec<String> = Vec::new();
+    let mut next = 2;
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let digits: String = search.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+            sql.push_str(&format!(
+                " AND c.account_number >= ${} AND c.account_number < ${}",
+                next,
+                next + 1
+            ));
+            text_binds.push(digits.clone());
+            text_binds.push(format!("{digits}\u{7f}"));
+        } else {
+            let key = search_key(search);
+            sql.push_str(&format!(
+                " AND ((c.legal_name_key >= ${a} AND c.legal_name_key < ${b}) \
+                 OR (c.trading_name_key >= ${a} AND c.trading_name_key < ${b}))",
+                a = next,
+                b = next + 1
+            ));
+            text_binds.push(key.clone());
+            text_binds.push(format!("{key}\u{10ffff}"));
+        }
+        next += 2;
+    }
+    if let Some(status) = &filter.status {
+        sql.push_str(&format!(" AND c.status = ${next}"));
+        text_binds.push(status.clone());
+        next += 1;
+    }
+    if filter.after.is_some() {
+        sql.push_str(&format!(
+            " AND (c.created_us < ${a} OR (c.created_us = ${a} AND c.id < ${b}))",
+            a = next,
+            b = next + 1
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY c.created_us DESC, c.id DESC LIMIT {}",
+        filter.limit
+    ));
+
+    let mut query = sqlx::query(&sql).bind(white_label_id.as_str());
+    for value in &text_binds {
+        query = query.bind(value);
+    }
+    if let Some((created_us, id)) = &filter.after {
+        query = query.bind(*created_us).bind(id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Counts a white label's customers by status.
+pub async fn count_by_status(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+) -> StoreResult<Vec<(String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT status, COUNT(*) AS n FROM customers WHERE white_label_id = $1 GROUP BY status \
+         ORDER BY status",
+    )
+    .bind(white_label_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
+        .collect()
+}
+
+/// Whether an account number is already taken, on any white label.
+pub async fn account_number_exists(conn: &mut Conn, account_number: &str) -> StoreResult<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE account_number = $1")
+            .bind(account_number)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}

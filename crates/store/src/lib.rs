@@ -1,0 +1,209 @@
+//! Storage for Tandem: one code path over SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! Every query that reads tenant data takes the white label (and where it applies the customer)
+//! as its first arguments and filters by them. Writes that must be all-or-nothing run inside a
+//! [`Tx`] opened with [`Store::begin`]; on SQLite that transaction takes the write lock at once
+//! (`BEGIN IMMEDIATE`) so that a read followed by a write can never fail half-way.
+
+mod error;
+mod migrate;
+
+pub mod api_keys;
+pub mod audit;
+pub mod customers;
+pub mod idempotency;
+pub mod ledger;
+pub mod memberships;
+pub mod plans;
+pub mod sessions;
+pub mod users;
+pub mod white_labels;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+
+pub use error::StoreError;
+pub use sqlx::Error as SqlxError;
+
+/// An open transaction; commit it with `tx.commit().await`, or drop it to roll back.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// A connection borrowed from a transaction or the pool.
+pub type Conn = sqlx::AnyConnection;
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database engine behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Connection settings for [`Store::connect`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://PATH` (created if missing) or `postgres://…`.
+    pub url: String,
+    /// Pool size; SQLite serialises writers anyway, so a few connections suffice.
+    pub max_connections: u32,
+    /// How long a SQLite connection waits for the write lock before failing.
+    pub busy_timeout: Duration,
+}
+
+impl StoreOptions {
+    /// Options with the defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database pool and the dialect it speaks.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to the database named by `options.url`; SQLite files are created if missing and
+    /// opened in WAL mode with foreign keys on and a busy timeout.
+    pub async fn connect(options: &StoreOptions) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(&options.url)?;
+        let url = match backend {
+            Backend::Sqlite if !options.url.contains('?') => format!("{}?mode=rwc", options.url),
+            _ => options.url.clone(),
+        };
+        let connect_options: AnyConnectOptions = url
+            .parse::<AnyConnectOptions>()
+            .map_err(StoreError::Database)?
+            .disable_statement_logging();
+        let busy_ms = options.busy_timeout.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        let pragmas = format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL;"
+                        );
+                        conn.execute(sqlx::raw_sql(&pragmas)).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// The dialect of this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for reads that need no transaction.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the embedded migrations that have not run yet.
+    pub async fn migrate(&self) -> StoreResult<Vec<String>> {
+        migrate::run(self).await
+    }
+
+    /// Lists the applied migration versions, oldest first.
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<String>> {
+        migrate::applied(self).await
+    }
+
+    /// Runs a trivial query, for health checks.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Opens a write transaction. On SQLite it holds the write lock from the first statement.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// Acquires a pooled connection for reads.
+    pub async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Closes every connection of the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn backend_of(url: &str) -> StoreResult<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::UnsupportedUrl(redact_url(url)))
+    }
+}
+
+/// Replaces the password of a database URL with `***`, for logs and printed configuration.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Maps a flag column to `bool`.
+pub(crate) fn flag(value: i64) -> bool {
+    value != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_password() {
+        assert_eq!(
+            redact_url("postgres://tandem:s3cret@db:5432/t"),
+            "postgres://tandem:***@db:5432/t"
+        );
+    }
+
+    #[test]
+    fn redact_url_keeps_sqlite_path() {
+        assert_eq!(
+            redact_url("sqlite://tandem-data/tandem.db"),
+            "sqlite://tandem-data/tandem.db"
+        );
+    }
+
+    #[test]
+    fn backend_rejects_unknown_scheme() {
+        assert!(backend_of("mysql://x").is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! Server-side portal sessions, looked up by the SHA-256 of the cookie's token.
+
+use sqlx::Row;
+use tandem_domain::UserId;
+
+use crate::{Conn, StoreResult};
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub user_id: UserId,
+    pub csrf_token: String,
+    pub expires_us: i64,
+}
+
+/// Inserts a session.
+pub async fn insert(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: &UserId,
+    csrf_token: &str,
+    source_ip: Option<&str>,
+    now_us: i64,
+    expires_us: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, source_ip, created_us, expires_us) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(token_hash)
+    .bind(user_id.as_str())
+    .bind(csrf_token)
+    .bind(source_ip)
+    .bind(now_us)
+    .bind(expires_us)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Reads a session that has not expired at `now_us`.
+pub async fn find_live(
+    conn: &mut Conn,
+    token_hash: &str,
+    now_us: i64,
+) -> StoreResult<Option<SessionRow>> {
+    let row = sqlx::query(
+        "SELECT user_id, csrf_token, expires_us FROM sessions \
+         WHERE token_hash = $1 AND expires_us > $2",
+    )
+    .bind(token_hash)
+    .bind(now_us)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(SessionRow {
+            user_id: UserId::from_trusted(row.try_get("user_id")?),
+            csrf_token: row.try_get("csrf_token")?,
+            expires_us: row.try_get("expires_us")?,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// Deletes one session.
+pub async fn delete(conn: &mut Conn, token_hash: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every session of a user, signing them out everywhere.
+pub async fn delete_for_user(conn: &mut Conn, user_id: &UserId) -> StoreResult<u64> {
+    let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+/// Deletes sessions that expired before `now_us`.
+pub async fn delete_expired(conn: &mut Conn, now_us: i64) -> StoreResult<u64> {
+    let result = sqlx::query("DELETE FROM sessions WHERE expires_us <= $1")
+        .bind(now_us)
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected())
+}

@@ -1,0 +1,276 @@
+//! White labels and their portal host names.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use tandem_domain::WhiteLabelId;
+
+use crate::{flag, Conn, StoreResult};
+
+/// A white label as stored, without its logo bytes.
+#[derive(Debug, Clone)]
+pub struct WhiteLabelRow {
+    pub id: WhiteLabelId,
+    pub name: String,
+    pub country: String,
+    pub currency: String,
+    pub support_email: String,
+    pub support_phone: Option<String>,
+    pub primary_colour: String,
+    pub terms_url: Option<String>,
+    pub has_logo: bool,
+    pub logo_version: i64,
+    pub tax_name: String,
+    pub tax_rate_bp: i64,
+    pub show_prices_with_tax: bool,
+    pub status: String,
+    pub balance_minor: i64,
+    pub credit_limit_minor: i64,
+    pub version: i64,
+    pub created_us: i64,
+    pub updated_us: i64,
+    pub hosts: Vec<String>,
+}
+
+/// The editable settings of a white label.
+#[derive(Debug, Clone)]
+pub struct WhiteLabelFields {
+    pub name: String,
+    pub country: String,
+    pub currency: String,
+    pub support_email: String,
+    pub support_phone: Option<String>,
+    pub primary_colour: String,
+    pub terms_url: Option<String>,
+    pub tax_name: String,
+    pub tax_rate_bp: i64,
+    pub show_prices_with_tax: bool,
+}
+
+const COLUMNS: &str = "id, name, country, currency, support_email, support_phone, \
+    primary_colour, terms_url, logo_content_type IS NOT NULL AS has_logo, logo_version, \
+    tax_name, tax_rate_bp, show_prices_with_tax, status, balance_minor, credit_limit_minor, \
+    version, created_us, updated_us";
+
+fn from_row(row: &AnyRow) -> StoreResult<WhiteLabelRow> {
+    Ok(WhiteLabelRow {
+        id: WhiteLabelId::from_trusted(row.try_get("id")?),
+        name: row.try_get("name")?,
+        country: row.try_get("country")?,
+        currency: row.try_get("currency")?,
+        support_email: row.try_get("support_email")?,
+        support_phone: row.try_get("support_phone")?,
+        primary_colour: row.try_get("primary_colour")?,
+        terms_url: row.try_get("terms_url")?,
+        has_logo: bool_column(row, "has_logo")?,
+        logo_version: row.try_get("logo_version")?,
+        tax_name: row.try_get("tax_name")?,
+        tax_rate_bp: row.try_get("tax_rate_bp")?,
+        show_prices_with_tax: flag(row.try_get("show_prices_with_tax")?),
+        status: row.try_get("status")?,
+        balance_minor: row.try_get("balance_minor")?,
+        credit_limit_minor: row.try_get("credit_limit_minor")?,
+        version: row.try_get("version")?,
+        created_us: row.try_get("created_us")?,
+        updated_us: row.try_get("updated_us")?,
+        hosts: Vec::new(),
+    })
+}
+
+/// Reads a boolean expression, which SQLite returns as an integer and PostgreSQL as a bool.
+fn bool_column(row: &AnyRow, name: &str) -> StoreResult<bool> {
+    match row.try_get::<bool, _>(name) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(flag(row.try_get::<i64, _>(name)?)),
+    }
+}
+
+async fn load_hosts(conn: &mut Conn, row: &mut WhiteLabelRow) -> StoreResult<()> {
+    let hosts =
+        sqlx::query("SELECT host FROM white_label_hosts WHERE white_label_id = $1 ORDER BY host")
+            .bind(row.id.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+    row.hosts = hosts.iter().map(|h| h.get::<String, _>(0)).collect();
+    Ok(())
+}
+
+/// Inserts a white label with its host names.
+pub async fn insert(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+    fields: &WhiteLabelFields,
+    hosts: &[String],
+    now_us: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO white_labels (id, name, country, currency, support_email, support_phone, \
+         primary_colour, terms_url, tax_name, tax_rate_bp, show_prices_with_tax, status, \
+         created_us, updated_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $12)",
+    )
+    .bind(id.as_str())
+    .bind(&fields.name)
+    .bind(&fields.country)
+    .bind(&fields.currency)
+    .bind(&fields.support_email)
+    .bind(&fields.support_phone)
+    .bind(&fields.primary_colour)
+    .bind(&fields.terms_url)
+    .bind(&fields.tax_name)
+    .bind(fields.tax_rate_bp)
+    .bind(i64::from(fields.show_prices_with_tax))
+    .bind(now_us)
+    .execute(&mut *conn)
+    .await?;
+    replace_hosts(conn, id, hosts).await
+}
+
+/// Updates the settings and host names of a white label if it is still at `expected_version`.
+/// Returns false when the version has moved on (or the white label does not exist).
+pub async fn update(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+    expected_version: i64,
+    fields: &WhiteLabelFields,
+    hosts: &[String],
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE white_labels SET name = $1, country = $2, currency = $3, support_email = $4, \
+         support_phone = $5, primary_colour = $6, terms_url = $7, tax_name = $8, \
+         tax_rate_bp = $9, show_prices_with_tax = $10, version = version + 1, updated_us = $11 \
+         WHERE id = $12 AND version = $13",
+    )
+    .bind(&fields.name)
+    .bind(&fields.country)
+    .bind(&fields.currency)
+    .bind(&fields.support_email)
+    .bind(&fields.support_phone)
+    .bind(&fields.primary_colour)
+    .bind(&fields.terms_url)
+    .bind(&fields.tax_name)
+    .bind(fields.tax_rate_bp)
+    .bind(i64::from(fields.show_prices_with_tax))
+    .bind(now_us)
+    .bind(id.as_str())
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await?;
+    if result.rows_affected() == 0 {
+        return Ok(false);
+    }
+    replace_hosts(conn, id, hosts).await?;
+    Ok(true)
+}
+
+async fn replace_hosts(conn: &mut Conn, id: &WhiteLabelId, hosts: &[String]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM white_label_hosts WHERE white_label_id = $1")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    for host in hosts {
+        sqlx::query("INSERT INTO white_label_hosts (host, white_label_id) VALUES ($1, $2)")
+            .bind(host)
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Reads a white label by id.
+pub async fn get(conn: &mut Conn, id: &WhiteLabelId) -> StoreResult<Option<WhiteLabelRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM white_labels WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => {
+            let mut white_label = from_row(&row)?;
+            load_hosts(conn, &mut white_label).await?;
+            Ok(Some(white_label))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Finds the white label whose portal answers on `host` (lower case, port included if any).
+pub async fn find_by_host(conn: &mut Conn, host: &str) -> StoreResult<Option<WhiteLabelRow>> {
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT white_label_id FROM white_label_hosts WHERE host = $1")
+            .bind(host)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match id {
+        Some(id) => get(conn, &WhiteLabelId::from_trusted(id)).await,
+        None => Ok(None),
+    }
+}
+
+/// Lists every white label, by name.
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<WhiteLabelRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM white_labels ORDER BY name, id");
+    let rows = sqlx::query(&sql).fetch_all(&mut *conn).await?;
+    let mut white_labels = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut white_label = from_row(row)?;
+        load_hosts(conn, &mut white_label).await?;
+        white_labels.push(white_label);
+    }
+    Ok(white_labels)
+}
+
+/// Stores a new logo and bumps its version, so cached copies are replaced.
+pub async fn set_logo(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+    content_type: &str,
+    bytes: &[u8],
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE white_labels SET logo_content_type = $1, logo = $2, \
+         logo_version = logo_version + 1, updated_us = $3 WHERE id = $4",
+    )
+    .bind(content_type)
+    .bind(bytes)
+    .bind(now_us)
+    .bind(id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Reads the logo: content type and bytes.
+pub async fn logo(conn: &mut Conn, id: &WhiteLabelId) -> StoreResult<Option<(String, Vec<u8>)>> {
+    let row = sqlx::query(
+        "SELECT logo_content_type, logo FROM white_labels \
+         WHERE id = $1 AND logo_content_type IS NOT NULL",
+    )
+    .bind(id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok(Some((row.try_get(0)?, row.try_get(1)?))),
+        None => Ok(None),
+    }
+}
+
+/// Sets the credit limit (how far below zero the balance may go), in minor units.
+pub async fn set_credit_limit(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+    credit_limit_minor: i64,
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE white_labels SET credit_limit_minor = $1, updated_us = $2 WHERE id = $3",
+    )
+    .bind(credit_limit_minor)
+    .bind(now_us)
+    .bind(id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -1,0 +1,160 @@
+//! Settings in layers: built-in defaults, then an optional TOML file, then `TANDEM__…`
+//! environment variables (`TANDEM__LISTEN`, `TANDEM__DATABASE_URL`, …), then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// The effective settings of a `tandem` process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Address the portal and API listen on.
+    pub listen: String,
+    /// Folder for the SQLite file and other local data.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`; empty means the SQLite file
+    /// `tandem.db` in `data_dir`.
+    pub database_url: String,
+    /// Database pool size.
+    pub database_max_connections: u32,
+    /// Name of the platform's own portal.
+    pub platform_name: String,
+    /// Mark cookies `Secure`; turn on when the portal is served over HTTPS.
+    pub secure_cookies: bool,
+    /// Hours a portal session lasts.
+    pub session_ttl_hours: u64,
+    /// `pretty` or `json`.
+    pub log_format: String,
+    /// A tracing filter, such as `info` or `tandem=debug,info`.
+    pub log_level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./tandem-data"),
+            database_url: String::new(),
+            database_max_connections: 8,
+            platform_name: "Tandem".into(),
+            secure_cookies: false,
+            session_ttl_hours: 12,
+            log_format: "pretty".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Command-line values that override every other layer.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Loads the layers: defaults, `file` if given (it must exist), the environment, then
+    /// `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let defaults = config::Config::try_from(&Settings::default())
+            .context("building the default settings")?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        if let Some(file) = file {
+            builder = builder.add_source(
+                config::File::from(file)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("TANDEM")
+                .prefix_separator("__")
+                .separator("__"),
+        );
+        let mut settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .with_context(|| match file {
+                Some(file) => format!("reading settings (file {})", file.display()),
+                None => "reading settings from the environment".to_string(),
+            })?;
+        if let Some(listen) = &overrides.listen {
+            settings.listen = listen.clone();
+        }
+        if let Some(data_dir) = &overrides.data_dir {
+            settings.data_dir = data_dir.clone();
+        }
+        Ok(settings)
+    }
+
+    /// The database URL, defaulting to the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        if self.database_url.trim().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("tandem.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The settings as TOML with secrets replaced by `***`.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = tandem_store::redact_url(&self.database_url());
+        toml_lines(&shown)
+    }
+}
+
+fn toml_lines(settings: &Settings) -> String {
+    let value = serde_json::to_value(settings).unwrap_or_default();
+    let mut out = String::new();
+    if let Some(map) = value.as_object() {
+        for (key, value) in map {
+            out.push_str(&format!("{key} = {value}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_use_sqlite_in_data_dir() {
+        let settings = Settings::default();
+        assert_eq!(settings.database_url(), "sqlite://./tandem-data/tandem.db");
+    }
+
+    #[test]
+    fn file_then_overrides_apply_in_order() {
+        let dir = std::env::temp_dir().join(format!("tandem-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tandem.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nplatform_name = \"Acme\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:9100".into()),
+            data_dir: None,
+        };
+
+        let settings = Settings::load(Some(&file), &overrides).unwrap();
+
+        assert_eq!(settings.platform_name, "Acme");
+        assert_eq!(settings.listen, "127.0.0.1:9100");
+    }
+
+    #[test]
+    fn redacted_toml_hides_database_password() {
+        let settings = Settings {
+            database_url: "postgres://tandem:hunter22@db/tandem".into(),
+            ..Settings::default()
+        };
+        let shown = settings.redacted_toml();
+        assert!(!shown.contains("hunter22"));
+        assert!(shown.contains("postgres://tandem:***@db/tandem"));
+    }
+}

@@ -1,0 +1,251 @@
+//! `tandem`: the white-label hosted PBX platform in one binary.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tandem::config::{Overrides, Settings};
+use tandem::{build_app, demo, open_store, Server};
+use tandem_app::access::PlatformAdmin;
+use tandem_domain::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "White-label hosted PBX platform: portal, API and workers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// TOML settings file; values in it are overridden by TANDEM__… environment variables.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Folder for the SQLite database and other local data [default: ./tandem-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal, the API and the background workers.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Print the effective settings (secrets redacted) and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Create or reuse demo data, start the server, and print how to sign in.
+    Demo {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Administration from the server's own shell.
+    Admin {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create a Platform Administrator (or give an existing user the role and a new password).
+    CreatePlatformAdmin {
+        /// Their email address, used to sign in.
+        #[arg(long)]
+        email: String,
+        /// Their name.
+        #[arg(long, default_value = "Platform Administrator")]
+        name: String,
+        /// Read the password from this environment variable instead of generating one.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+    },
+    /// Create an API key for a white label and print it once.
+    CreateApiKey {
+        /// The white label: its id (wl_…) or one of its portal host names.
+        #[arg(long)]
+        white_label: String,
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "API key")]
+        name: String,
+    },
+    /// List the white labels with their ids and host names.
+    ListWhiteLabels,
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+fn load(common: &Common, listen: Option<String>) -> anyhow::Result<Settings> {
+    let overrides = Overrides {
+        listen,
+        data_dir: common.data_dir.clone(),
+    };
+    Settings::load(common.config.as_deref(), &overrides)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            common,
+            listen,
+            print_config,
+        } => {
+            let settings = load(&common, listen)?;
+            if print_config {
+                print!("{}", settings.redacted_toml());
+                return Ok(());
+            }
+            init_logging(&settings);
+            let app = build_app(open_store(&settings).await?, &settings);
+            let server = Server::start(app, &settings).await?;
+            tracing::info!(address = %server.address, "tandem is serving");
+            server.wait().await
+        }
+        Command::Migrate { common } => {
+            let settings = load(&common, None)?;
+            init_logging(&settings);
+            let store = open_store(&settings).await?;
+            for version in store.applied_migrations().await? {
+                println!("applied: {version}");
+            }
+            Ok(())
+        }
+        Command::Demo { common, listen } => {
+            let settings = load(&common, listen)?;
+            init_logging(&settings);
+            let app = build_app(open_store(&settings).await?, &settings);
+            let logins = demo::seed(&app).await.context("creating the demo data")?;
+            let server = Server::start(app, &settings).await?;
+            print_demo(&server, &settings, &logins);
+            server.wait().await
+        }
+        Command::Admin { common, action } => {
+            let settings = load(&common, None)?;
+            init_logging(&settings);
+            let app = build_app(open_store(&settings).await?, &settings);
+            admin(&app, action).await
+        }
+    }
+}
+
+fn print_demo(server: &Server, settings: &Settings, logins: &demo::DemoLogins) {
+    let port = server.address.port();
+    let data_dir = settings.data_dir.display();
+    println!();
+    println!("Tandem demo is running (data in {data_dir}). Stop it with Ctrl-C.");
+    println!();
+    println!("  Platform portal:            http://{}/", server.address);
+    println!(
+        "  White-label portal:         http://{}:{port}/   ({})",
+        demo::DEMO_HOST,
+        logins.white_label.name
+    );
+    println!("  White-label host name:      {}", demo::DEMO_HOST);
+    println!();
+    println!(
+        "  Platform Administrator:     {} / {}",
+        demo::PLATFORM_ADMIN_EMAIL,
+        logins.platform_admin_password
+    );
+    println!(
+        "  White-label administrator:  {} / {}",
+        demo::WHITE_LABEL_ADMIN_EMAIL,
+        logins.white_label_admin_password
+    );
+    println!("  White-label API key:        {}", logins.api_key);
+    println!();
+    println!(
+        "  Try the API:  curl -H 'Authorization: Bearer {}' http://{}/api/v1/customers",
+        logins.api_key, server.address
+    );
+    println!();
+}
+
+async fn admin(app: &tandem_app::App, action: AdminAction) -> anyhow::Result<()> {
+    match action {
+        AdminAction::CreatePlatformAdmin {
+            email,
+            name,
+            password_env,
+        } => {
+            let (password, generated) = match password_env {
+                Some(var) => (
+                    std::env::var(&var)
+                        .with_context(|| format!("reading the password from ${var}"))?,
+                    false,
+                ),
+                None => (tandem_app::auth::random_token(), true),
+            };
+            app.ensure_user_with_role(&email, &name, &password, Role::PlatformAdministrator, None)
+                .await?;
+            println!("Platform Administrator {email} is ready.");
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+            Ok(())
+        }
+        AdminAction::CreateApiKey { white_label, name } => {
+            let platform = PlatformAdmin::command_line();
+            let row = match tandem_domain::WhiteLabelId::parse(&white_label) {
+                Ok(id) => app.white_label_by_id(&platform, &id).await?,
+                Err(_) => app
+                    .white_label_for_host(&white_label)
+                    .await?
+                    .with_context(|| {
+                        format!("no white label has the id or host name '{white_label}'")
+                    })?,
+            };
+            let key = app
+                .create_api_key(&platform.for_white_label(&row.id), &name)
+                .await?;
+            println!("API key for {} (shown once): {}", row.name, key.secret);
+            Ok(())
+        }
+        AdminAction::ListWhiteLabels => {
+            for row in app
+                .list_white_labels(&PlatformAdmin::command_line())
+                .await?
+            {
+                println!("{}  {}  {}", row.id, row.name, row.hosts.join(", "));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Sign-in and sign-out pages.
+
+use askama::Template;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use tandem_app::AppError;
+
+use super::forms::{csrf_failure, tokens_match, CSRF_FIELD};
+use super::{render, Chrome, Form};
+use crate::extract::{
+    cookie, Brand, ClientIp, PortalSession, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE,
+};
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", post(sign_out))
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    chrome: Chrome,
+    form: Form,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NextQuery {
+    next: String,
+}
+
+/// Only same-site paths are followed after sign-in, never another origin.
+fn safe_next(next: &str) -> String {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    if ok {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+fn cookie_header(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie values are base64url")
+}
+
+fn sign_in_response(
+    state: &AppState,
+    brand: &Brand,
+    form: Form,
+    csrf: &str,
+    status: StatusCode,
+) -> Response {
+    let page = SignInPage {
+        chrome: Chrome::anonymous(brand, &state.settings.platform_name, "Sign in", csrf),
+        form,
+    };
+    let mut response = (status, render(&page)).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(state, PRE_SESSION_CSRF_COOKIE, csrf, 3600),
+    );
+    response
+}
+
+async fn sign_in_page(
+    State(state): State<AppState>,
+    brand: Brand,
+    Query(query): Query<NextQuery>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE)
+        .filter(|c| c.len() >= 32)
+        .unwrap_or_else(tandem_app::auth::random_token);
+    let mut form = Form::default();
+    form.values.insert("next".into(), safe_next(&query.next));
+    sign_in_response(&state, &brand, form, &csrf, StatusCode::OK)
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    brand: Brand,
+    ClientIp(ip): ClientIp,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
+    let Ok(bytes) = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state).await
+    else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !tokens_match(&get(CSRF_FIELD), &expected) {
+        return csrf_failure();
+    }
+    let (email, password, next) = (get("email"), get("password"), safe_next(&get("next")));
+
+    match state.app.sign_in(&email, &password, ip).await {
+        Ok(session) => {
+            let mut response = Redirect::to(&next).into_response();
+            let max_age = 12 * 3600;
+            let headers = response.headers_mut();
+            headers.append(
+                header::SET_COOKIE,
+                cookie_header(&state, SESSION_COOKIE, &session.token, max_age),
+            );
+            headers.append(
+                header::SET_COOKIE,
+                cookie_header(&state, PRE_SESSION_CSRF_COOKIE, "", 0),
+            );
+            response
+        }
+        Err(AppError::Unauthenticated) => {
+            let mut form = Form::default();
+            form.values.insert("email".into(), email);
+            form.values.insert("next".into(), next);
+            form.summary =
+                Some("The email or password is not right. Check both and try again.".into());
+            sign_in_response(&state, &brand, form, &expected, StatusCode::UNAUTHORIZED)
+        }
+        Err(error) => super::error_page(&state, &brand, error),
+    }
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    posted: super::forms::Posted<SignedIn>,
+) -> Response {
+    let token = posted.ctx.token;
+    if let Err(error) = state.app.sign_out(&token).await {
+        tracing::error!(%error, "sign-out failed");
+    }
+    let mut response = Redirect::to("/sign-in").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, SESSION_COOKIE, "", 0),
+    );
+    response
+}
+
+/// A signed-in session and its cookie, for sign-out.
+struct SignedIn {
+    session: PortalSession,
+    token: String,
+}
+
+impl super::forms::CsrfSource for SignedIn {
+    fn csrf_token(&self) -> &str {
+        &self.session.csrf_token
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = PortalSession::from_request_parts(parts, state).await?;
+        let token = cookie(parts, SESSION_COOKIE).unwrap_or_default();
+        Ok(SignedIn { session, token })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn safe_next_rejects_other_origins() {
+        assert_eq!(safe_next("//evil.example/"), "/");
+        assert_eq!(safe_next("https://evil.example/"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/customers?q=a"), "/customers?q=a");
+    }
+}

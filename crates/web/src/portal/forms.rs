@@ -1,0 +1,213 @@
+//! Form bodies, CSRF checks and the values-and-errors model that form pages render.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+use tandem_app::{AppError, FieldError};
+
+use crate::AppState;
+
+/// The hidden field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "_csrf";
+
+/// Compares two tokens in constant time; an empty token never matches.
+pub fn tokens_match(sent: &str, expected: &str) -> bool {
+    !sent.is_empty() && sent.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+/// The fields of a submitted form, in order.
+#[derive(Debug, Clone, Default)]
+pub struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    /// The first value of a field, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// The value of a field, or `None` when absent or blank.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        let value = self.get(name);
+        (!value.trim().is_empty()).then(|| value.to_string())
+    }
+
+    /// Whether a checkbox was ticked.
+    pub fn checked(&self, name: &str) -> bool {
+        matches!(self.get(name), "on" | "true" | "1" | "yes")
+    }
+
+    /// The fields as the values of a re-rendered form (the CSRF token left out).
+    pub fn into_values(self) -> HashMap<String, String> {
+        self.0
+            .into_iter()
+            .filter(|(k, _)| k != CSRF_FIELD)
+            .collect()
+    }
+}
+
+/// A page context that knows its session's CSRF token.
+pub trait CsrfSource {
+    /// The token the form must carry.
+    fn csrf_token(&self) -> &str;
+}
+
+/// A form posted by a signed-in user: the page context and the fields, CSRF already checked.
+pub struct Posted<C> {
+    pub ctx: C,
+    pub form: FormFields,
+}
+
+impl<C> FromRequest<AppState> for Posted<C>
+where
+    C: FromRequestParts<AppState, Rejection = Response> + CsrfSource + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let ctx = C::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+        let form = FormFields(fields);
+        if !tokens_match(form.get(CSRF_FIELD), ctx.csrf_token()) {
+            return Err(csrf_failure());
+        }
+        Ok(Posted { ctx, form })
+    }
+}
+
+/// The answer to a form whose CSRF token is missing or stale.
+pub fn csrf_failure() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        axum::response::Html(
+            "<!doctype html><title>Form expired</title><link rel=stylesheet href=/static/tandem.css>\
+             <main class=narrow><h1>This form has expired</h1><p>Your session changed since the \
+             page was loaded. Go back, reload the page and submit it again.</p></main>",
+        ),
+    )
+        .into_response()
+}
+
+/// Values typed into a form and the errors found in them, keyed by field name.
+#[derive(Debug, Clone, Default)]
+pub struct Form {
+    pub values: HashMap<String, String>,
+    pub errors: HashMap<String, String>,
+    /// An error that belongs to no single field.
+    pub summary: Option<String>,
+}
+
+impl Form {
+    /// A form showing `values`.
+    pub fn with_values(values: HashMap<String, String>) -> Self {
+        Self {
+            values,
+            ..Self::default()
+        }
+    }
+
+    /// The value of a field, or "".
+    pub fn v(&self, name: &str) -> &str {
+        self.values.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    /// Whether a checkbox field is ticked.
+    pub fn on(&self, name: &str) -> bool {
+        matches!(self.v(name), "on" | "true" | "1" | "yes")
+    }
+
+    /// Whether a select field holds `option`.
+    pub fn is(&self, name: &str, option: &str) -> bool {
+        self.v(name) == option
+    }
+
+    /// The error of a field, if any.
+    pub fn e(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+
+    /// Whether any error is shown.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.summary.is_some()
+    }
+
+    /// Every error, for the summary at the top of the form.
+    pub fn error_list(&self) -> Vec<(String, String)> {
+        let mut list: Vec<_> = self
+            .errors
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        list.sort();
+        list
+    }
+
+    /// Shows a use case's error on the form; returns the error back if it is not about input.
+    pub fn absorb(
+        &mut self,
+        error: AppError,
+        field_names: &dyn Fn(&str) -> String,
+    ) -> Result<(), AppError> {
+        match error {
+            AppError::Invalid(fields) => {
+                for FieldError { field, message, .. } in fields {
+                    self.errors.entry(field_names(&field)).or_insert(message);
+                }
+                Ok(())
+            }
+            AppError::Conflict {
+                message,
+                field: Some(field),
+                ..
+            } => {
+                self.errors.insert(field_names(&field), message);
+                Ok(())
+            }
+            AppError::Conflict {
+                message,
+                field: None,
+                ..
+            }
+            | AppError::InsufficientFunds { message } => {
+                self.summary = Some(message);
+                Ok(())
+            }
+            AppError::VersionMismatch { current, .. } => {
+                self.summary = Some(format!(
+                    "Someone else saved a change while you were editing (now version {current}). \
+                     Reload the page to see it, then make your change again."
+                ));
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_rejects_empty() {
+        assert!(!tokens_match("", ""));
+    }
+
+    #[test]
+    fn tokens_match_compares_whole_token() {
+        assert!(tokens_match("abc", "abc"));
+        assert!(!tokens_match("abd", "abc"));
+        assert!(!tokens_match("ab", "abc"));
+    }
+}
