@@ -1,0 +1,811 @@
+//! The customer API over real HTTP: creation in the white-label-managed mode, validation,
+//! idempotency, money and tenant isolation.
+
+mod support;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::Method;
+use serde_json::{json, Value};
+use support::{customer_body, TestApp};
+use tandem_app::access::PlatformAdmin;
+
+async fn white_label_balance(app: &TestApp) -> i64 {
+    let (status, body) = app
+        .api(Method::GET, "/api/v1/white-label", &app.wl.api_key, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["balance"]["amount_minor"].as_i64().expect("balance")
+}
+
+async fn ledger_sum(app: &TestApp, account_id: &str) -> i64 {
+    let mut conn = app.app.store().conn().await.expect("connection");
+    tandem_store::ledger::sum_for_account(&mut conn, account_id)
+        .await
+        .expect("sum")
+}
+
+#[tokio::test]
+async fn mode2_creation_debits_white_label() {
+    let app = TestApp::spawn().await;
+    let before = white_label_balance(&app).await;
+
+    let (status, customer) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Kauri Joinery Ltd")),
+        )
+        .await;
+
+    assert_eq!(status, 201, "{customer}");
+    assert_eq!(customer["status"], "active");
+    assert_eq!(customer["payer"], "white_label");
+    assert_eq!(customer["contact"]["phone"], "+64211234567");
+    assert_eq!(customer["account_number"].as_str().unwrap().len(), 8);
+    // Setup 49.00 and monthly 39.00, each with 15 % GST: 56.35 + 44.85.
+    let after = white_label_balance(&app).await;
+    assert_eq!(before - after, 10_120);
+    assert_eq!(ledger_sum(&app, app.wl.id.as_str()).await, after);
+}
+
+#[tokio::test]
+async fn mode2_charges_name_the_customer() {
+    let app = TestApp::spawn().await;
+    let (_, customer) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Kauri Joinery Ltd")),
+        )
+        .await;
+    let id = customer["id"].as_str().unwrap();
+
+    let (status, ledger) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{id}/ledger"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    assert_eq!(status, 200);
+    let entries = ledger["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    for entry in entries {
+        assert_eq!(entry["customer_id"], id);
+        assert_eq!(entry["account_kind"], "white_label");
+        assert_eq!(entry["kind"], "charge");
+    }
+    let amounts: Vec<i64> = entries
+        .iter()
+        .map(|e| e["amount"]["amount_minor"].as_i64().unwrap())
+        .collect();
+    assert!(amounts.contains(&-4900));
+    assert!(amounts.contains(&-3900));
+}
+
+#[tokio::test]
+async fn mode2_insufficient_funds_writes_nothing() {
+    let app = TestApp::spawn_with_balance("100.00").await;
+
+    let (status, problem) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Too Dear Ltd")),
+        )
+        .await;
+
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "insufficient_funds");
+    assert_eq!(white_label_balance(&app).await, 10_000);
+    let (_, list) = app
+        .api(Method::GET, "/api/v1/customers", &app.wl.api_key, None)
+        .await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 0);
+    let (_, audit) = app
+        .api(Method::GET, "/api/v1/audit", &app.wl.api_key, None)
+        .await;
+    let actions: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(!actions.contains(&"customer.created"));
+}
+
+#[tokio::test]
+async fn mode2_credit_limit_covers_shortfall() {
+    let app = TestApp::spawn_with_balance("100.00").await;
+    app.app
+        .set_white_label_credit_limit(&PlatformAdmin::command_line(), &app.wl.id, "50.00")
+        .await
+        .expect("credit limit");
+
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "On Credit Ltd")),
+        )
+        .await;
+
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(white_label_balance(&app).await, 10_000 - 10_120);
+}
+
+#[tokio::test]
+async fn self_activation_needs_payment_gateway() {
+    let app = TestApp::spawn().await;
+    let mut body = customer_body(&app.wl.plan_id, "Self Starter Ltd");
+    body["mode"] = json!("self_activation");
+
+    let (status, problem) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(body),
+        )
+        .await;
+
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "payment_gateway_required");
+}
+
+fn field_errors(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap().to_string(),
+                        e["code"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn invalid_fields_rejected_by_name() {
+    let app = TestApp::spawn().await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "contact.phone",
+            json!("+64 021 123 4567"),
+            "national_prefix_after_country_code",
+        ),
+        ("contact.phone", json!("12"), "invalid_phone"),
+        ("contact.email", json!("not-an-email"), "invalid_email"),
+        (
+            "business.business_number",
+            json!("9429041234560"),
+            "invalid_nzbn",
+        ),
+        (
+            "billing_address.postcode",
+            json!("12345"),
+            "invalid_postcode",
+        ),
+        (
+            "business.legal_name",
+            json!("\u{200B}\u{202C}"),
+            "invalid_text",
+        ),
+        ("time_zone", json!("Mars/Olympus"), "invalid_time_zone"),
+        ("plan_id", json!("plan_nope"), "invalid_id"),
+    ];
+    for (field, value, code) in cases {
+        let mut body = customer_body(&app.wl.plan_id, "Valid Name Ltd");
+        let mut target = &mut body;
+        let parts: Vec<&str> = field.split('.').collect();
+        for part in &parts[..parts.len() - 1] {
+            target = &mut target[*part];
+        }
+        target[parts[parts.len() - 1]] = value.clone();
+
+        let (status, problem) = app
+            .api(
+                Method::POST,
+                "/api/v1/customers",
+                &app.wl.api_key,
+                Some(body),
+            )
+            .await;
+
+        assert_eq!(status, 422, "{field}={value}: {problem}");
+        assert!(
+            field_errors(&problem).contains(&(field.to_string(), code.to_string())),
+            "{field}={value}: {problem}"
+        );
+    }
+    let (_, list) = app
+        .api(Method::GET, "/api/v1/customers", &app.wl.api_key, None)
+        .await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn phone_formats_stored_as_e164() {
+    let app = TestApp::spawn_with_balance("5000.00").await;
+    let cases = [
+        ("NZ", "1010", "021 123 4567", "+64211234567"),
+        ("NZ", "1010", "(09) 300 1234", "+6493001234"),
+        ("NZ", "1010", "0800 123 456", "+64800123456"),
+        (
+            "NZ",
+            "1010",
+            "09\u{200B}300\u{00A0}1234\u{202C}",
+            "+6493001234",
+        ),
+        ("AU", "2000", "0491 570 156", "+61491570156"),
+    ];
+    for (country, postcode, input, expected) in cases {
+        let mut body = customer_body(&app.wl.plan_id, "Phone Test Ltd");
+        body["contact"]["phone"] = json!(input);
+        body["billing_address"]["country"] = json!(country);
+        body["billing_address"]["postcode"] = json!(postcode);
+        body["time_zone"] = Value::Null;
+
+        let (status, customer) = app
+            .api(
+                Method::POST,
+                "/api/v1/customers",
+                &app.wl.api_key,
+                Some(body),
+            )
+            .await;
+
+        assert_eq!(status, 201, "{input}: {customer}");
+        assert_eq!(customer["contact"]["phone"], expected, "{input}");
+    }
+}
+
+#[tokio::test]
+async fn unicode_names_kept_and_markup_literal() {
+    let app = TestApp::spawn().await;
+    let mut body = customer_body(&app.wl.plan_id, "<b>Bold</b> & Sons");
+    body["contact"]["given_name"] = json!("Tāne");
+    body["contact"]["family_name"] = json!("Müller-João");
+
+    let (status, customer) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(body),
+        )
+        .await;
+
+    assert_eq!(status, 201, "{customer}");
+    assert_eq!(customer["contact"]["given_name"], "Tāne");
+    assert_eq!(customer["contact"]["family_name"], "Müller-João");
+    assert_eq!(customer["business"]["legal_name"], "<b>Bold</b> & Sons");
+}
+
+#[tokio::test]
+async fn idempotency_key_concurrent_creates_one() {
+    let app = TestApp::spawn().await;
+    let body = customer_body(&app.wl.plan_id, "Once Only Ltd");
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/customers");
+        let key = app.wl.api_key.clone();
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .bearer_auth(key)
+                .header("Idempotency-Key", "order-1001")
+                .json(&body)
+                .send()
+                .await
+                .expect("sent");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.expect("task");
+        assert!(status == 201 || status == 409, "{status}: {body}");
+        if status == 201 {
+            ids.push(body["id"].as_str().unwrap().to_string());
+        } else {
+            assert_eq!(body["code"], "request_in_progress");
+        }
+    }
+
+    let (_, list) = app
+        .api(Method::GET, "/api/v1/customers", &app.wl.api_key, None)
+        .await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    let created = list["data"][0]["id"].as_str().unwrap();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| id == created));
+    assert_eq!(white_label_balance(&app).await, 100_000 - 10_120);
+}
+
+#[tokio::test]
+async fn idempotency_key_reused_with_other_body() {
+    let app = TestApp::spawn().await;
+    let mut headers = HeaderMap::new();
+    headers.insert("Idempotency-Key", HeaderValue::from_static("order-7"));
+    let (first, _) = app
+        .api_with_headers(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "First Ltd")),
+            headers.clone(),
+        )
+        .await;
+
+    let (second, problem) = app
+        .api_with_headers(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Second Ltd")),
+            headers,
+        )
+        .await;
+
+    assert_eq!(first, 201);
+    assert_eq!(second, 422);
+    assert_eq!(problem["code"], "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn other_tenant_customer_is_not_found() {
+    let app = TestApp::spawn().await;
+    let other = app.other_white_label("southern", "1000.00").await;
+    let (_, theirs) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &other.api_key,
+            Some(customer_body(&other.plan_id, "Their Customer Ltd")),
+        )
+        .await;
+    let their_id = theirs["id"].as_str().unwrap();
+
+    let (status, problem) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{their_id}"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (ledger_status, _) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{their_id}/ledger"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (_, list) = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?q=Their",
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (_, audit) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/audit?customer_id={their_id}"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    assert_eq!(status, 404);
+    assert_eq!(problem["code"], "not_found");
+    assert_eq!(ledger_status, 404);
+    assert_eq!(list["data"].as_array().unwrap().len(), 0);
+    assert_eq!(audit["data"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn other_tenant_plan_cannot_be_used() {
+    let app = TestApp::spawn().await;
+    let other = app.other_white_label("southern", "1000.00").await;
+
+    let (status, problem) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&other.plan_id, "Sneaky Ltd")),
+        )
+        .await;
+    let (plan_status, _) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/plans/{}", other.plan_id),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (retire_status, _) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/plans/{}/retire", other.plan_id),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    assert_eq!(status, 422);
+    assert!(field_errors(&problem).contains(&("plan_id".into(), "plan_not_found".into())));
+    assert_eq!(plan_status, 404);
+    assert_eq!(retire_status, 404);
+}
+
+#[tokio::test]
+async fn retired_plan_keeps_customers_and_cannot_be_chosen() {
+    let app = TestApp::spawn().await;
+    let (_, customer) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Early Ltd")),
+        )
+        .await;
+
+    let (retire, plan) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/plans/{}/retire", app.wl.plan_id),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (status, problem) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Late Ltd")),
+        )
+        .await;
+    let (_, kept) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{}", customer["id"].as_str().unwrap()),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    assert_eq!(retire, 200);
+    assert_eq!(plan["status"], "retired");
+    assert_eq!(status, 422);
+    assert!(field_errors(&problem).contains(&("plan_id".into(), "plan_retired".into())));
+    assert_eq!(kept["plan_id"], app.wl.plan_id.as_str());
+}
+
+#[tokio::test]
+async fn list_pages_search_and_filter() {
+    let app = TestApp::spawn_with_balance("5000.00").await;
+    for name in [
+        "Alpha Ltd",
+        "Beta Ltd",
+        "Alpine Ltd",
+        "Gamma Ltd",
+        "Delta Ltd",
+    ] {
+        let (status, _) = app
+            .api(
+                Method::POST,
+                "/api/v1/customers",
+                &app.wl.api_key,
+                Some(customer_body(&app.wl.plan_id, name)),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+
+    let (_, first) = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?limit=2",
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let (_, second) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers?limit=2&cursor={cursor}"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (_, third) = app
+        .api(
+            Method::GET,
+            &format!(
+                "/api/v1/customers?limit=2&cursor={}",
+                second["next_cursor"].as_str().unwrap()
+            ),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (_, search) = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?q=alp",
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (_, active) = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?status=active",
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (_, suspended) = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?status=suspended",
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    let (bad_status, _) = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?status=sleeping",
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    let names = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["business"]["legal_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&first), ["Delta Ltd", "Gamma Ltd"]);
+    assert_eq!(names(&second), ["Alpine Ltd", "Beta Ltd"]);
+    assert_eq!(names(&third), ["Alpha Ltd"]);
+    assert!(third["next_cursor"].is_null());
+    assert_eq!(names(&search), ["Alpine Ltd", "Alpha Ltd"]);
+    assert_eq!(active["data"].as_array().unwrap().len(), 5);
+    assert_eq!(suspended["data"].as_array().unwrap().len(), 0);
+    assert_eq!(bad_status, 422);
+}
+
+#[tokio::test]
+async fn search_by_account_number() {
+    let app = TestApp::spawn().await;
+    let (_, customer) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Numbered Ltd")),
+        )
+        .await;
+    let number = customer["account_number"].as_str().unwrap();
+
+    let (_, found) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers?q={}-{}", &number[..4], &number[4..]),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    assert_eq!(found["data"][0]["id"], customer["id"]);
+}
+
+#[tokio::test]
+async fn api_rejects_missing_and_wrong_keys() {
+    let app = TestApp::spawn().await;
+
+    let missing = app
+        .client
+        .get(app.url("/api/v1/customers"))
+        .send()
+        .await
+        .unwrap();
+    let (wrong, problem) = app
+        .api(Method::GET, "/api/v1/customers", "tdm_not-a-real-key", None)
+        .await;
+
+    assert_eq!(missing.status().as_u16(), 401);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(wrong, 401);
+    assert_eq!(problem["code"], "unauthenticated");
+}
+
+#[tokio::test]
+async fn revoked_key_stops_working() {
+    let app = TestApp::spawn().await;
+    let (_, keys) = app
+        .api(Method::GET, "/api/v1/api-keys", &app.wl.api_key, None)
+        .await;
+    let id = keys[0]["id"].as_str().unwrap().to_string();
+    let (_, created) = app
+        .api(
+            Method::POST,
+            "/api/v1/api-keys",
+            &app.wl.api_key,
+            Some(json!({"name": "second"})),
+        )
+        .await;
+    let second = created["secret"].as_str().unwrap().to_string();
+
+    let (revoked, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/api-keys/{id}"),
+            &second,
+            None,
+        )
+        .await;
+    let (after, _) = app
+        .api(Method::GET, "/api/v1/customers", &app.wl.api_key, None)
+        .await;
+    let (listed, keys) = app
+        .api(Method::GET, "/api/v1/api-keys", &second, None)
+        .await;
+
+    assert_eq!(revoked, 204);
+    assert_eq!(after, 401);
+    assert_eq!(listed, 200);
+    assert!(keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k.get("secret").is_none()));
+}
+
+#[tokio::test]
+async fn white_label_key_cannot_use_platform_routes() {
+    let app = TestApp::spawn().await;
+
+    let (list, _) = app
+        .api(Method::GET, "/api/v1/white-labels", &app.wl.api_key, None)
+        .await;
+    let (topup, _) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/white-labels/{}/balance-entries", app.wl.id),
+            &app.wl.api_key,
+            Some(json!({"kind": "top_up", "amount": "1000.00", "reason": "free money"})),
+        )
+        .await;
+
+    assert_eq!(list, 403);
+    assert_eq!(topup, 403);
+    assert_eq!(white_label_balance(&app).await, 100_000);
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/customers"))
+        .bearer_auth(&app.wl.api_key)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 400);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "malformed_request");
+}
+
+#[tokio::test]
+async fn plan_update_requires_current_version() {
+    let app = TestApp::spawn().await;
+    let path = format!("/api/v1/plans/{}", app.wl.plan_id);
+    let body = json!({"name": "Business Plus", "description": "", "setup_fee": "49.00", "monthly_fee": "45.00",
+                      "included_extensions": 12, "extra_extension_fee": "5.00", "number_rental": "5.00", "min_opening_credit": "50.00"});
+    let mut v1 = HeaderMap::new();
+    v1.insert("If-Match", HeaderValue::from_static("\"1\""));
+
+    let (missing, _) = app
+        .api(Method::PUT, &path, &app.wl.api_key, Some(body.clone()))
+        .await;
+    let (first, updated) = app
+        .api_with_headers(
+            Method::PUT,
+            &path,
+            &app.wl.api_key,
+            Some(body.clone()),
+            v1.clone(),
+        )
+        .await;
+    let (stale, problem) = app
+        .api_with_headers(Method::PUT, &path, &app.wl.api_key, Some(body), v1)
+        .await;
+
+    assert_eq!(missing, 428);
+    assert_eq!(first, 200);
+    assert_eq!(updated["version"], 2);
+    assert_eq!(updated["monthly_fee"]["amount_minor"], 4500);
+    assert_eq!(stale, 412);
+    assert_eq!(problem["current_version"], 2);
+}
+
+#[tokio::test]
+async fn plan_money_input_rules() {
+    let app = TestApp::spawn().await;
+    let base = json!({"name": "Money", "description": "", "setup_fee": "0", "monthly_fee": "2557.68",
+                      "included_extensions": 1, "extra_extension_fee": "0", "number_rental": "0", "min_opening_credit": "0"});
+    let (ok, plan) = app
+        .api(
+            Method::POST,
+            "/api/v1/plans",
+            &app.wl.api_key,
+            Some(base.clone()),
+        )
+        .await;
+    assert_eq!(ok, 201, "{plan}");
+    assert_eq!(plan["monthly_fee"]["amount_minor"], 255_768);
+
+    for bad in ["-1.00", "1.005", "1e3", "abc", ""] {
+        let mut body = base.clone();
+        body["name"] = json!(format!("Bad {bad}"));
+        body["monthly_fee"] = json!(bad);
+        let (status, problem) = app
+            .api(Method::POST, "/api/v1/plans", &app.wl.api_key, Some(body))
+            .await;
+        assert_eq!(status, 422, "{bad}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "monthly_fee", "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_is_served() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 200);
+    let doc: Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/api/v1/customers"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["CreateCustomerRequest"].is_object());
+}
