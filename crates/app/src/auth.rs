@@ -363,13 +363,8 @@ impl App {
             _ => memberships::Scope::Platform,
         };
         let membership_id = MembershipId::new();
-        match memberships::insert(&mut tx, &membership_id, &user_id, role.as_str(), scope, now)
-            .await
-        {
-            Ok(()) => {}
-            Err(e) if e.is_conflict_on("uq_memberships_user_scope") => {}
-            Err(e) => return Err(e.into()),
-        }
+        memberships::insert_if_absent(&mut tx, &membership_id, &user_id, role.as_str(), scope, now)
+            .await?;
         record(
             &mut tx,
             now,

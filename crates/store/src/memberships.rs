@@ -53,6 +53,42 @@ pub async fn insert(
     scope: Scope<'_>,
     now_us: i64,
 ) -> StoreResult<()> {
+    insert_with(conn, id, user_id, role, scope, now_us, "")
+        .await
+        .map(|_| ())
+}
+
+/// Inserts an active membership unless the user already holds one on that node; returns
+/// whether it was inserted. Unlike a failed insert, this leaves a PostgreSQL transaction usable.
+pub async fn insert_if_absent(
+    conn: &mut Conn,
+    id: &MembershipId,
+    user_id: &UserId,
+    role: &str,
+    scope: Scope<'_>,
+    now_us: i64,
+) -> StoreResult<bool> {
+    insert_with(
+        conn,
+        id,
+        user_id,
+        role,
+        scope,
+        now_us,
+        " ON CONFLICT DO NOTHING",
+    )
+    .await
+}
+
+async fn insert_with(
+    conn: &mut Conn,
+    id: &MembershipId,
+    user_id: &UserId,
+    role: &str,
+    scope: Scope<'_>,
+    now_us: i64,
+    on_conflict: &str,
+) -> StoreResult<bool> {
     let (scope_id, white_label_id, customer_id) = match scope {
         Scope::Platform => (PLATFORM_SCOPE.to_string(), None, None),
         Scope::WhiteLabel(wl) => (wl.as_str().to_string(), Some(wl.as_str()), None),
@@ -62,20 +98,21 @@ pub async fn insert(
             Some(customer.as_str()),
         ),
     };
-    sqlx::query(
+    let sql = format!(
         "INSERT INTO memberships (id, user_id, role, scope_id, white_label_id, customer_id, \
-         state, created_us) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
-    )
-    .bind(id.as_str())
-    .bind(user_id.as_str())
-    .bind(role)
-    .bind(scope_id)
-    .bind(white_label_id)
-    .bind(customer_id)
-    .bind(now_us)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+         state, created_us) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7){on_conflict}"
+    );
+    let result = sqlx::query(&sql)
+        .bind(id.as_str())
+        .bind(user_id.as_str())
+        .bind(role)
+        .bind(scope_id)
+        .bind(white_label_id)
+        .bind(customer_id)
+        .bind(now_us)
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// Lists the active memberships of a user.
