@@ -18,6 +18,7 @@ pub mod white_labels;
 mod clock;
 mod validate;
 
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,12 +31,19 @@ pub use tandem_store::{Backend, Store};
 pub struct AppSettings {
     /// How long a portal session lasts without signing in again.
     pub session_ttl: Duration,
+    /// `http` or `https`: the scheme of links to portals in mail.
+    pub public_scheme: String,
+    /// The port of links to portals in mail; 0 means the scheme's default port. Shared so that
+    /// a server bound to a random port can publish it after binding.
+    pub public_port: Arc<AtomicU16>,
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
         Self {
             session_ttl: Duration::from_secs(12 * 3600),
+            public_scheme: "http".into(),
+            public_port: Arc::new(AtomicU16::new(0)),
         }
     }
 }
@@ -65,5 +73,23 @@ impl App {
 
     fn now_us(&self) -> i64 {
         self.clock.now_us()
+    }
+
+    /// The settings the use cases run with.
+    pub fn settings(&self) -> &AppSettings {
+        &self.settings
+    }
+
+    /// The base URL of a white label's portal (its first host name), for links in mail and
+    /// redirects from payment pages, such as `https://portal.harbour.example`.
+    pub fn portal_url(&self, white_label: &tandem_store::white_labels::WhiteLabelRow) -> String {
+        let host = white_label.hosts.first().map(String::as_str).unwrap_or("localhost");
+        let port = self.settings.public_port.load(Ordering::Relaxed);
+        let default_port = if self.settings.public_scheme == "https" { 443 } else { 80 };
+        if port == 0 || port == default_port || host.contains(':') {
+            format!("{}://{host}", self.settings.public_scheme)
+        } else {
+            format!("{}://{host}:{port}", self.settings.public_scheme)
+        }
     }
 }

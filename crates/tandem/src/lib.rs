@@ -37,6 +37,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub fn build_app(store: Store, settings: &Settings) -> App {
     let app_settings = AppSettings {
         session_ttl: Duration::from_secs(settings.session_ttl_hours.max(1) * 3600),
+        public_scheme: if settings.secure_cookies { "https".into() } else { "http".into() },
+        ..AppSettings::default()
     };
     App::new(store, Arc::new(SystemClock), app_settings)
 }
@@ -69,6 +71,10 @@ impl Server {
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
         let address = listener.local_addr()?;
+        let public_port = &app.settings().public_port;
+        if public_port.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            public_port.store(address.port(), std::sync::atomic::Ordering::Relaxed);
+        }
         let router = build_router(app.clone(), settings);
         let task = tokio::spawn(async move {
             axum::serve(
