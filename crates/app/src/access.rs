@@ -32,6 +32,12 @@ impl Actor {
         self.user_id.as_ref()
     }
 
+    /// An actor for changes Tandem makes by itself, such as applying a gateway's webhook or
+    /// expiring an activation.
+    pub fn system(label: &str) -> Self {
+        Self { user_id: None, api_key_id: None, label: label.to_string(), source_ip: None }
+    }
+
     /// An actor for changes made from the command line on the machine itself.
     pub fn command_line() -> Self {
         Self {
@@ -180,6 +186,80 @@ impl Principal {
             white_label_id: white_label_id.clone(),
             role,
         })
+    }
+}
+
+impl Principal {
+    /// The customer accounts of one white label on which the caller holds a role, with it.
+    pub fn customer_roles(&self, white_label_id: &WhiteLabelId) -> Vec<(tandem_domain::CustomerId, Role)> {
+        match &self.identity {
+            Identity::User { memberships, .. } => memberships
+                .iter()
+                .filter(|m| m.white_label_id.as_ref() == Some(white_label_id))
+                .filter_map(|m| Some((m.customer_id.clone()?, Role::parse(&m.role).ok()?)))
+                .collect(),
+            Identity::ApiKey(_) => Vec::new(),
+        }
+    }
+
+    /// The guard for acting inside one customer account of a white label, as a member of it.
+    pub fn account_member(
+        &self,
+        white_label_id: &WhiteLabelId,
+        customer_id: &tandem_domain::CustomerId,
+    ) -> AppResult<AccountMember> {
+        let role = self
+            .customer_roles(white_label_id)
+            .into_iter()
+            .find(|(id, _)| id == customer_id)
+            .map(|(_, role)| role)
+            .ok_or(AppError::NotFound("customer account"))?;
+        Ok(AccountMember {
+            actor: self.actor.clone(),
+            white_label_id: white_label_id.clone(),
+            customer_id: customer_id.clone(),
+            role,
+        })
+    }
+}
+
+/// Proof that the caller holds a role on one customer account.
+#[derive(Debug, Clone)]
+pub struct AccountMember {
+    actor: Actor,
+    white_label_id: WhiteLabelId,
+    customer_id: tandem_domain::CustomerId,
+    role: Role,
+}
+
+impl AccountMember {
+    /// The white label the account belongs to.
+    pub fn white_label_id(&self) -> &WhiteLabelId {
+        &self.white_label_id
+    }
+
+    /// The account this guard is for.
+    pub fn customer_id(&self) -> &tandem_domain::CustomerId {
+        &self.customer_id
+    }
+
+    /// The caller's role on the account.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The acting person.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Fails unless the role grants `permission`.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.role.permits(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("the {} role does not allow this", self.role.label())))
+        }
     }
 }
 

@@ -64,6 +64,12 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Compares two hashes in constant time.
+pub fn hashes_match(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// Checks a new password against the length rules.
 pub fn check_password(password: &str) -> Result<(), tandem_domain::ValueError> {
     let chars = password.chars().count();
@@ -152,10 +158,21 @@ impl App {
             }
         };
 
+        let session = self.open_session(&user.id, source_ip.as_deref()).await?;
+        tracing::info!(user.id = %user.id, "signed in");
+        Ok(session)
+    }
+
+    /// Opens a new session for a user who has just proved who they are.
+    pub(crate) async fn open_session(
+        &self,
+        user_id: &UserId,
+        source_ip: Option<&str>,
+    ) -> AppResult<NewSession> {
         let session = NewSession {
             token: random_token(),
             csrf_token: random_token(),
-            user_id: user.id.clone(),
+            user_id: user_id.clone(),
         };
         let now = self.now_us();
         let expires = now + self.settings.session_ttl.as_micros() as i64;
@@ -163,16 +180,15 @@ impl App {
         sessions::insert(
             &mut tx,
             &token_hash(&session.token),
-            &user.id,
+            user_id,
             &session.csrf_token,
-            source_ip.as_deref(),
+            source_ip,
             now,
             expires,
         )
         .await?;
-        users::touch_sign_in(&mut tx, &user.id, now).await?;
+        users::touch_sign_in(&mut tx, user_id, now).await?;
         tx.commit().await?;
-        tracing::info!(user.id = %user.id, "signed in");
         Ok(session)
     }
 

@@ -2,18 +2,20 @@
 
 use serde::Deserialize;
 use tandem_domain::{
-    AccountNumber, Address, AddressInput, BusinessNumber, Country, CreationMode, Currency,
-    CustomerId, CustomerStatus, EmailAddress, LedgerKind, MembershipId, Name, OptionalText, Payer,
-    Permission, PhoneNumber, PlanId, Role, TaxNumber, TaxRate, TimeZoneName,
+    AccountNumber, Address, AddressInput, BusinessNumber, Country, CreationMode,
+    CustomerId, CustomerStatus, EmailAddress, MembershipId, Name, OptionalText, Payer,
+    Permission, PhoneNumber, PlanId, Role, TaxNumber, TimeZoneName,
 };
 use tandem_store::customers::{
     self as store_customers, AddressRow, CustomerFilter, CustomerRow, NewCustomer,
 };
-use tandem_store::ledger::{self, LedgerEntryRow};
-use tandem_store::{idempotency, memberships, plans, white_labels, Tx};
+use tandem_store::ledger::LedgerEntryRow;
+use tandem_store::plans::PlanRow;
+use tandem_store::{gateways, idempotency, memberships, plans, white_labels, Tx};
 
 use crate::access::WhiteLabelAdmin;
 use crate::audit::{record, Change};
+use crate::charges::{post_opening_charges, Payer as ChargePayer};
 use crate::validate::{present, Fields};
 use crate::{App, AppError, AppResult, FieldError};
 
@@ -330,6 +332,7 @@ impl App {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn create_customer_in(
         &self,
         tx: &mut Tx,
@@ -348,55 +351,41 @@ impl App {
                 )));
             }
         }
-        let white_label = white_labels::get(tx, wl_id)
-            .await?
-            .ok_or(AppError::NotFound("white label"))?;
+        let white_label =
+            white_labels::get(tx, wl_id).await?.ok_or(AppError::NotFound("white label"))?;
         let wl_country = Country::parse(&white_label.country).unwrap_or(Country::NZ);
         let valid = validate(input, wl_country)?;
+        let plan = active_plan(tx, admin, &valid.plan_id).await?;
 
-        let plan = plans::get(tx, wl_id, &valid.plan_id).await?;
-        let plan = match plan {
-            Some(plan) if plan.status == "active" => plan,
-            Some(plan) => {
-                return Err(AppError::Invalid(vec![FieldError::custom(
-                    "plan_id",
-                    "plan_retired",
-                    format!("plan '{}' is retired: choose an active plan", plan.name),
-                )]))
-            }
-            None => {
-                return Err(AppError::Invalid(vec![FieldError::custom(
-                    "plan_id",
-                    "plan_not_found",
-                    "no such plan: choose one of your active plans",
-                )]))
-            }
-        };
-        if valid.mode == CreationMode::SelfActivation {
+        let self_activation = valid.mode == CreationMode::SelfActivation;
+        if self_activation && gateways::get(tx, wl_id).await?.is_none() {
             return Err(AppError::Conflict {
                 code: "payment_gateway_required",
                 message: "self-activation needs a payment gateway, and this white label has none \
-                          configured: create the customer in white_label_managed mode instead"
+                          configured: set one up under Settings, Payments, or create the \
+                          customer in white_label_managed mode"
                     .into(),
                 field: Some("mode".into()),
             });
         }
 
         let customer_id = CustomerId::new();
+        let (status, payer) = if self_activation {
+            (CustomerStatus::PendingActivation, Payer::Customer)
+        } else {
+            (CustomerStatus::Active, Payer::WhiteLabel)
+        };
         let new_customer = NewCustomer {
             id: customer_id.clone(),
             white_label_id: wl_id.clone(),
             account_number: account_number.as_str().to_string(),
-            status: CustomerStatus::Active.as_str().to_string(),
-            payer: Payer::WhiteLabel.as_str().to_string(),
-            creation_mode: "white_label_managed".to_string(),
+            status: status.as_str().to_string(),
+            payer: payer.as_str().to_string(),
+            creation_mode: valid.mode.as_str().to_string(),
             plan_id: plan.id.clone(),
             legal_name: valid.legal_name.as_str().to_string(),
             trading_name: valid.trading_name.as_ref().map(|n| n.as_str().to_string()),
-            business_number: valid
-                .business_number
-                .as_ref()
-                .map(|n| n.as_str().to_string()),
+            business_number: valid.business_number.as_ref().map(|n| n.as_str().to_string()),
             tax_number: valid.tax_number.as_ref().map(|n| n.as_str().to_string()),
             contact_given_name: valid.given_name.as_str().to_string(),
             contact_family_name: valid.family_name.as_str().to_string(),
@@ -408,101 +397,86 @@ impl App {
             service_address: address_row(&valid.service),
             time_zone: valid.time_zone.as_str().to_string(),
             currency: plan.currency.clone(),
+            activation_state: self_activation.then(|| "queued".to_string()),
             created_by: admin.actor().user_id().cloned(),
         };
         store_customers::insert(tx, &new_customer, now).await?;
 
-        if let Some(user_id) = admin.actor().user_id() {
-            memberships::insert(
+        let mut charges = Vec::new();
+        if !self_activation {
+            self.add_account_administrator(tx, now, admin, &customer_id).await?;
+            charges = post_opening_charges(
                 tx,
-                &MembershipId::new(),
-                user_id,
-                Role::AccountAdministrator.as_str(),
-                memberships::Scope::Customer(wl_id, &customer_id),
                 now,
+                &white_label,
+                &plan,
+                &customer_id,
+                ChargePayer::WhiteLabel,
+                &valid.time_zone,
+                admin.actor().label(),
             )
             .await?;
         }
-
-        let currency = Currency::parse(&plan.currency)
-            .map_err(|e| AppError::Internal(format!("stored currency: {e}")))?;
-        let tax = TaxRate::from_basis_points(white_label.tax_rate_bp as u32);
-        let month = jiff::Timestamp::from_microsecond(now)
-            .map(|ts| {
-                ts.to_zoned(valid.time_zone.to_tz())
-                    .strftime("%B %Y")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        let mut charges = Vec::new();
-        for (amount, description) in [
-            (
-                plan.setup_fee_minor,
-                format!("Setup fee, {} plan", plan.name),
-            ),
-            (
-                plan.monthly_fee_minor,
-                format!("Monthly fee, {} plan, {month}", plan.name),
-            ),
-        ] {
-            if amount == 0 {
-                continue;
-            }
-            let entry = ledger::NewEntry {
-                account: ledger::Account::WhiteLabel(wl_id),
-                customer_id: Some(&customer_id),
-                kind: LedgerKind::Charge.as_str(),
-                amount_minor: -amount,
-                tax_minor: -tax.tax_on(amount),
-                currency: currency.as_str(),
-                description: &description,
-                actor_label: admin.actor().label(),
-            };
-            let posting = ledger::post(tx, &entry, now).await?;
-            charges.push(crate::ledger::posted(posting, currency, "white label")?);
-        }
-
         let customer = store_customers::get(tx, wl_id, &customer_id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
-        record(
+        record(tx, now, admin.actor(), Change {
+            white_label_id: Some(wl_id),
+            customer_id: Some(&customer_id),
+            on_behalf_of: admin.on_behalf_of(),
+            action: "customer.created",
+            object_kind: "customer",
+            object_id: customer_id.as_str(),
+            after: Some(customer_json(&customer)),
+            ..Change::default()
+        })
+        .await?;
+        if self_activation {
+            self.issue_activation(tx, now, &white_label, &customer, &plan).await?;
+        }
+        crate::outbox::enqueue_webhook(
             tx,
             now,
-            admin.actor(),
-            Change {
-                white_label_id: Some(wl_id),
-                customer_id: Some(&customer_id),
-                on_behalf_of: admin.on_behalf_of(),
-                action: "customer.created",
-                object_kind: "customer",
-                object_id: customer_id.as_str(),
-                after: Some(customer_json(&customer)),
-                ..Change::default()
-            },
+            &white_label,
+            Some(&customer_id),
+            "customer.created",
+            crate::events::customer_data(&customer),
         )
         .await?;
-        if let Some(user_id) = admin.actor().user_id() {
-            record(
-                tx,
-                now,
-                admin.actor(),
-                Change {
-                    white_label_id: Some(wl_id),
-                    customer_id: Some(&customer_id),
-                    on_behalf_of: admin.on_behalf_of(),
-                    action: "membership.created",
-                    object_kind: "user",
-                    object_id: user_id.as_str(),
-                    after: Some(serde_json::json!({"role": Role::AccountAdministrator.as_str()})),
-                    ..Change::default()
-                },
-            )
-            .await?;
-        }
         if let Some(request) = idempotency {
             idempotency::complete(tx, wl_id, &request.key, 201, &render(&customer)).await?;
         }
         Ok(Creation::Created { customer, charges })
+    }
+
+    /// Makes the acting user an Account Administrator of a customer, with an audit record. An
+    /// API key has no user, so nothing is added for one.
+    pub(crate) async fn add_account_administrator(
+        &self,
+        tx: &mut Tx,
+        now: i64,
+        admin: &WhiteLabelAdmin,
+        customer_id: &CustomerId,
+    ) -> AppResult<()> {
+        let Some(user_id) = admin.actor().user_id() else {
+            return Ok(());
+        };
+        let scope = memberships::Scope::Customer(admin.white_label_id(), customer_id);
+        let role = Role::AccountAdministrator.as_str();
+        if !memberships::insert_if_absent(tx, &MembershipId::new(), user_id, role, scope, now).await? {
+            return Ok(());
+        }
+        record(tx, now, admin.actor(), Change {
+            white_label_id: Some(admin.white_label_id()),
+            customer_id: Some(customer_id),
+            on_behalf_of: admin.on_behalf_of(),
+            action: "membership.created",
+            object_kind: "user",
+            object_id: user_id.as_str(),
+            after: Some(serde_json::json!({"role": role})),
+            ..Change::default()
+        })
+        .await
     }
 
     /// Reads one of the white label's customers.
@@ -587,5 +561,26 @@ mod tests {
     fn cursor_rejects_garbage() {
         assert!(decode_cursor("not-a-cursor").is_err());
         assert!(decode_cursor("12.cus_bad").is_err());
+    }
+}
+
+/// Reads an active plan of the admin's white label, or the field error for `plan_id`.
+pub(crate) async fn active_plan(
+    conn: &mut tandem_store::Conn,
+    admin: &WhiteLabelAdmin,
+    plan_id: &PlanId,
+) -> AppResult<PlanRow> {
+    match plans::get(conn, admin.white_label_id(), plan_id).await? {
+        Some(plan) if plan.status == "active" => Ok(plan),
+        Some(plan) => Err(AppError::Invalid(vec![FieldError::custom(
+            "plan_id",
+            "plan_retired",
+            format!("plan '{}' is retired: choose an active plan", plan.name),
+        )])),
+        None => Err(AppError::Invalid(vec![FieldError::custom(
+            "plan_id",
+            "plan_not_found",
+            "no such plan: choose one of your active plans",
+        )])),
     }
 }

@@ -7,15 +7,23 @@
 //! store call below takes the tenant from the guard, never from the request body.
 
 pub mod access;
+pub mod account;
+pub mod activation;
 pub mod audit;
 pub mod auth;
 pub mod customers;
 pub mod error;
 pub mod ledger;
+pub mod mail;
+pub mod outbox;
+pub mod payments;
+pub mod pending;
 pub mod plans;
 pub mod white_labels;
 
+mod charges;
 mod clock;
+mod events;
 mod validate;
 
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -36,6 +44,12 @@ pub struct AppSettings {
     /// The port of links to portals in mail; 0 means the scheme's default port. Shared so that
     /// a server bound to a random port can publish it after binding.
     pub public_port: Arc<AtomicU16>,
+    /// How long an activation link stays valid.
+    pub activation_ttl: Duration,
+    /// Base URL of Stripe's API; tests point it at a local server that speaks Stripe's format.
+    pub stripe_api_base: String,
+    /// How far a gateway webhook's signed timestamp may be from now.
+    pub webhook_tolerance: Duration,
 }
 
 impl Default for AppSettings {
@@ -44,6 +58,9 @@ impl Default for AppSettings {
             session_ttl: Duration::from_secs(12 * 3600),
             public_scheme: "http".into(),
             public_port: Arc::new(AtomicU16::new(0)),
+            activation_ttl: Duration::from_secs(7 * 24 * 3600),
+            stripe_api_base: "https://api.stripe.com".into(),
+            webhook_tolerance: Duration::from_secs(300),
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct CustomerRow {
     pub currency: String,
     pub balance_minor: i64,
     pub credit_limit_minor: i64,
+    /// Where a pending account is in activation; `None` once active or for managed accounts.
+    pub activation_state: Option<String>,
     pub version: i64,
     pub created_us: i64,
     pub updated_us: i64,
@@ -74,6 +76,7 @@ pub struct NewCustomer {
     pub service_address: AddressRow,
     pub time_zone: String,
     pub currency: String,
+    pub activation_state: Option<String>,
     pub created_by: Option<UserId>,
 }
 
@@ -84,7 +87,8 @@ const COLUMNS: &str = "c.id, c.white_label_id, c.account_number, c.status, c.pay
     c.billing_suburb, c.billing_city, c.billing_region, c.billing_postcode, c.billing_country, \
     c.service_same_as_billing, c.service_line1, c.service_line2, c.service_suburb, \
     c.service_city, c.service_region, c.service_postcode, c.service_country, c.time_zone, \
-    c.currency, c.balance_minor, c.credit_limit_minor, c.version, c.created_us, c.updated_us";
+    c.currency, c.balance_minor, c.credit_limit_minor, c.activation_state, c.version, \
+    c.created_us, c.updated_us";
 
 fn address(row: &AnyRow, prefix: &str) -> StoreResult<AddressRow> {
     Ok(AddressRow {
@@ -124,6 +128,7 @@ fn from_row(row: &AnyRow) -> StoreResult<CustomerRow> {
         currency: row.try_get("currency")?,
         balance_minor: row.try_get("balance_minor")?,
         credit_limit_minor: row.try_get("credit_limit_minor")?,
+        activation_state: row.try_get("activation_state")?,
         version: row.try_get("version")?,
         created_us: row.try_get("created_us")?,
         updated_us: row.try_get("updated_us")?,
@@ -147,9 +152,10 @@ pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> Sto
          billing_region, billing_postcode, billing_country, service_same_as_billing, \
          service_line1, service_line2, service_suburb, service_city, service_region, \
          service_postcode, service_country, time_zone, currency, legal_name_key, \
-         trading_name_key, created_by_user_id, created_us, updated_us) VALUES ($1, $2, $3, $4, \
-         $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-         $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $37)",
+         trading_name_key, created_by_user_id, activation_state, created_us, updated_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
+         $35, $36, $38, $37, $37)",
     )
     .bind(customer.id.as_str())
     .bind(customer.white_label_id.as_str())
@@ -188,6 +194,7 @@ pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> Sto
     .bind(customer.trading_name.as_deref().map(search_key))
     .bind(customer.created_by.as_ref().map(|u| u.as_str()))
     .bind(now_us)
+    .bind(&customer.activation_state)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -316,4 +323,87 @@ pub async fn account_number_exists(conn: &mut Conn, account_number: &str) -> Sto
             .fetch_optional(&mut *conn)
             .await?;
     Ok(found.is_some())
+}
+
+/// Moves a customer from one status to another; returns false if it was not in `from`.
+pub async fn transition(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    id: &CustomerId,
+    from: &str,
+    to: &str,
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE customers SET status = $1, version = version + 1, updated_us = $2 \
+         WHERE id = $3 AND white_label_id = $4 AND status = $5",
+    )
+    .bind(to)
+    .bind(now_us)
+    .bind(id.as_str())
+    .bind(white_label_id.as_str())
+    .bind(from)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Sets where a pending account is in activation (`None` when it no longer applies).
+pub async fn set_activation_state(
+    conn: &mut Conn,
+    id: &CustomerId,
+    state: Option<&str>,
+    now_us: i64,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE customers SET activation_state = $1, updated_us = $2 WHERE id = $3")
+        .bind(state)
+        .bind(now_us)
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the authorised contact's email.
+pub async fn set_contact_email(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    id: &CustomerId,
+    email: &str,
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE customers SET contact_email = $1, version = version + 1, updated_us = $2 \
+         WHERE id = $3 AND white_label_id = $4",
+    )
+    .bind(email)
+    .bind(now_us)
+    .bind(id.as_str())
+    .bind(white_label_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Changes who pays the account's charges, and the mode that records how it was set up.
+pub async fn set_payer(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    id: &CustomerId,
+    payer: &str,
+    creation_mode: &str,
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE customers SET payer = $1, creation_mode = $2, version = version + 1, \
+         updated_us = $3 WHERE id = $4 AND white_label_id = $5",
+    )
+    .bind(payer)
+    .bind(creation_mode)
+    .bind(now_us)
+    .bind(id.as_str())
+    .bind(white_label_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }

@@ -8,12 +8,17 @@
 mod error;
 mod migrate;
 
+pub mod activation;
 pub mod api_keys;
 pub mod audit;
 pub mod customers;
+pub mod email_templates;
+pub mod gateways;
 pub mod idempotency;
 pub mod ledger;
 pub mod memberships;
+pub mod outbox;
+pub mod payments;
 pub mod plans;
 pub mod sessions;
 pub mod users;

@@ -29,6 +29,13 @@ pub struct WhiteLabelRow {
     pub created_us: i64,
     pub updated_us: i64,
     pub hosts: Vec<String>,
+    /// The display name of the white label's mail sender; `None` means its name.
+    pub mail_from_name: Option<String>,
+    /// The address the white label's mail comes from; `None` means the platform's address.
+    pub mail_from_address: Option<String>,
+    /// Where webhooks go; `None` means no webhooks are sent. The signing secret is read
+    /// separately with [`webhook_secret`].
+    pub webhook_url: Option<String>,
 }
 
 /// The editable settings of a white label.
@@ -49,7 +56,7 @@ pub struct WhiteLabelFields {
 const COLUMNS: &str = "id, name, country, currency, support_email, support_phone, \
     primary_colour, terms_url, logo_content_type IS NOT NULL AS has_logo, logo_version, \
     tax_name, tax_rate_bp, show_prices_with_tax, status, balance_minor, credit_limit_minor, \
-    version, created_us, updated_us";
+    version, created_us, updated_us, mail_from_name, mail_from_address, webhook_url";
 
 fn from_row(row: &AnyRow) -> StoreResult<WhiteLabelRow> {
     Ok(WhiteLabelRow {
@@ -73,6 +80,9 @@ fn from_row(row: &AnyRow) -> StoreResult<WhiteLabelRow> {
         created_us: row.try_get("created_us")?,
         updated_us: row.try_get("updated_us")?,
         hosts: Vec::new(),
+        mail_from_name: row.try_get("mail_from_name")?,
+        mail_from_address: row.try_get("mail_from_address")?,
+        webhook_url: row.try_get("webhook_url")?,
     })
 }
 
@@ -273,4 +283,111 @@ pub async fn set_credit_limit(
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Sets the sender of a white label's mail: display name and address, each `None` for the
+/// default. Returns false when the white label does not exist.
+pub async fn set_mail_sender(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+    mail_from_name: Option<&str>,
+    mail_from_address: Option<&str>,
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE white_labels SET mail_from_name = $1, mail_from_address = $2, updated_us = $3 \
+         WHERE id = $4",
+    )
+    .bind(mail_from_name)
+    .bind(mail_from_address)
+    .bind(now_us)
+    .bind(id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Sets where a white label's webhooks go (`None` stops them) and, when `secret` is given,
+/// replaces the signing secret. Returns false when the white label does not exist.
+pub async fn set_webhook(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+    webhook_url: Option<&str>,
+    secret: Option<&str>,
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE white_labels SET webhook_url = $1, \
+         webhook_secret = COALESCE($2, webhook_secret), updated_us = $3 WHERE id = $4",
+    )
+    .bind(webhook_url)
+    .bind(secret)
+    .bind(now_us)
+    .bind(id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Replaces the secret that signs a white label's webhooks. Returns false when the white label
+/// does not exist.
+pub async fn set_webhook_secret(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+    secret: &str,
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result =
+        sqlx::query("UPDATE white_labels SET webhook_secret = $1, updated_us = $2 WHERE id = $3")
+            .bind(secret)
+            .bind(now_us)
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The sender and webhook settings of a white label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagingSettings {
+    pub mail_from_name: Option<String>,
+    pub mail_from_address: Option<String>,
+    pub webhook_url: Option<String>,
+    /// Whether a webhook signing secret is set; the secret itself is read with
+    /// [`webhook_secret`].
+    pub has_webhook_secret: bool,
+}
+
+/// Reads the sender and webhook settings of a white label.
+pub async fn messaging_settings(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+) -> StoreResult<Option<MessagingSettings>> {
+    let row = sqlx::query(
+        "SELECT mail_from_name, mail_from_address, webhook_url, webhook_secret \
+         FROM white_labels WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let secret: Option<String> = row.try_get("webhook_secret")?;
+    Ok(Some(MessagingSettings {
+        mail_from_name: row.try_get("mail_from_name")?,
+        mail_from_address: row.try_get("mail_from_address")?,
+        webhook_url: row.try_get("webhook_url")?,
+        has_webhook_secret: secret.is_some_and(|s| !s.is_empty()),
+    }))
+}
+
+/// Reads the secret that signs a white label's webhooks, if one is set.
+pub async fn webhook_secret(conn: &mut Conn, id: &WhiteLabelId) -> StoreResult<Option<String>> {
+    let secret: Option<Option<String>> =
+        sqlx::query_scalar("SELECT webhook_secret FROM white_labels WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(secret.flatten().filter(|s| !s.is_empty()))
 }

@@ -28,6 +28,24 @@ pub struct Settings {
     pub log_format: String,
     /// A tracing filter, such as `info` or `tandem=debug,info`.
     pub log_level: String,
+    /// How mail leaves: `folder` (one `.eml` file per mail in `data_dir/outbox`) or `smtp`.
+    pub mail_transport: String,
+    /// Host name of the SMTP server, when `mail_transport` is `smtp`.
+    pub smtp_host: String,
+    /// Port of the SMTP server.
+    pub smtp_port: u16,
+    /// `starttls`, `tls` (TLS from the first byte) or `none`.
+    pub smtp_tls: String,
+    /// User name for SMTP authentication; empty means none.
+    pub smtp_username: String,
+    /// Password for SMTP authentication.
+    pub smtp_password: String,
+    /// Sender address of white labels that set none of their own.
+    pub mail_from_address: String,
+    /// Milliseconds between two rounds of the outbox worker when nothing is due.
+    pub outbox_interval_ms: u64,
+    /// Delivery attempts of a mail or webhook before it is marked failed.
+    pub outbox_max_attempts: u32,
 }
 
 impl Default for Settings {
@@ -42,6 +60,15 @@ impl Default for Settings {
             session_ttl_hours: 12,
             log_format: "pretty".into(),
             log_level: "info".into(),
+            mail_transport: "folder".into(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            mail_from_address: "no-reply@tandem.invalid".into(),
+            outbox_interval_ms: 1000,
+            outbox_max_attempts: 12,
         }
     }
 }
@@ -101,6 +128,9 @@ impl Settings {
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = tandem_store::redact_url(&self.database_url());
+        if !shown.smtp_password.is_empty() {
+            shown.smtp_password = "***".into();
+        }
         toml_lines(&shown)
     }
 }
@@ -145,6 +175,28 @@ mod tests {
 
         assert_eq!(settings.platform_name, "Acme");
         assert_eq!(settings.listen, "127.0.0.1:9100");
+    }
+
+    #[test]
+    fn redacted_toml_hides_smtp_password() {
+        let settings = Settings {
+            smtp_password: "mail-s3cret".into(),
+            ..Settings::default()
+        };
+        let shown = settings.redacted_toml();
+        assert!(!shown.contains("mail-s3cret"));
+        assert!(shown.contains("smtp_password = \"***\""));
+    }
+
+    #[test]
+    fn mail_defaults_write_to_folder() {
+        let settings = Settings::default();
+        assert_eq!(settings.mail_transport, "folder");
+        assert_eq!(settings.smtp_port, 587);
+        assert_eq!(settings.smtp_tls, "starttls");
+        assert_eq!(settings.mail_from_address, "no-reply@tandem.invalid");
+        assert_eq!(settings.outbox_interval_ms, 1000);
+        assert_eq!(settings.outbox_max_attempts, 12);
     }
 
     #[test]

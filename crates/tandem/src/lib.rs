@@ -9,7 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use tandem_app::outbox::{MailTransport, OutboxSettings, OutboxWorker};
 use tandem_app::{App, AppSettings, SystemClock};
+use tandem_outbound::{
+    FolderTransport, HttpWebhookSender, SmtpSecurity, SmtpSettings, SmtpTransport,
+};
+use tandem_store::outbox::RetryPolicy;
 use tandem_store::{Store, StoreOptions};
 use tandem_web::{AppState, WebSettings};
 use tokio::net::TcpListener;
@@ -57,16 +62,77 @@ pub fn build_router(app: App, settings: &Settings) -> axum::Router {
     })
 }
 
-/// A server listening on a socket.
+/// How long one SMTP connection or webhook request may take.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds the outbox worker that delivers queued mail and webhooks with the transports the
+/// settings choose.
+pub fn build_outbox_worker(app: &App, settings: &Settings) -> anyhow::Result<OutboxWorker> {
+    tandem_domain::EmailAddress::parse(&settings.mail_from_address).map_err(|error| {
+        anyhow::anyhow!(
+            "mail_from_address '{}' is invalid: {}",
+            settings.mail_from_address,
+            error.message
+        )
+    })?;
+    let mail: Arc<dyn MailTransport> = match settings.mail_transport.trim() {
+        "folder" => Arc::new(FolderTransport::new(settings.data_dir.join("outbox"))),
+        "smtp" => {
+            let security = SmtpSecurity::parse(&settings.smtp_tls).map_err(anyhow::Error::msg)?;
+            let credentials = (!settings.smtp_username.is_empty()).then(|| {
+                (
+                    settings.smtp_username.clone(),
+                    settings.smtp_password.clone(),
+                )
+            });
+            Arc::new(
+                SmtpTransport::new(&SmtpSettings {
+                    host: settings.smtp_host.clone(),
+                    port: settings.smtp_port,
+                    security,
+                    credentials,
+                    timeout: DELIVERY_TIMEOUT,
+                })
+                .map_err(anyhow::Error::msg)?,
+            )
+        }
+        other => anyhow::bail!("mail_transport '{other}' is invalid: use folder or smtp"),
+    };
+    let webhooks = HttpWebhookSender::new(DELIVERY_TIMEOUT).map_err(anyhow::Error::msg)?;
+    let outbox_settings = OutboxSettings {
+        platform_from_address: settings.mail_from_address.clone(),
+        retry: RetryPolicy {
+            max_attempts: i64::from(settings.outbox_max_attempts.max(1)),
+            ..RetryPolicy::default()
+        },
+        ..OutboxSettings::default()
+    };
+    Ok(OutboxWorker::new(
+        app.store().clone(),
+        Arc::new(SystemClock),
+        mail,
+        Arc::new(webhooks),
+        outbox_settings,
+    ))
+}
+
+/// A server listening on a socket, with the outbox worker beside it.
 pub struct Server {
     pub address: SocketAddr,
     pub app: App,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
-    /// Binds the listen address and serves the portal and API in a background task.
+    /// Binds the listen address and serves the portal and API in a background task, and starts
+    /// the outbox worker unless `outbox_interval_ms` is 0.
     pub async fn start(app: App, settings: &Settings) -> anyhow::Result<Server> {
+        let worker = if settings.outbox_interval_ms == 0 {
+            None
+        } else {
+            Some(build_outbox_worker(&app, settings)?)
+        };
         let listener = TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
@@ -84,21 +150,33 @@ impl Server {
             .with_graceful_shutdown(shutdown_signal())
             .await
         });
-        Ok(Server { address, app, task })
+        let worker =
+            worker.map(|worker| worker.spawn(Duration::from_millis(settings.outbox_interval_ms)));
+        Ok(Server {
+            address,
+            app,
+            task,
+            worker,
+        })
     }
 
-    /// Waits until the server stops (on Ctrl-C or SIGTERM).
+    /// Waits until the server stops (on Ctrl-C or SIGTERM), then stops the outbox worker.
+    /// Items the worker was sending stay claimed until their lease ends, then go out again.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task
-            .await
-            .context("server task")?
-            .context("serving HTTP")?;
+        let result = self.task.await;
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
+        result.context("server task")?.context("serving HTTP")?;
         Ok(())
     }
 
-    /// Stops the server at once.
+    /// Stops the server and the outbox worker at once.
     pub fn abort(&self) {
         self.task.abort();
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod ops;
 pub mod portal;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::router())
         .merge(api::router())
         .merge(ops::router())
+        .merge(webhooks::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::observe,

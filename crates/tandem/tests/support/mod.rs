@@ -19,6 +19,9 @@ use tandem_app::App;
 use tandem_domain::{LedgerKind, Role, WhiteLabelId};
 use tandem_store::{Store, StoreOptions};
 
+pub mod smtp;
+pub mod webdriver;
+
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
 

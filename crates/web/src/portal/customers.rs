@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use tandem_app::customers::{
@@ -37,6 +37,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/customers/new/{mode}", get(new_form))
         .route("/customers/{id}", get(show))
         .route("/customers/{id}/created", get(created))
+        .route("/customers/{id}/activation/resend", post(resend_activation))
+        .route("/customers/{id}/activation/email", post(change_activation_email))
+        .route("/customers/{id}/cancel", post(cancel_pending))
+        .route("/customers/{id}/convert", post(convert_to_managed))
 }
 
 /// A customer as one row of the list.
@@ -234,6 +238,7 @@ async fn form_page(
         Ok(plans) => plans,
         Err(error) => return error_page(state, &portal.session.brand, error),
     };
+    let gateway_missing = !matches!(state.app.gateway_summary(&portal.admin).await, Ok(Some(_)));
     let wl = &portal.white_label;
     let page = FormPage {
         chrome: portal.chrome(state, "Create New Customer", "/customers"),
@@ -247,8 +252,7 @@ async fn form_page(
             &wl.tax_name,
         ),
         balance: format_money(wl.balance_minor, &wl.currency),
-        // NOTE: payment gateways are not configurable yet, so self-activation always lacks one.
-        gateway_missing: mode == "self_activation",
+        gateway_missing: mode == "self_activation" && gateway_missing,
     };
     (status, render(&page)).into_response()
 }
@@ -482,8 +486,31 @@ struct ShowPage {
     chrome: Chrome,
     customer: CustomerView,
     entries: Vec<EntryLine>,
+    activation: Option<ActivationView>,
+    pending: bool,
+    form: Form,
 }
 
+/// A pending customer's activation, as the white label sees it.
+struct ActivationView {
+    state: String,
+    expires: String,
+    sent_to: String,
+    mail_state: String,
+}
+
+fn activation_label(state: &str) -> String {
+    match state {
+        "queued" => "Activation email queued",
+        "sent" => "Activation email sent",
+        "opened" => "Link opened",
+        "payment_started" => "Payment started",
+        "payment_failed" => "Payment failed",
+        "expired" => "Link expired",
+        other => other,
+    }
+    .to_string()
+}
 async fn load(
     state: &AppState,
     portal: &WhiteLabelPortal,
@@ -517,21 +544,124 @@ async fn show(
     portal: WhiteLabelPortal,
     Path(id): Path<String>,
 ) -> Response {
-    let (customer, entries) = match load(&state, &portal, &id).await {
+    show_page(&state, &portal, &id, Form::default(), None, StatusCode::OK).await
+}
+
+async fn show_page(
+    state: &AppState,
+    portal: &WhiteLabelPortal,
+    id: &str,
+    form: Form,
+    flash: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let (customer, entries) = match load(state, portal, id).await {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    let page = ShowPage {
-        chrome: portal.chrome(&state, &customer.legal_name, "/customers"),
-        entries: entries
-            .iter()
-            .map(|e| entry_line(e, &customer.time_zone))
-            .collect(),
-        customer: customer_view(&customer),
+    let activation = match state.app.activation_status(&portal.admin, &customer.id).await {
+        Ok(status) => status.map(|a| ActivationView {
+            state: activation_label(&a.state),
+            expires: a.expires_us.map(|us| local_time(us, &customer.time_zone)).unwrap_or_default(),
+            sent_to: a.sent_to.unwrap_or_default(),
+            mail_state: a.mail_state.unwrap_or_else(|| "not recorded".into()),
+        }),
+        Err(error) => return error_page(state, &portal.session.brand, error),
     };
-    render(&page)
+    let mut chrome = portal.chrome(state, &customer.legal_name, "/customers");
+    chrome.flash = flash;
+    let page = ShowPage {
+        chrome,
+        entries: entries.iter().map(|e| entry_line(e, &customer.time_zone)).collect(),
+        pending: customer.status == "pending_activation",
+        customer: customer_view(&customer),
+        activation,
+        form,
+    };
+    (status, render(&page)).into_response()
 }
 
+async fn pending_action(
+    state: &AppState,
+    portal: &WhiteLabelPortal,
+    id: &str,
+    done: &str,
+    result: Result<(), tandem_app::AppError>,
+    fields: FormFields,
+) -> Response {
+    match result {
+        Ok(()) => show_page(state, portal, id, Form::default(), Some(done.to_string()), StatusCode::OK).await,
+        Err(error) => {
+            let mut form = Form::with_values(fields.into_values());
+            match form.absorb(error, &|f| f.to_string()) {
+                Ok(()) => show_page(state, portal, id, form, None, StatusCode::UNPROCESSABLE_ENTITY).await,
+                Err(error) => error_page(state, &portal.session.brand, error),
+            }
+        }
+    }
+}
+
+fn parse_customer(id: &str) -> Result<CustomerId, tandem_app::AppError> {
+    CustomerId::parse(id).map_err(|_| tandem_app::AppError::NotFound("customer"))
+}
+
+async fn resend_activation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<WhiteLabelPortal>,
+) -> Response {
+    let Posted { ctx: portal, form } = posted;
+    let result = match parse_customer(&id) {
+        Ok(customer_id) => state.app.resend_activation(&portal.admin, &customer_id).await,
+        Err(error) => Err(error),
+    };
+    let done = "A new activation link was sent; the previous one no longer works.";
+    pending_action(&state, &portal, &id, done, result, form).await
+}
+
+async fn change_activation_email(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<WhiteLabelPortal>,
+) -> Response {
+    let Posted { ctx: portal, form } = posted;
+    let email = form.get("contact.email").to_string();
+    let result = match parse_customer(&id) {
+        Ok(customer_id) => state.app.change_activation_email(&portal.admin, &customer_id, &email).await,
+        Err(error) => Err(error),
+    };
+    let done = "The contact email was changed and a new activation link sent to it.";
+    pending_action(&state, &portal, &id, done, result, form).await
+}
+
+async fn cancel_pending(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<WhiteLabelPortal>,
+) -> Response {
+    let Posted { ctx: portal, form } = posted;
+    let reason = form.get("reason").to_string();
+    let result = match parse_customer(&id) {
+        Ok(customer_id) => state.app.cancel_pending_customer(&portal.admin, &customer_id, &reason).await,
+        Err(error) => Err(error),
+    };
+    pending_action(&state, &portal, &id, "The pending account was cancelled.", result, form).await
+}
+
+async fn convert_to_managed(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<WhiteLabelPortal>,
+) -> Response {
+    let Posted { ctx: portal, form } = posted;
+    let result = match parse_customer(&id) {
+        Ok(customer_id) => state.app.convert_to_managed(&portal.admin, &customer_id).await,
+        Err(error) => Err(error),
+    };
+    let portal = refresh(&state, portal).await;
+    let done = "The account is active and managed by you; its charges were debited from your balance.";
+    pending_action(&state, &portal, &id, done, result, form).await
+}
 #[derive(Template)]
 #[template(path = "customer_created.html")]
 struct CreatedPage {

@@ -1,10 +1,14 @@
 //! The portal: server-rendered pages, branded by the white label whose host name the browser
 //! used. Pages need no JavaScript; every form that changes state carries a CSRF token.
 
+mod account;
+mod activation;
 mod auth;
 mod billing;
 mod customers;
 pub mod forms;
+mod messages;
+mod payments;
 mod plans;
 mod platform;
 mod settings;
@@ -37,10 +41,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/brand/{id}/theme.css", get(theme))
         .route("/brand/{id}/logo", get(logo))
         .merge(auth::router())
+        .merge(activation::router())
+        .merge(account::router())
         .merge(customers::router())
         .merge(plans::router())
+        .merge(payments::router())
         .merge(billing::router())
         .merge(settings::router())
+        .merge(messages::router())
         .merge(platform::router())
 }
 
@@ -121,6 +129,7 @@ const WHITE_LABEL_NAV: &[(&str, &str)] = &[
     ("/customers", "Customers"),
     ("/plans", "Plans"),
     ("/billing", "Balance"),
+    ("/outbox", "Mail"),
     ("/audit", "Audit log"),
     ("/api-keys", "API keys"),
     ("/settings", "Settings"),
@@ -308,12 +317,18 @@ pub fn error_page(state: &AppState, brand: &Brand, error: AppError) -> Response 
 }
 
 async fn home(session: Result<PortalSession, Response>) -> Response {
-    match session {
-        Ok(session) if session.brand.white_label.is_some() => {
+    let Ok(session) = session else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    match &session.brand.white_label {
+        Some(wl) if session.principal.role_on_white_label(&wl.id).is_some() => {
             Redirect::to("/customers").into_response()
         }
-        Ok(_) => Redirect::to("/white-labels").into_response(),
-        Err(_) => Redirect::to("/sign-in").into_response(),
+        Some(wl) if !session.principal.customer_roles(&wl.id).is_empty() => {
+            Redirect::to("/account").into_response()
+        }
+        Some(_) => Redirect::to("/customers").into_response(),
+        None => Redirect::to("/white-labels").into_response(),
     }
 }
 

@@ -1,0 +1,89 @@
+//! Delivery of webhooks over HTTP with reqwest.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, USER_AGENT};
+use tandem_app::outbox::{DeliveryError, WebhookSender};
+
+/// How much of a failed response's body is kept for the delivery log, in bytes.
+const BODY_EXCERPT_BYTES: usize = 200;
+
+/// POSTs webhooks with a time-out and without following redirects: a 3xx answer counts as a
+/// failure, because following it would send the signed body somewhere the white label did not
+/// configure.
+#[derive(Debug, Clone)]
+pub struct HttpWebhookSender {
+    client: reqwest::Client,
+}
+
+impl HttpWebhookSender {
+    /// A sender whose requests give up after `timeout` (connecting after at most 5 s).
+    pub fn new(timeout: Duration) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(|error| format!("building the webhook HTTP client failed: {error}"))?;
+        Ok(Self { client })
+    }
+}
+
+async fn body_excerpt(mut response: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < BODY_EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    bytes.truncate(BODY_EXCERPT_BYTES);
+    String::from_utf8_lossy(&bytes)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[async_trait::async_trait]
+impl WebhookSender for HttpWebhookSender {
+    async fn send(
+        &self,
+        url: &str,
+        body: &str,
+        signature_header: &str,
+        event_type: &str,
+        delivery_id: &str,
+    ) -> Result<(), DeliveryError> {
+        let response = self
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(USER_AGENT, "Tandem-Webhooks/1")
+            .header("Tandem-Signature", signature_header)
+            .header("Tandem-Event", event_type)
+            .header("Tandem-Delivery", delivery_id)
+            .body(body.to_string())
+            .send()
+            .await
+            // The URL may carry a token of the receiver's, so it stays out of the message.
+            .map_err(|error| {
+                DeliveryError::transient(format!("request failed: {}", error.without_url()))
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let excerpt = body_excerpt(response).await;
+        let mut message = format!("HTTP {status}");
+        if status.is_redirection() {
+            message.push_str(" (redirects are not followed)");
+        }
+        if !excerpt.is_empty() {
+            message.push_str(": ");
+            message.push_str(&excerpt);
+        }
+        Err(DeliveryError::transient(message))
+    }
+}
