@@ -14,7 +14,7 @@ pub(crate) fn posted(
     payer: &str,
 ) -> AppResult<LedgerEntryRow> {
     match posting {
-        Posting::Posted(row) => Ok(row),
+        Posting::Posted(row) => Ok(*row),
         Posting::InsufficientFunds {
             balance_minor,
             credit_limit_minor,

@@ -273,7 +273,7 @@ pub struct Brand {
 }
 
 impl Brand {
-    /// The brand of `white_label`, whose portal is at `portal_url`.
+    /// Builds the brand of `white_label`, whose portal is at `portal_url`.
     pub fn of(white_label: &WhiteLabelRow, portal_url: &str) -> Brand {
         let portal_url = portal_url.trim_end_matches('/').to_string();
         let colour = Colour::parse(&white_label.primary_colour)
@@ -500,8 +500,8 @@ pub fn render_source(
 
 /// Checks a template as a white label wrote it: size limits, syntax, and a render of every
 /// part with the template's sample values, so that unknown variables and runtime errors are
-/// found when the template is saved. Errors name the part (`subject`, `body_html`,
-/// `body_text`) and say the line and the problem.
+/// found when the template is saved. Each error names the part (`subject`, `body_html` or
+/// `body_text`) and gives the line and the problem.
 pub fn validate_template(
     template: MailTemplate,
     subject: &str,
@@ -520,8 +520,8 @@ pub fn validate_template(
     render_source(&source, &sample_brand(), &template.sample_values()).map(|_| ())
 }
 
-/// A brand with every field set, so that checks reach both sides of `{% if brand.… %}`
-/// where they can.
+/// Builds a brand with every field set, so that checks reach both sides of
+/// `{% if brand.… %}` where they can.
 fn sample_brand() -> Brand {
     Brand {
         name: "Sample Telecom".into(),
@@ -639,7 +639,7 @@ pub async fn enqueue_mail(
     Ok(id)
 }
 
-/// The domain of Message-IDs: the sender's, else the portal's host name.
+/// Picks the domain of Message-IDs: the sender's, else the portal's host name.
 fn message_id_domain(white_label: &WhiteLabelRow) -> String {
     let from_domain = white_label
         .mail_from_address

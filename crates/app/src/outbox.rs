@@ -41,7 +41,7 @@ fn new_id(prefix: &str) -> String {
     format!("{prefix}_{body}")
 }
 
-/// A new outbox id, `out_…`.
+/// Creates a new outbox id, `out_…`.
 pub(crate) fn new_outbox_id() -> String {
     new_id("out")
 }
@@ -95,19 +95,20 @@ pub async fn enqueue_webhook(
     Ok(Some(id))
 }
 
-/// Why a delivery attempt failed.
+/// The failure of a delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct DeliveryError {
     /// Whether retrying cannot help (such as an SMTP 5xx reply); the item is then marked
     /// failed at once.
     pub permanent: bool,
-    /// What went wrong, for the log and the portal; never the body or a secret.
+    /// A description of the failure for the log and the portal, never containing the body or
+    /// a secret.
     pub message: String,
 }
 
 impl DeliveryError {
-    /// An error worth retrying later.
+    /// Creates an error worth retrying later.
     pub fn transient(message: impl Into<String>) -> Self {
         Self {
             permanent: false,
@@ -115,7 +116,7 @@ impl DeliveryError {
         }
     }
 
-    /// An error that retrying cannot fix.
+    /// Creates an error that retrying cannot fix.
     pub fn permanent(message: impl Into<String>) -> Self {
         Self {
             permanent: true,
@@ -151,7 +152,7 @@ pub trait MailTransport: Send + Sync {
 #[async_trait::async_trait]
 pub trait WebhookSender: Send + Sync {
     /// POSTs `body` (JSON) to `url` with the `Tandem-Signature`, `Tandem-Event` and
-    /// `Tandem-Delivery` headers; `Ok` means the receiver answered 2xx.
+    /// `Tandem-Delivery` headers; `Ok` means the receiver replied with a 2xx status.
     async fn send(
         &self,
         url: &str,
@@ -162,7 +163,7 @@ pub trait WebhookSender: Send + Sync {
     ) -> Result<(), DeliveryError>;
 }
 
-/// The `Tandem-Signature` header of a webhook body sent at `timestamp` (Unix seconds):
+/// Builds the `Tandem-Signature` header of a webhook body sent at `timestamp` (Unix seconds):
 /// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the secret>`.
 pub fn webhook_signature(secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac =
@@ -211,7 +212,8 @@ pub struct OutboxWorker {
 }
 
 impl OutboxWorker {
-    /// A worker over `store` that sends mail through `mail` and webhooks through `webhooks`.
+    /// Creates a worker over `store` that sends mail through `mail` and webhooks through
+    /// `webhooks`.
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -421,7 +423,7 @@ fn log_failure(item: &OutboxRow, attempt: i64, error: &DeliveryError, after: Aft
     }
 }
 
-/// Which items an outbox page lists.
+/// The kind of items an outbox page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxKind {
     Mail,
@@ -508,7 +510,7 @@ fn parse_webhook_url(input: &str) -> Result<String, FieldError> {
     Ok(url.to_string())
 }
 
-/// A new webhook signing secret: `whsec_` and 32 random bytes in hex.
+/// Generates a webhook signing secret: `whsec_` and 32 random bytes in hex.
 fn new_webhook_secret() -> String {
     let bytes: [u8; 32] = rand::thread_rng().gen();
     format!("whsec_{}", hex::encode(bytes))

@@ -8,3 +8,4 @@
 //! - [`transport`]: UDP and TCP with tokio, and a serve loop that ties the layers together.
 
 pub mod msg;
+pub mod auth;

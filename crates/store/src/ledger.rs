@@ -82,7 +82,7 @@ pub struct LedgerEntryRow {
 /// What happened to a posting.
 #[derive(Debug, Clone)]
 pub enum Posting {
-    Posted(LedgerEntryRow),
+    Posted(Box<LedgerEntryRow>),
     /// The debit would take the balance below minus the credit limit; nothing was written.
     InsufficientFunds {
         balance_minor: i64,
@@ -133,7 +133,7 @@ pub async fn post(conn: &mut Conn, entry: &NewEntry<'_>, now_us: i64) -> StoreRe
     .execute(&mut *conn)
     .await?;
 
-    Ok(Posting::Posted(LedgerEntryRow {
+    Ok(Posting::Posted(Box::new(LedgerEntryRow {
         id,
         white_label_id: entry.account.white_label_id().clone(),
         account_kind: entry.account.kind().to_string(),
@@ -148,7 +148,7 @@ pub async fn post(conn: &mut Conn, entry: &NewEntry<'_>, now_us: i64) -> StoreRe
         balance_after_minor: balance_after,
         actor_label: entry.actor_label.to_string(),
         created_us: now_us,
-    }))
+    })))
 }
 
 async fn refusal(conn: &mut Conn, account: &Account<'_>, currency: &str) -> StoreResult<Posting> {

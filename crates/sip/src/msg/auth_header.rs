@@ -20,6 +20,11 @@ pub struct AuthValue<'a> {
 }
 
 impl<'a> AuthValue<'a> {
+    /// Parses a WWW-Authenticate or Authorization value on its own.
+    pub fn parse(text: &'a str) -> Result<Self, &'static str> {
+        parse_auth_value(text)
+    }
+
     /// Returns whether the scheme is Digest.
     pub fn is_digest(&self) -> bool {
         self.scheme.eq_ignore_ascii_case("Digest")

@@ -69,6 +69,24 @@ async fn create_postgres_database(admin_url: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// Drops the databases earlier test runs left behind, once per test process. A database still
+/// in use (by a test binary running at the same time) refuses the drop and is kept.
+async fn drop_leftover_databases(conn: &mut sqlx::AnyConnection) {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'tandem\\_test\\_%'",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default();
+        for name in names {
+            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut *conn).await;
+        }
+    })
+    .await;
+}
+
 /// A white label made for a test, with its administrator and API key.
 pub struct TestWhiteLabel {
     pub id: WhiteLabelId,
