@@ -35,7 +35,12 @@ impl Actor {
     /// An actor for changes Tandem makes by itself, such as applying a gateway's webhook or
     /// expiring an activation.
     pub fn system(label: &str) -> Self {
-        Self { user_id: None, api_key_id: None, label: label.to_string(), source_ip: None }
+        Self {
+            user_id: None,
+            api_key_id: None,
+            label: label.to_string(),
+            source_ip: None,
+        }
     }
 
     /// An actor for changes made from the command line on the machine itself.
@@ -191,7 +196,10 @@ impl Principal {
 
 impl Principal {
     /// The customer accounts of one white label on which the caller holds a role, with it.
-    pub fn customer_roles(&self, white_label_id: &WhiteLabelId) -> Vec<(tandem_domain::CustomerId, Role)> {
+    pub fn customer_roles(
+        &self,
+        white_label_id: &WhiteLabelId,
+    ) -> Vec<(tandem_domain::CustomerId, Role)> {
         match &self.identity {
             Identity::User { memberships, .. } => memberships
                 .iter()
@@ -258,7 +266,10 @@ impl AccountMember {
         if self.role.permits(permission) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("the {} role does not allow this", self.role.label())))
+            Err(AppError::Forbidden(format!(
+                "the {} role does not allow this",
+                self.role.label()
+            )))
         }
     }
 }

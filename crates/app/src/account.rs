@@ -18,10 +18,23 @@ impl App {
 
     /// Lists the entries on the account's own balance, newest first; Account Administrators
     /// only, as they hold the billing.
-    pub async fn own_account_ledger(&self, member: &AccountMember, limit: u32) -> AppResult<Vec<LedgerEntryRow>> {
+    pub async fn own_account_ledger(
+        &self,
+        member: &AccountMember,
+        limit: u32,
+    ) -> AppResult<Vec<LedgerEntryRow>> {
         member.require(Permission::ViewBilling)?;
         let mut conn = self.store.conn().await?;
-        let entries = store_ledger::list_for_customer(&mut conn, member.white_label_id(), member.customer_id(), limit.clamp(1, 200)).await?;
-        Ok(entries.into_iter().filter(|e| e.account_kind == "customer").collect())
+        let entries = store_ledger::list_for_customer(
+            &mut conn,
+            member.white_label_id(),
+            member.customer_id(),
+            limit.clamp(1, 200),
+        )
+        .await?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.account_kind == "customer")
+            .collect())
     }
 }

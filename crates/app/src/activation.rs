@@ -8,8 +8,7 @@
 
 use serde_json::json;
 use tandem_domain::{
-    AmountRule, Currency, CustomerStatus, Money, Name, PaymentId, TimeZoneName,
-    WhiteLabelId,
+    AmountRule, Currency, CustomerStatus, Money, Name, PaymentId, TimeZoneName, WhiteLabelId,
 };
 use tandem_store::activation as tokens;
 use tandem_store::customers::{self as store_customers, CustomerRow};
@@ -111,8 +110,16 @@ impl App {
         let token = random_token();
         let hash = token_hash(&token);
         let expires = now + self.settings.activation_ttl.as_micros() as i64;
-        tokens::insert(tx, &hash, &white_label.id, &customer.id, &customer.contact_email, now, expires)
-            .await?;
+        tokens::insert(
+            tx,
+            &hash,
+            &white_label.id,
+            &customer.id,
+            &customer.contact_email,
+            now,
+            expires,
+        )
+        .await?;
 
         let zone = TimeZoneName::parse(&customer.time_zone)
             .unwrap_or_else(|_| TimeZoneName::parse("UTC").expect("UTC"));
@@ -129,7 +136,15 @@ impl App {
             "expires_at": expires_at,
         });
         let outbox_id = self
-            .enqueue_mail(tx, now, white_label, Some(&customer.id), MailTemplate::Activation, &email, vars)
+            .enqueue_mail(
+                tx,
+                now,
+                white_label,
+                Some(&customer.id),
+                MailTemplate::Activation,
+                &email,
+                vars,
+            )
             .await?;
         tokens::set_outbox(tx, &hash, &outbox_id).await?;
         store_customers::set_activation_state(tx, &customer.id, Some("queued"), now).await?;
@@ -137,13 +152,19 @@ impl App {
     }
 
     /// Looks up an activation link for the page, recording that it was opened.
-    pub async fn open_activation(&self, white_label_id: &WhiteLabelId, token: &str) -> AppResult<ActivationView> {
+    pub async fn open_activation(
+        &self,
+        white_label_id: &WhiteLabelId,
+        token: &str,
+    ) -> AppResult<ActivationView> {
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let Some(row) = tokens::find(&mut tx, white_label_id, &token_hash(token)).await? else {
             return Ok(ActivationView::NotFound);
         };
-        let white_label = store_wl::get(&mut tx, white_label_id).await?.ok_or(AppError::NotFound("white label"))?;
+        let white_label = store_wl::get(&mut tx, white_label_id)
+            .await?
+            .ok_or(AppError::NotFound("white label"))?;
         let customer = store_customers::get(&mut tx, white_label_id, &row.customer_id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
@@ -151,14 +172,22 @@ impl App {
             return Ok(ActivationView::Used);
         }
         if row.revoked_us.is_some() || row.expires_us <= now {
-            return Ok(ActivationView::Expired { support_email: white_label.support_email });
+            return Ok(ActivationView::Expired {
+                support_email: white_label.support_email,
+            });
         }
         if tokens::mark_opened(&mut tx, &row.token_hash, now).await?
-            && matches!(customer.activation_state.as_deref(), Some("queued") | Some("sent"))
+            && matches!(
+                customer.activation_state.as_deref(),
+                Some("queued") | Some("sent")
+            )
         {
-            store_customers::set_activation_state(&mut tx, &customer.id, Some("opened"), now).await?;
+            store_customers::set_activation_state(&mut tx, &customer.id, Some("opened"), now)
+                .await?;
         }
-        let details = self.activation_details(&mut tx, white_label, customer).await?;
+        let details = self
+            .activation_details(&mut tx, white_label, customer)
+            .await?;
         tx.commit().await?;
         Ok(ActivationView::Ready(Box::new(details)))
     }
@@ -174,10 +203,12 @@ impl App {
             .ok_or(AppError::NotFound("plan"))?;
         let currency = currency_of(&plan.currency)?;
         let charges = opening_total(&plan, &white_label);
-        let last = payments::latest_for_customer(tx, &white_label.id, &customer.id, "activation").await?;
-        let last_payment_failed = last
-            .filter(|p| p.state == "failed")
-            .map(|p| p.failure_reason.unwrap_or_else(|| "the payment did not go through".into()));
+        let last =
+            payments::latest_for_customer(tx, &white_label.id, &customer.id, "activation").await?;
+        let last_payment_failed = last.filter(|p| p.state == "failed").map(|p| {
+            p.failure_reason
+                .unwrap_or_else(|| "the payment did not go through".into())
+        });
         Ok(ActivationDetails {
             opening_charges: Money::new(charges, currency),
             minimum_credit: Money::new(charges.max(plan.min_opening_credit_minor), currency),
@@ -196,7 +227,8 @@ impl App {
         input: &ActivationInput,
     ) -> AppResult<StartedPayment> {
         let hash = token_hash(token);
-        let ActivationView::Ready(details) = self.peek_activation(white_label_id, &hash).await? else {
+        let ActivationView::Ready(details) = self.peek_activation(white_label_id, &hash).await?
+        else {
             return Err(AppError::Conflict {
                 code: "activation_unavailable",
                 message: "this activation link can no longer be used".into(),
@@ -223,18 +255,28 @@ impl App {
                 format!("accept {}'s terms to continue", details.white_label.name),
             ));
         }
-        let credit = fields.check("opening_credit", Money::parse(&input.opening_credit, currency, AmountRule::Positive));
+        let credit = fields.check(
+            "opening_credit",
+            Money::parse(&input.opening_credit, currency, AmountRule::Positive),
+        );
         if let Some(credit) = &credit {
             if credit.amount_minor() < details.minimum_credit.amount_minor() {
                 fields.push(FieldError::custom(
                     "opening_credit",
                     "below_minimum",
-                    format!("the opening credit must be at least {}", details.minimum_credit.format()),
+                    format!(
+                        "the opening credit must be at least {}",
+                        details.minimum_credit.format()
+                    ),
                 ));
             }
         }
         fields.finish()?;
-        let name = format!("{} {}", given.expect("checked").as_str(), family.expect("checked").as_str());
+        let name = format!(
+            "{} {}",
+            given.expect("checked").as_str(),
+            family.expect("checked").as_str()
+        );
         let credit = credit.expect("checked");
         let password_hash = hash_password(input.password.clone()).await?;
 
@@ -242,7 +284,9 @@ impl App {
         let payment_id = PaymentId::new();
         let return_secret = random_token();
         let mut tx = self.store.begin().await?;
-        tokens::find(&mut tx, white_label_id, &hash).await?.ok_or(AppError::NotFound("activation link"))?;
+        tokens::find(&mut tx, white_label_id, &hash)
+            .await?
+            .ok_or(AppError::NotFound("activation link"))?;
         if !tokens::lock_live(&mut tx, &hash, now).await? {
             return Err(AppError::Conflict {
                 code: "activation_unavailable",
@@ -260,11 +304,13 @@ impl App {
                 field: None,
             });
         }
-        let gateway = gateways::get(&mut tx, white_label_id).await?.ok_or_else(|| AppError::Conflict {
-            code: "payment_gateway_required",
-            message: "card payments are not available at the moment: contact support".into(),
-            field: None,
-        })?;
+        let gateway = gateways::get(&mut tx, white_label_id)
+            .await?
+            .ok_or_else(|| AppError::Conflict {
+                code: "payment_gateway_required",
+                message: "card payments are not available at the moment: contact support".into(),
+                field: None,
+            })?;
         payments::insert(
             &mut tx,
             &payments::NewPayment {
@@ -283,30 +329,57 @@ impl App {
             now,
         )
         .await?;
-        store_customers::set_activation_state(&mut tx, &details.customer.id, Some("payment_started"), now).await?;
+        store_customers::set_activation_state(
+            &mut tx,
+            &details.customer.id,
+            Some("payment_started"),
+            now,
+        )
+        .await?;
         tx.commit().await?;
 
-        let return_url = format!("{}/activate/return/{payment_id}", self.portal_url(&details.white_label));
+        let return_url = format!(
+            "{}/activate/return/{payment_id}",
+            self.portal_url(&details.white_label)
+        );
         let checkout = self
-            .begin_checkout(&gateway, &details.white_label, &details.customer, &payment_id, &credit, &return_url)
+            .begin_checkout(
+                &gateway,
+                &details.white_label,
+                &details.customer,
+                &payment_id,
+                &credit,
+                &return_url,
+            )
             .await;
         match checkout {
-            Ok(redirect_url) => Ok(StartedPayment { payment_id, redirect_url, return_secret }),
+            Ok(redirect_url) => Ok(StartedPayment {
+                payment_id,
+                redirect_url,
+                return_secret,
+            }),
             Err(error) => {
-                self.fail_payment(white_label_id, &payment_id, &error.to_string()).await?;
+                self.fail_payment(white_label_id, &payment_id, &error.to_string())
+                    .await?;
                 Err(error)
             }
         }
     }
 
     /// Reads a link's state without recording anything.
-    async fn peek_activation(&self, white_label_id: &WhiteLabelId, hash: &str) -> AppResult<ActivationView> {
+    async fn peek_activation(
+        &self,
+        white_label_id: &WhiteLabelId,
+        hash: &str,
+    ) -> AppResult<ActivationView> {
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let Some(row) = tokens::find(&mut tx, white_label_id, hash).await? else {
             return Ok(ActivationView::NotFound);
         };
-        let white_label = store_wl::get(&mut tx, white_label_id).await?.ok_or(AppError::NotFound("white label"))?;
+        let white_label = store_wl::get(&mut tx, white_label_id)
+            .await?
+            .ok_or(AppError::NotFound("white label"))?;
         let customer = store_customers::get(&mut tx, white_label_id, &row.customer_id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
@@ -314,9 +387,13 @@ impl App {
             return Ok(ActivationView::Used);
         }
         if row.revoked_us.is_some() || row.expires_us <= now {
-            return Ok(ActivationView::Expired { support_email: white_label.support_email });
+            return Ok(ActivationView::Expired {
+                support_email: white_label.support_email,
+            });
         }
-        let details = self.activation_details(&mut tx, white_label, customer).await?;
+        let details = self
+            .activation_details(&mut tx, white_label, customer)
+            .await?;
         Ok(ActivationView::Ready(Box::new(details)))
     }
 
@@ -336,7 +413,9 @@ impl App {
         match payment.state.as_str() {
             "pending" => return Ok(ActivationReturn::Pending),
             "failed" => {
-                let reason = payment.failure_reason.unwrap_or_else(|| "the payment did not go through".into());
+                let reason = payment
+                    .failure_reason
+                    .unwrap_or_else(|| "the payment did not go through".into());
                 return Ok(ActivationReturn::Failed { reason });
             }
             "held" => return Ok(ActivationReturn::Held),
@@ -354,10 +433,16 @@ impl App {
         let customer = store_customers::get(&mut conn, white_label_id, &payment.customer_id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
-        let user = tandem_store::users::find_by_email_key(&mut conn, &customer.contact_email.to_lowercase()).await?;
+        let user = tandem_store::users::find_by_email_key(
+            &mut conn,
+            &customer.contact_email.to_lowercase(),
+        )
+        .await?;
         drop(conn);
         match user {
-            Some(user) => Ok(ActivationReturn::SignedIn(self.open_session(&user.id, source_ip).await?)),
+            Some(user) => Ok(ActivationReturn::SignedIn(
+                self.open_session(&user.id, source_ip).await?,
+            )),
             None => Ok(ActivationReturn::Activated),
         }
     }

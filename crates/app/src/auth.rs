@@ -386,7 +386,7 @@ impl App {
             now,
             &crate::access::Actor::command_line(),
             Change {
-                white_label_id: white_label_id,
+                white_label_id,
                 action: "membership.created",
                 object_kind: "user",
                 object_id: user_id.as_str(),

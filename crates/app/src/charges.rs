@@ -25,18 +25,32 @@ pub(crate) fn opening_total(plan: &PlanRow, white_label: &WhiteLabelRow) -> i64 
         .sum()
 }
 
-/// Posts the opening charges for `customer_id`; fails with `InsufficientFunds` (and the caller
-/// rolls back) if the payer cannot cover them.
+/// The opening charges of one account: whose plan, who pays, and who is acting.
+pub(crate) struct Opening<'a> {
+    pub white_label: &'a WhiteLabelRow,
+    pub plan: &'a PlanRow,
+    pub customer_id: &'a CustomerId,
+    pub payer: Payer<'a>,
+    /// The account's time zone, which names the month of the first monthly fee.
+    pub time_zone: &'a TimeZoneName,
+    pub actor_label: &'a str,
+}
+
+/// Posts the opening charges; fails with `InsufficientFunds` (and the caller rolls back) if the
+/// payer cannot cover them.
 pub(crate) async fn post_opening_charges(
     conn: &mut Conn,
     now_us: i64,
-    white_label: &WhiteLabelRow,
-    plan: &PlanRow,
-    customer_id: &CustomerId,
-    payer: Payer<'_>,
-    time_zone: &TimeZoneName,
-    actor_label: &str,
+    opening: &Opening<'_>,
 ) -> AppResult<Vec<LedgerEntryRow>> {
+    let Opening {
+        white_label,
+        plan,
+        customer_id,
+        payer,
+        time_zone,
+        actor_label,
+    } = *opening;
     let currency = Currency::parse(&plan.currency)
         .map_err(|e| AppError::Internal(format!("stored currency: {e}")))?;
     let tax = TaxRate::from_basis_points(white_label.tax_rate_bp as u32);
@@ -49,8 +63,14 @@ pub(crate) async fn post_opening_charges(
     };
     let mut charges = Vec::new();
     for (amount, description) in [
-        (plan.setup_fee_minor, format!("Setup fee, {} plan", plan.name)),
-        (plan.monthly_fee_minor, format!("Monthly fee, {} plan, {month}", plan.name)),
+        (
+            plan.setup_fee_minor,
+            format!("Setup fee, {} plan", plan.name),
+        ),
+        (
+            plan.monthly_fee_minor,
+            format!("Monthly fee, {} plan, {month}", plan.name),
+        ),
     ] {
         if amount == 0 {
             continue;

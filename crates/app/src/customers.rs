@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 use tandem_domain::{
-    AccountNumber, Address, AddressInput, BusinessNumber, Country, CreationMode,
-    CustomerId, CustomerStatus, EmailAddress, MembershipId, Name, OptionalText, Payer,
-    Permission, PhoneNumber, PlanId, Role, TaxNumber, TimeZoneName,
+    AccountNumber, Address, AddressInput, BusinessNumber, Country, CreationMode, CustomerId,
+    CustomerStatus, EmailAddress, MembershipId, Name, OptionalText, Payer, Permission, PhoneNumber,
+    PlanId, Role, TaxNumber, TimeZoneName,
 };
 use tandem_store::customers::{
     self as store_customers, AddressRow, CustomerFilter, CustomerRow, NewCustomer,
@@ -15,7 +15,7 @@ use tandem_store::{gateways, idempotency, memberships, plans, white_labels, Tx};
 
 use crate::access::WhiteLabelAdmin;
 use crate::audit::{record, Change};
-use crate::charges::{post_opening_charges, Payer as ChargePayer};
+use crate::charges::{post_opening_charges, Opening, Payer as ChargePayer};
 use crate::validate::{present, Fields};
 use crate::{App, AppError, AppResult, FieldError};
 
@@ -215,7 +215,7 @@ fn address_row(address: &Address) -> AddressRow {
 pub enum Creation {
     /// A new customer account, with the charges posted for it.
     Created {
-        customer: CustomerRow,
+        customer: Box<CustomerRow>,
         charges: Vec<LedgerEntryRow>,
     },
     /// A retry of an earlier request with the same Idempotency-Key: its stored response.
@@ -351,8 +351,9 @@ impl App {
                 )));
             }
         }
-        let white_label =
-            white_labels::get(tx, wl_id).await?.ok_or(AppError::NotFound("white label"))?;
+        let white_label = white_labels::get(tx, wl_id)
+            .await?
+            .ok_or(AppError::NotFound("white label"))?;
         let wl_country = Country::parse(&white_label.country).unwrap_or(Country::NZ);
         let valid = validate(input, wl_country)?;
         let plan = active_plan(tx, admin, &valid.plan_id).await?;
@@ -385,7 +386,10 @@ impl App {
             plan_id: plan.id.clone(),
             legal_name: valid.legal_name.as_str().to_string(),
             trading_name: valid.trading_name.as_ref().map(|n| n.as_str().to_string()),
-            business_number: valid.business_number.as_ref().map(|n| n.as_str().to_string()),
+            business_number: valid
+                .business_number
+                .as_ref()
+                .map(|n| n.as_str().to_string()),
             tax_number: valid.tax_number.as_ref().map(|n| n.as_str().to_string()),
             contact_given_name: valid.given_name.as_str().to_string(),
             contact_family_name: valid.family_name.as_str().to_string(),
@@ -404,35 +408,44 @@ impl App {
 
         let mut charges = Vec::new();
         if !self_activation {
-            self.add_account_administrator(tx, now, admin, &customer_id).await?;
+            self.add_account_administrator(tx, now, admin, &customer_id)
+                .await?;
             charges = post_opening_charges(
                 tx,
                 now,
-                &white_label,
-                &plan,
-                &customer_id,
-                ChargePayer::WhiteLabel,
-                &valid.time_zone,
-                admin.actor().label(),
+                &Opening {
+                    white_label: &white_label,
+                    plan: &plan,
+                    customer_id: &customer_id,
+                    payer: ChargePayer::WhiteLabel,
+                    time_zone: &valid.time_zone,
+                    actor_label: admin.actor().label(),
+                },
             )
             .await?;
         }
         let customer = store_customers::get(tx, wl_id, &customer_id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
-        record(tx, now, admin.actor(), Change {
-            white_label_id: Some(wl_id),
-            customer_id: Some(&customer_id),
-            on_behalf_of: admin.on_behalf_of(),
-            action: "customer.created",
-            object_kind: "customer",
-            object_id: customer_id.as_str(),
-            after: Some(customer_json(&customer)),
-            ..Change::default()
-        })
+        record(
+            tx,
+            now,
+            admin.actor(),
+            Change {
+                white_label_id: Some(wl_id),
+                customer_id: Some(&customer_id),
+                on_behalf_of: admin.on_behalf_of(),
+                action: "customer.created",
+                object_kind: "customer",
+                object_id: customer_id.as_str(),
+                after: Some(customer_json(&customer)),
+                ..Change::default()
+            },
+        )
         .await?;
         if self_activation {
-            self.issue_activation(tx, now, &white_label, &customer, &plan).await?;
+            self.issue_activation(tx, now, &white_label, &customer, &plan)
+                .await?;
         }
         crate::outbox::enqueue_webhook(
             tx,
@@ -446,7 +459,10 @@ impl App {
         if let Some(request) = idempotency {
             idempotency::complete(tx, wl_id, &request.key, 201, &render(&customer)).await?;
         }
-        Ok(Creation::Created { customer, charges })
+        Ok(Creation::Created {
+            customer: Box::new(customer),
+            charges,
+        })
     }
 
     /// Makes the acting user an Account Administrator of a customer, with an audit record. An
@@ -463,19 +479,26 @@ impl App {
         };
         let scope = memberships::Scope::Customer(admin.white_label_id(), customer_id);
         let role = Role::AccountAdministrator.as_str();
-        if !memberships::insert_if_absent(tx, &MembershipId::new(), user_id, role, scope, now).await? {
+        if !memberships::insert_if_absent(tx, &MembershipId::new(), user_id, role, scope, now)
+            .await?
+        {
             return Ok(());
         }
-        record(tx, now, admin.actor(), Change {
-            white_label_id: Some(admin.white_label_id()),
-            customer_id: Some(customer_id),
-            on_behalf_of: admin.on_behalf_of(),
-            action: "membership.created",
-            object_kind: "user",
-            object_id: user_id.as_str(),
-            after: Some(serde_json::json!({"role": role})),
-            ..Change::default()
-        })
+        record(
+            tx,
+            now,
+            admin.actor(),
+            Change {
+                white_label_id: Some(admin.white_label_id()),
+                customer_id: Some(customer_id),
+                on_behalf_of: admin.on_behalf_of(),
+                action: "membership.created",
+                object_kind: "user",
+                object_id: user_id.as_str(),
+                after: Some(serde_json::json!({"role": role})),
+                ..Change::default()
+            },
+        )
         .await
     }
 
@@ -553,17 +576,6 @@ fn customer_json(customer: &CustomerRow) -> serde_json::Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_rejects_garbage() {
-        assert!(decode_cursor("not-a-cursor").is_err());
-        assert!(decode_cursor("12.cus_bad").is_err());
-    }
-}
-
 /// Reads an active plan of the admin's white label, or the field error for `plan_id`.
 pub(crate) async fn active_plan(
     conn: &mut tandem_store::Conn,
@@ -582,5 +594,16 @@ pub(crate) async fn active_plan(
             "plan_not_found",
             "no such plan: choose one of your active plans",
         )])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_rejects_garbage() {
+        assert!(decode_cursor("not-a-cursor").is_err());
+        assert!(decode_cursor("12.cus_bad").is_err());
     }
 }

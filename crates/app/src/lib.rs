@@ -100,9 +100,17 @@ impl App {
     /// The base URL of a white label's portal (its first host name), for links in mail and
     /// redirects from payment pages, such as `https://portal.harbour.example`.
     pub fn portal_url(&self, white_label: &tandem_store::white_labels::WhiteLabelRow) -> String {
-        let host = white_label.hosts.first().map(String::as_str).unwrap_or("localhost");
+        let host = white_label
+            .hosts
+            .first()
+            .map(String::as_str)
+            .unwrap_or("localhost");
         let port = self.settings.public_port.load(Ordering::Relaxed);
-        let default_port = if self.settings.public_scheme == "https" { 443 } else { 80 };
+        let default_port = if self.settings.public_scheme == "https" {
+            443
+        } else {
+            80
+        };
         if port == 0 || port == default_port || host.contains(':') {
             format!("{}://{host}", self.settings.public_scheme)
         } else {

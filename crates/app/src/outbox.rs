@@ -231,8 +231,8 @@ impl OutboxWorker {
     }
 
     /// Claims one batch of due items and attempts each; returns how many were claimed. A
-    /// failed delivery is recorded and rescheduled, not returned as an error; an error means
-    /// the database could not be used.
+    /// failed delivery is recorded and rescheduled, and a failure to record an attempt is
+    /// logged, so an error means the batch could not be claimed.
     pub async fn run_once(&self) -> AppResult<usize> {
         let now = self.clock.now_us();
         let lease_us = i64::try_from(self.settings.lease.as_micros()).unwrap_or(i64::MAX);
@@ -247,7 +247,14 @@ impl OutboxWorker {
         .await?;
         tx.commit().await?;
         for item in &items {
-            self.attempt(item).await?;
+            if let Err(error) = self.attempt(item).await {
+                tracing::error!(
+                    outbox.id = %item.id,
+                    %error,
+                    "recording a delivery attempt failed; the item is tried again when its \
+                     lease ends"
+                );
+            }
         }
         Ok(items.len())
     }

@@ -9,8 +9,8 @@
 use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::{
-    Currency, CustomerStatus, EmailAddress, LedgerKind, MembershipId, Money, PaymentId,
-    Permission, Role, TimeZoneName, UserId, WhiteLabelId,
+    Currency, CustomerStatus, EmailAddress, LedgerKind, MembershipId, Money, PaymentId, Permission,
+    Role, TimeZoneName, UserId, WhiteLabelId,
 };
 use tandem_payments::{stripe, test_gateway, CheckoutRequest, EventOutcome, GatewayEvent};
 use tandem_store::customers::{self as store_customers, CustomerRow};
@@ -22,7 +22,7 @@ use tandem_store::{activation as tokens, ledger, memberships, plans, users, Tx};
 use crate::access::{Actor, WhiteLabelAdmin};
 use crate::audit::{record, Change};
 use crate::auth::random_token;
-use crate::charges::{post_opening_charges, Payer};
+use crate::charges::{post_opening_charges, Opening, Payer};
 use crate::events::{customer_data, payment_data};
 use crate::mail::MailTemplate;
 use crate::outbox::enqueue_webhook;
@@ -70,7 +70,11 @@ fn actor_for(gateway: &str) -> Actor {
 
 impl App {
     /// Sets or removes the white label's payment gateway.
-    pub async fn configure_gateway(&self, admin: &WhiteLabelAdmin, input: &GatewayInput) -> AppResult<Option<GatewaySummary>> {
+    pub async fn configure_gateway(
+        &self,
+        admin: &WhiteLabelAdmin,
+        input: &GatewayInput,
+    ) -> AppResult<Option<GatewaySummary>> {
         admin.require(Permission::ManagePaymentGateway)?;
         let now = self.now_us();
         let wl_id = admin.white_label_id();
@@ -99,20 +103,50 @@ impl App {
                     .or_else(|| keep.map(|g| g.webhook_secret.clone()));
                 let mut errors = Vec::new();
                 match &secret_key {
-                    Some(key) if key.starts_with("sk_") && key.len() >= 16 && !key.contains(char::is_whitespace) => {}
-                    Some(_) => errors.push(FieldError::custom("secret_key", "invalid_key", "a Stripe secret key starts with sk_live_ or sk_test_")),
-                    None => errors.push(FieldError::custom("secret_key", "required", "paste the secret key from Stripe's dashboard")),
+                    Some(key)
+                        if key.starts_with("sk_")
+                            && key.len() >= 16
+                            && !key.contains(char::is_whitespace) => {}
+                    Some(_) => errors.push(FieldError::custom(
+                        "secret_key",
+                        "invalid_key",
+                        "a Stripe secret key starts with sk_live_ or sk_test_",
+                    )),
+                    None => errors.push(FieldError::custom(
+                        "secret_key",
+                        "required",
+                        "paste the secret key from Stripe's dashboard",
+                    )),
                 }
                 match &webhook_secret {
-                    Some(secret) if secret.starts_with("whsec_") && !secret.contains(char::is_whitespace) => {}
-                    Some(_) => errors.push(FieldError::custom("webhook_secret", "invalid_secret", "a Stripe webhook signing secret starts with whsec_")),
-                    None => errors.push(FieldError::custom("webhook_secret", "required", "paste the signing secret of the webhook endpoint from Stripe's dashboard")),
+                    Some(secret)
+                        if secret.starts_with("whsec_")
+                            && !secret.contains(char::is_whitespace) => {}
+                    Some(_) => errors.push(FieldError::custom(
+                        "webhook_secret",
+                        "invalid_secret",
+                        "a Stripe webhook signing secret starts with whsec_",
+                    )),
+                    None => errors.push(FieldError::custom(
+                        "webhook_secret",
+                        "required",
+                        "paste the signing secret of the webhook endpoint from Stripe's dashboard",
+                    )),
                 }
                 if !errors.is_empty() {
                     return Err(AppError::Invalid(errors));
                 }
                 let publishable = present(&input.publishable_key);
-                gateways::put(&mut tx, wl_id, "stripe", secret_key.as_deref(), &webhook_secret.expect("checked"), publishable, now).await?;
+                gateways::put(
+                    &mut tx,
+                    wl_id,
+                    "stripe",
+                    secret_key.as_deref(),
+                    &webhook_secret.expect("checked"),
+                    publishable,
+                    now,
+                )
+                .await?;
             }
             other => {
                 return Err(AppError::Invalid(vec![FieldError::custom(
@@ -123,26 +157,36 @@ impl App {
             }
         }
         let after = gateways::get(&mut tx, wl_id).await?;
-        record(&mut tx, now, admin.actor(), Change {
-            white_label_id: Some(wl_id),
-            on_behalf_of: admin.on_behalf_of(),
-            action: "payment_gateway.changed",
-            object_kind: "white_label",
-            object_id: wl_id.as_str(),
-            before,
-            after: after.as_ref().map(|g| json!({"kind": g.kind})),
-            ..Change::default()
-        })
+        record(
+            &mut tx,
+            now,
+            admin.actor(),
+            Change {
+                white_label_id: Some(wl_id),
+                on_behalf_of: admin.on_behalf_of(),
+                action: "payment_gateway.changed",
+                object_kind: "white_label",
+                object_id: wl_id.as_str(),
+                before,
+                after: after.as_ref().map(|g| json!({"kind": g.kind})),
+                ..Change::default()
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(after.map(|g| summary(&g)))
     }
 
     /// The white label's gateway as the portal may show it.
-    pub async fn gateway_summary(&self, admin: &WhiteLabelAdmin) -> AppResult<Option<GatewaySummary>> {
+    pub async fn gateway_summary(
+        &self,
+        admin: &WhiteLabelAdmin,
+    ) -> AppResult<Option<GatewaySummary>> {
         admin.require(Permission::ManagePaymentGateway)?;
         let mut conn = self.store.conn().await?;
-        Ok(gateways::get(&mut conn, admin.white_label_id()).await?.map(|g| summary(&g)))
+        Ok(gateways::get(&mut conn, admin.white_label_id())
+            .await?
+            .map(|g| summary(&g)))
     }
 
     /// Starts a checkout on the white label's gateway and returns where to send the browser.
@@ -159,11 +203,18 @@ impl App {
             "test" => {
                 let reference = test_gateway::new_reference();
                 let mut conn = self.store.conn().await?;
-                store_payments::set_reference(&mut conn, payment_id, &reference, self.now_us()).await?;
-                Ok(format!("{}/pay/test/{payment_id}", self.portal_url(white_label)))
+                store_payments::set_reference(&mut conn, payment_id, &reference, self.now_us())
+                    .await?;
+                Ok(format!(
+                    "{}/pay/test/{payment_id}",
+                    self.portal_url(white_label)
+                ))
             }
             "stripe" => {
-                let key = gateway.secret_key.as_deref().ok_or_else(|| AppError::Internal("Stripe has no secret key".into()))?;
+                let key = gateway
+                    .secret_key
+                    .as_deref()
+                    .ok_or_else(|| AppError::Internal("Stripe has no secret key".into()))?;
                 let client = stripe::StripeClient::new(&self.settings.stripe_api_base, key);
                 let request = CheckoutRequest {
                     payment_id: payment_id.to_string(),
@@ -184,20 +235,39 @@ impl App {
                         field: None,
                     })?;
                 let mut conn = self.store.conn().await?;
-                store_payments::set_reference(&mut conn, payment_id, &session.reference, self.now_us()).await?;
+                store_payments::set_reference(
+                    &mut conn,
+                    payment_id,
+                    &session.reference,
+                    self.now_us(),
+                )
+                .await?;
                 Ok(session.redirect_url)
             }
-            other => Err(AppError::Internal(format!("unknown gateway kind '{other}'"))),
+            other => Err(AppError::Internal(format!(
+                "unknown gateway kind '{other}'"
+            ))),
         }
     }
 
     /// Marks a pending payment failed before the gateway was reached (it refused the checkout).
-    pub(crate) async fn fail_payment(&self, white_label_id: &WhiteLabelId, payment_id: &PaymentId, reason: &str) -> AppResult<()> {
+    pub(crate) async fn fail_payment(
+        &self,
+        white_label_id: &WhiteLabelId,
+        payment_id: &PaymentId,
+        reason: &str,
+    ) -> AppResult<()> {
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         if let Some(payment) = store_payments::get(&mut tx, white_label_id, payment_id).await? {
             if store_payments::finish(&mut tx, payment_id, "failed", Some(reason), now).await? {
-                store_customers::set_activation_state(&mut tx, &payment.customer_id, Some("payment_failed"), now).await?;
+                store_customers::set_activation_state(
+                    &mut tx,
+                    &payment.customer_id,
+                    Some("payment_failed"),
+                    now,
+                )
+                .await?;
             }
         }
         tx.commit().await?;
@@ -222,17 +292,40 @@ impl App {
         };
         let now_unix = self.now_us() / 1_000_000;
         let tolerance = self.settings.webhook_tolerance.as_secs() as i64;
-        stripe::verify_signature(signature.unwrap_or(""), body, &gateway.webhook_secret, now_unix, tolerance)
-            .map_err(|e| AppError::Forbidden(format!("webhook signature rejected: {e}")))?;
-        let event = stripe::parse_event(body).map_err(|e| AppError::Invalid(vec![FieldError::custom("body", "invalid_event", e.to_string())]))?;
+        stripe::verify_signature(
+            signature.unwrap_or(""),
+            body,
+            &gateway.webhook_secret,
+            now_unix,
+            tolerance,
+        )
+        .map_err(|e| AppError::Forbidden(format!("webhook signature rejected: {e}")))?;
+        let event = stripe::parse_event(body).map_err(|e| {
+            AppError::Invalid(vec![FieldError::custom(
+                "body",
+                "invalid_event",
+                e.to_string(),
+            )])
+        })?;
 
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
-        let fresh = store_payments::record_event(&mut tx, gateway_kind, &event.event_id, white_label_id, event.payment_id.as_deref(), &event.event_type, now).await?;
+        let fresh = store_payments::record_event(
+            &mut tx,
+            gateway_kind,
+            &event.event_id,
+            white_label_id,
+            event.payment_id.as_deref(),
+            &event.event_type,
+            now,
+        )
+        .await?;
         if !fresh {
             return Ok(WebhookOutcome::Duplicate);
         }
-        let outcome = self.apply_event(&mut tx, now, white_label_id, gateway_kind, &event).await?;
+        let outcome = self
+            .apply_event(&mut tx, now, white_label_id, gateway_kind, &event)
+            .await?;
         let label = match &outcome {
             WebhookOutcome::Applied => "applied",
             WebhookOutcome::Duplicate => "duplicate",
@@ -257,7 +350,10 @@ impl App {
         if matches!(event.outcome, EventOutcome::Ignored) {
             return Ok(WebhookOutcome::Ignored);
         }
-        let payment_id = event.payment_id.as_deref().and_then(|id| PaymentId::parse(id).ok());
+        let payment_id = event
+            .payment_id
+            .as_deref()
+            .and_then(|id| PaymentId::parse(id).ok());
         let Some(payment_id) = payment_id else {
             return Ok(WebhookOutcome::UnknownPayment);
         };
@@ -267,16 +363,30 @@ impl App {
         if payment.state != "pending" {
             return Ok(WebhookOutcome::Ignored);
         }
-        let white_label = store_wl::get(tx, white_label_id).await?.ok_or(AppError::NotFound("white label"))?;
+        let white_label = store_wl::get(tx, white_label_id)
+            .await?
+            .ok_or(AppError::NotFound("white label"))?;
         let actor = actor_for(gateway_kind);
         match &event.outcome {
-            EventOutcome::Succeeded => self.payment_succeeded(tx, now, &white_label, &payment, event, &actor).await,
+            EventOutcome::Succeeded => {
+                self.payment_succeeded(tx, now, &white_label, &payment, event, &actor)
+                    .await
+            }
             EventOutcome::Failed { reason } => {
-                self.payment_failed(tx, now, &white_label, &payment, reason, &actor).await?;
+                self.payment_failed(tx, now, &white_label, &payment, reason, &actor)
+                    .await?;
                 Ok(WebhookOutcome::Applied)
             }
             EventOutcome::Expired => {
-                self.payment_failed(tx, now, &white_label, &payment, "the payment page expired before paying", &actor).await?;
+                self.payment_failed(
+                    tx,
+                    now,
+                    &white_label,
+                    &payment,
+                    "the payment page expired before paying",
+                    &actor,
+                )
+                .await?;
                 Ok(WebhookOutcome::Applied)
             }
             EventOutcome::Ignored => Ok(WebhookOutcome::Ignored),
@@ -294,19 +404,38 @@ impl App {
     ) -> AppResult<()> {
         store_payments::finish(tx, &payment.id, "failed", Some(reason), now).await?;
         if payment.purpose == "activation" {
-            store_customers::set_activation_state(tx, &payment.customer_id, Some("payment_failed"), now).await?;
+            store_customers::set_activation_state(
+                tx,
+                &payment.customer_id,
+                Some("payment_failed"),
+                now,
+            )
+            .await?;
         }
-        record(tx, now, actor, Change {
-            white_label_id: Some(&white_label.id),
-            customer_id: Some(&payment.customer_id),
-            action: "payment.failed",
-            object_kind: "payment",
-            object_id: payment.id.as_str(),
-            after: Some(json!({"state": "failed", "reason": reason})),
-            ..Change::default()
-        })
+        record(
+            tx,
+            now,
+            actor,
+            Change {
+                white_label_id: Some(&white_label.id),
+                customer_id: Some(&payment.customer_id),
+                action: "payment.failed",
+                object_kind: "payment",
+                object_id: payment.id.as_str(),
+                after: Some(json!({"state": "failed", "reason": reason})),
+                ..Change::default()
+            },
+        )
         .await?;
-        enqueue_webhook(tx, now, white_label, Some(&payment.customer_id), "payment.failed", payment_data(payment, "failed", Some(reason))).await?;
+        enqueue_webhook(
+            tx,
+            now,
+            white_label,
+            Some(&payment.customer_id),
+            "payment.failed",
+            payment_data(payment, "failed", Some(reason)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -319,34 +448,53 @@ impl App {
         event: &GatewayEvent,
         actor: &Actor,
     ) -> AppResult<WebhookOutcome> {
-        let currency_matches = event.currency.as_deref().map(|c| c.eq_ignore_ascii_case(&payment.currency)).unwrap_or(false);
+        let currency_matches = event
+            .currency
+            .as_deref()
+            .map(|c| c.eq_ignore_ascii_case(&payment.currency))
+            .unwrap_or(false);
         let amount_matches = event.amount_minor == Some(payment.amount_minor);
         if !currency_matches || !amount_matches {
             let reason = format!(
                 "held for review: the gateway reported {} {}, the payment expected {} {}",
-                event.amount_minor.map(|a| a.to_string()).unwrap_or_else(|| "no amount".into()),
-                event.currency.clone().unwrap_or_else(|| "no currency".into()),
+                event
+                    .amount_minor
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "no amount".into()),
+                event
+                    .currency
+                    .clone()
+                    .unwrap_or_else(|| "no currency".into()),
                 payment.amount_minor,
                 payment.currency
             );
             store_payments::finish(tx, &payment.id, "held", Some(&reason), now).await?;
-            record(tx, now, actor, Change {
-                white_label_id: Some(&white_label.id),
-                customer_id: Some(&payment.customer_id),
-                action: "payment.held",
-                object_kind: "payment",
-                object_id: payment.id.as_str(),
-                after: Some(json!({"state": "held", "reason": reason})),
-                ..Change::default()
-            })
+            record(
+                tx,
+                now,
+                actor,
+                Change {
+                    white_label_id: Some(&white_label.id),
+                    customer_id: Some(&payment.customer_id),
+                    action: "payment.held",
+                    object_kind: "payment",
+                    object_id: payment.id.as_str(),
+                    after: Some(json!({"state": "held", "reason": reason})),
+                    ..Change::default()
+                },
+            )
             .await?;
             tracing::warn!(payment.id = %payment.id, "payment held for review: amount or currency differs");
             return Ok(WebhookOutcome::Held);
         }
 
         store_payments::finish(tx, &payment.id, "succeeded", None, now).await?;
-        let currency = Currency::parse(&payment.currency).map_err(|e| AppError::Internal(format!("stored currency: {e}")))?;
-        let description = format!("Card payment {}", event.gateway_reference.clone().unwrap_or_default());
+        let currency = Currency::parse(&payment.currency)
+            .map_err(|e| AppError::Internal(format!("stored currency: {e}")))?;
+        let description = format!(
+            "Card payment {}",
+            event.gateway_reference.clone().unwrap_or_default()
+        );
         let entry = ledger::NewEntry {
             account: ledger::Account::Customer(&white_label.id, &payment.customer_id),
             customer_id: Some(&payment.customer_id),
@@ -357,30 +505,42 @@ impl App {
             description: description.trim(),
             actor_label: actor.label(),
         };
-        let top_up = crate::ledger::posted(ledger::post(tx, &entry, now).await?, currency, "customer")?;
-        record(tx, now, actor, Change {
-            white_label_id: Some(&white_label.id),
-            customer_id: Some(&payment.customer_id),
-            action: "payment.succeeded",
-            object_kind: "payment",
-            object_id: payment.id.as_str(),
-            after: Some(json!({"state": "succeeded", "amount_minor": payment.amount_minor})),
-            ..Change::default()
-        })
+        let top_up =
+            crate::ledger::posted(ledger::post(tx, &entry, now).await?, currency, "customer")?;
+        record(
+            tx,
+            now,
+            actor,
+            Change {
+                white_label_id: Some(&white_label.id),
+                customer_id: Some(&payment.customer_id),
+                action: "payment.succeeded",
+                object_kind: "payment",
+                object_id: payment.id.as_str(),
+                after: Some(json!({"state": "succeeded", "amount_minor": payment.amount_minor})),
+                ..Change::default()
+            },
+        )
         .await?;
 
         let mut customer = store_customers::get(tx, &white_label.id, &payment.customer_id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
-        if payment.purpose == "activation" && customer.status == CustomerStatus::PendingActivation.as_str() {
-            self.activate(tx, now, white_label, &customer, payment, actor).await?;
+        if payment.purpose == "activation"
+            && customer.status == CustomerStatus::PendingActivation.as_str()
+        {
+            self.activate(tx, now, white_label, &customer, payment, actor)
+                .await?;
             customer = store_customers::get(tx, &white_label.id, &payment.customer_id)
                 .await?
                 .ok_or(AppError::NotFound("customer"))?;
         }
 
-        let zone = TimeZoneName::parse(&customer.time_zone).unwrap_or_else(|_| TimeZoneName::parse("UTC").expect("UTC"));
-        let paid_at = jiff::Timestamp::from_microsecond(now).map(|ts| tandem_domain::format_timestamp(ts, &zone)).unwrap_or_default();
+        let zone = TimeZoneName::parse(&customer.time_zone)
+            .unwrap_or_else(|_| TimeZoneName::parse("UTC").expect("UTC"));
+        let paid_at = jiff::Timestamp::from_microsecond(now)
+            .map(|ts| tandem_domain::format_timestamp(ts, &zone))
+            .unwrap_or_default();
         if let Ok(email) = EmailAddress::parse(&customer.contact_email) {
             let vars = json!({
                 "contact_name": customer.contact_given_name,
@@ -391,9 +551,26 @@ impl App {
                 "paid_at": paid_at,
                 "account_number": customer.account_number,
             });
-            self.enqueue_mail(tx, now, white_label, Some(&customer.id), MailTemplate::PaymentReceipt, &email, vars).await?;
+            self.enqueue_mail(
+                tx,
+                now,
+                white_label,
+                Some(&customer.id),
+                MailTemplate::PaymentReceipt,
+                &email,
+                vars,
+            )
+            .await?;
         }
-        enqueue_webhook(tx, now, white_label, Some(&customer.id), "payment.succeeded", payment_data(payment, "succeeded", None)).await?;
+        enqueue_webhook(
+            tx,
+            now,
+            white_label,
+            Some(&customer.id),
+            "payment.succeeded",
+            payment_data(payment, "succeeded", None),
+        )
+        .await?;
         let _ = top_up;
         Ok(WebhookOutcome::Applied)
     }
@@ -413,9 +590,24 @@ impl App {
             tokens::use_token(tx, hash, now).await?;
         }
         tokens::revoke_for_customer(tx, &customer.id, now).await?;
-        let plan = plans::get(tx, &white_label.id, &customer.plan_id).await?.ok_or(AppError::NotFound("plan"))?;
-        let zone = TimeZoneName::parse(&customer.time_zone).unwrap_or_else(|_| TimeZoneName::parse("UTC").expect("UTC"));
-        post_opening_charges(tx, now, white_label, &plan, &customer.id, Payer::Customer(&customer.id), &zone, actor.label()).await?;
+        let plan = plans::get(tx, &white_label.id, &customer.plan_id)
+            .await?
+            .ok_or(AppError::NotFound("plan"))?;
+        let zone = TimeZoneName::parse(&customer.time_zone)
+            .unwrap_or_else(|_| TimeZoneName::parse("UTC").expect("UTC"));
+        post_opening_charges(
+            tx,
+            now,
+            &Opening {
+                white_label,
+                plan: &plan,
+                customer_id: &customer.id,
+                payer: Payer::Customer(&customer.id),
+                time_zone: &zone,
+                actor_label: actor.label(),
+            },
+        )
+        .await?;
 
         let email_key = customer.contact_email.to_lowercase();
         let user_id = match users::find_by_email_key(tx, &email_key).await? {
@@ -423,33 +615,80 @@ impl App {
             Some(user) => user.id,
             None => {
                 let id = UserId::new();
-                let name = payment.pending_user_name.clone().unwrap_or_else(|| customer.contact_given_name.clone());
-                users::insert(tx, &id, &customer.contact_email, &email_key, &name, payment.pending_password_hash.as_deref(), now).await?;
+                let name = payment
+                    .pending_user_name
+                    .clone()
+                    .unwrap_or_else(|| customer.contact_given_name.clone());
+                users::insert(
+                    tx,
+                    &id,
+                    &customer.contact_email,
+                    &email_key,
+                    &name,
+                    payment.pending_password_hash.as_deref(),
+                    now,
+                )
+                .await?;
                 id
             }
         };
         let scope = memberships::Scope::Customer(&white_label.id, &customer.id);
-        memberships::insert_if_absent(tx, &MembershipId::new(), &user_id, Role::AccountAdministrator.as_str(), scope, now).await?;
-        store_customers::transition(tx, &white_label.id, &customer.id, CustomerStatus::PendingActivation.as_str(), CustomerStatus::Active.as_str(), now).await?;
-        store_customers::set_activation_state(tx, &customer.id, None, now).await?;
-        record(tx, now, actor, Change {
-            white_label_id: Some(&white_label.id),
-            customer_id: Some(&customer.id),
-            action: "customer.activated",
-            object_kind: "customer",
-            object_id: customer.id.as_str(),
-            before: Some(json!({"status": customer.status})),
-            after: Some(json!({"status": "active", "account_administrator": user_id.as_str()})),
-            ..Change::default()
-        })
+        memberships::insert_if_absent(
+            tx,
+            &MembershipId::new(),
+            &user_id,
+            Role::AccountAdministrator.as_str(),
+            scope,
+            now,
+        )
         .await?;
-        let activated = store_customers::get(tx, &white_label.id, &customer.id).await?.ok_or(AppError::NotFound("customer"))?;
-        enqueue_webhook(tx, now, white_label, Some(&customer.id), "customer.activated", customer_data(&activated)).await?;
+        store_customers::transition(
+            tx,
+            &white_label.id,
+            &customer.id,
+            CustomerStatus::PendingActivation.as_str(),
+            CustomerStatus::Active.as_str(),
+            now,
+        )
+        .await?;
+        store_customers::set_activation_state(tx, &customer.id, None, now).await?;
+        record(
+            tx,
+            now,
+            actor,
+            Change {
+                white_label_id: Some(&white_label.id),
+                customer_id: Some(&customer.id),
+                action: "customer.activated",
+                object_kind: "customer",
+                object_id: customer.id.as_str(),
+                before: Some(json!({"status": customer.status})),
+                after: Some(json!({"status": "active", "account_administrator": user_id.as_str()})),
+                ..Change::default()
+            },
+        )
+        .await?;
+        let activated = store_customers::get(tx, &white_label.id, &customer.id)
+            .await?
+            .ok_or(AppError::NotFound("customer"))?;
+        enqueue_webhook(
+            tx,
+            now,
+            white_label,
+            Some(&customer.id),
+            "customer.activated",
+            customer_data(&activated),
+        )
+        .await?;
         Ok(())
     }
 
     /// The payment the built-in test gateway's page shows; only test-gateway payments.
-    pub async fn test_gateway_payment(&self, white_label_id: &WhiteLabelId, payment_id: &PaymentId) -> AppResult<PaymentRow> {
+    pub async fn test_gateway_payment(
+        &self,
+        white_label_id: &WhiteLabelId,
+        payment_id: &PaymentId,
+    ) -> AppResult<PaymentRow> {
         let mut conn = self.store.conn().await?;
         match store_payments::get(&mut conn, white_label_id, payment_id).await? {
             Some(payment) if payment.gateway == "test" => Ok(payment),
@@ -460,24 +699,56 @@ impl App {
     /// Approves or declines a payment on the built-in test gateway's page. The result reaches
     /// Tandem as a signed Stripe-format event through [`App::handle_gateway_webhook`], exactly
     /// as a real gateway's would.
-    pub async fn test_gateway_decide(&self, white_label_id: &WhiteLabelId, payment_id: &PaymentId, approve: bool) -> AppResult<WebhookOutcome> {
-        let payment = self.test_gateway_payment(white_label_id, payment_id).await?;
+    pub async fn test_gateway_decide(
+        &self,
+        white_label_id: &WhiteLabelId,
+        payment_id: &PaymentId,
+        approve: bool,
+    ) -> AppResult<WebhookOutcome> {
+        let payment = self
+            .test_gateway_payment(white_label_id, payment_id)
+            .await?;
         let mut conn = self.store.conn().await?;
-        let gateway = gateways::get(&mut conn, white_label_id).await?.filter(|g| g.kind == "test").ok_or(AppError::NotFound("payment gateway"))?;
+        let gateway = gateways::get(&mut conn, white_label_id)
+            .await?
+            .filter(|g| g.kind == "test")
+            .ok_or(AppError::NotFound("payment gateway"))?;
         drop(conn);
         let event_id = format!("evt_test_{}", random_token().replace(['-', '_'], ""));
-        let reference = payment.gateway_reference.clone().unwrap_or_else(test_gateway::new_reference);
-        let body = test_gateway::event_body(&event_id, approve, &reference, payment.id.as_str(), payment.amount_minor, &payment.currency);
+        let reference = payment
+            .gateway_reference
+            .clone()
+            .unwrap_or_else(test_gateway::new_reference);
+        let body = test_gateway::event_body(
+            &event_id,
+            approve,
+            &reference,
+            payment.id.as_str(),
+            payment.amount_minor,
+            &payment.currency,
+        );
         let signature = stripe::sign(&body, &gateway.webhook_secret, self.now_us() / 1_000_000);
-        self.handle_gateway_webhook(white_label_id, "test", Some(&signature), &body).await
+        self.handle_gateway_webhook(white_label_id, "test", Some(&signature), &body)
+            .await
     }
 
     /// Lists the white label's payments, newest first, optionally in one state (`held` shows
     /// the payments waiting for review).
-    pub async fn list_payments(&self, admin: &WhiteLabelAdmin, state: Option<&str>, limit: u32) -> AppResult<Vec<PaymentRow>> {
+    pub async fn list_payments(
+        &self,
+        admin: &WhiteLabelAdmin,
+        state: Option<&str>,
+        limit: u32,
+    ) -> AppResult<Vec<PaymentRow>> {
         admin.require(Permission::ViewCustomers)?;
         let mut conn = self.store.conn().await?;
-        Ok(store_payments::list(&mut conn, admin.white_label_id(), state, limit.clamp(1, 200)).await?)
+        Ok(store_payments::list(
+            &mut conn,
+            admin.white_label_id(),
+            state,
+            limit.clamp(1, 200),
+        )
+        .await?)
     }
 }
 
@@ -485,7 +756,14 @@ fn summary(gateway: &GatewayRow) -> GatewaySummary {
     GatewaySummary {
         kind: gateway.kind.clone(),
         secret_key_hint: gateway.secret_key.as_ref().map(|k| {
-            let tail: String = k.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: String = k
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             format!("…{tail}")
         }),
         publishable_key: gateway.publishable_key.clone(),

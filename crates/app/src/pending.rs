@@ -3,7 +3,9 @@
 //! white label manages and pays for, and expiring links nobody used.
 
 use serde_json::json;
-use tandem_domain::{CreationMode, CustomerId, CustomerStatus, EmailAddress, Payer, Permission, TimeZoneName};
+use tandem_domain::{
+    CreationMode, CustomerId, CustomerStatus, EmailAddress, Payer, Permission, TimeZoneName,
+};
 use tandem_store::activation as tokens;
 use tandem_store::customers::{self as store_customers, CustomerRow};
 use tandem_store::white_labels::{self as store_wl, WhiteLabelRow};
@@ -11,7 +13,7 @@ use tandem_store::{outbox, plans, Tx};
 
 use crate::access::{Actor, WhiteLabelAdmin};
 use crate::audit::{record, Change};
-use crate::charges::{post_opening_charges, Payer as ChargePayer};
+use crate::charges::{post_opening_charges, Opening, Payer as ChargePayer};
 use crate::events::customer_data;
 use crate::outbox::enqueue_webhook;
 use crate::{App, AppError, AppResult};
@@ -55,28 +57,41 @@ impl App {
         if customer.status != CustomerStatus::PendingActivation.as_str() {
             return Err(not_pending(&customer));
         }
-        let white_label = store_wl::get(tx, admin.white_label_id()).await?.ok_or(AppError::NotFound("white label"))?;
+        let white_label = store_wl::get(tx, admin.white_label_id())
+            .await?
+            .ok_or(AppError::NotFound("white label"))?;
         Ok((white_label, customer))
     }
 
     /// The activation status of a pending customer, or `None` for any other customer.
-    pub async fn activation_status(&self, admin: &WhiteLabelAdmin, customer_id: &CustomerId) -> AppResult<Option<ActivationStatus>> {
+    pub async fn activation_status(
+        &self,
+        admin: &WhiteLabelAdmin,
+        customer_id: &CustomerId,
+    ) -> AppResult<Option<ActivationStatus>> {
         admin.require(Permission::ViewCustomers)?;
         let now = self.now_us();
         let mut conn = self.store.conn().await?;
-        let Some(customer) = store_customers::get(&mut conn, admin.white_label_id(), customer_id).await? else {
+        let Some(customer) =
+            store_customers::get(&mut conn, admin.white_label_id(), customer_id).await?
+        else {
             return Err(AppError::NotFound("customer"));
         };
         let Some(state) = customer.activation_state.clone() else {
             return Ok(None);
         };
-        let token = tokens::latest_for_customer(&mut conn, admin.white_label_id(), customer_id).await?;
+        let token =
+            tokens::latest_for_customer(&mut conn, admin.white_label_id(), customer_id).await?;
         let mail_state = match token.as_ref().and_then(|t| t.outbox_id.clone()) {
             Some(id) => outbox::state_of(&mut conn, admin.white_label_id(), &id).await?,
             None => None,
         };
-        let expired = token.as_ref().is_some_and(|t| t.used_us.is_none() && t.expires_us <= now);
-        let state = if expired || customer.status == CustomerStatus::Cancelled.as_str() && state == "expired" {
+        let expired = token
+            .as_ref()
+            .is_some_and(|t| t.used_us.is_none() && t.expires_us <= now);
+        let state = if expired
+            || customer.status == CustomerStatus::Cancelled.as_str() && state == "expired"
+        {
             "expired".to_string()
         } else if state == "queued" && mail_state.as_deref() == Some("delivered") {
             "sent".to_string()
@@ -92,60 +107,113 @@ impl App {
     }
 
     /// Sends a new activation link; the previous one stops working.
-    pub async fn resend_activation(&self, admin: &WhiteLabelAdmin, customer_id: &CustomerId) -> AppResult<()> {
+    pub async fn resend_activation(
+        &self,
+        admin: &WhiteLabelAdmin,
+        customer_id: &CustomerId,
+    ) -> AppResult<()> {
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let (white_label, customer) = self.pending_customer(&mut tx, admin, customer_id).await?;
-        let plan = plans::get(&mut tx, &white_label.id, &customer.plan_id).await?.ok_or(AppError::NotFound("plan"))?;
-        self.issue_activation(&mut tx, now, &white_label, &customer, &plan).await?;
-        record(&mut tx, now, admin.actor(), Change {
-            white_label_id: Some(&white_label.id),
-            customer_id: Some(customer_id),
-            on_behalf_of: admin.on_behalf_of(),
-            action: "activation.resent",
-            object_kind: "customer",
-            object_id: customer_id.as_str(),
-            after: Some(json!({"email": customer.contact_email})),
-            ..Change::default()
-        })
+        let plan = plans::get(&mut tx, &white_label.id, &customer.plan_id)
+            .await?
+            .ok_or(AppError::NotFound("plan"))?;
+        self.issue_activation(&mut tx, now, &white_label, &customer, &plan)
+            .await?;
+        record(
+            &mut tx,
+            now,
+            admin.actor(),
+            Change {
+                white_label_id: Some(&white_label.id),
+                customer_id: Some(customer_id),
+                on_behalf_of: admin.on_behalf_of(),
+                action: "activation.resent",
+                object_kind: "customer",
+                object_id: customer_id.as_str(),
+                after: Some(json!({"email": customer.contact_email})),
+                ..Change::default()
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Corrects a pending customer's contact email and sends a new link to it.
-    pub async fn change_activation_email(&self, admin: &WhiteLabelAdmin, customer_id: &CustomerId, email: &str) -> AppResult<()> {
+    pub async fn change_activation_email(
+        &self,
+        admin: &WhiteLabelAdmin,
+        customer_id: &CustomerId,
+        email: &str,
+    ) -> AppResult<()> {
         let email = EmailAddress::parse(email).map_err(|e| AppError::field("contact.email", e))?;
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let (white_label, customer) = self.pending_customer(&mut tx, admin, customer_id).await?;
-        store_customers::set_contact_email(&mut tx, &white_label.id, customer_id, email.as_str(), now).await?;
-        let updated = store_customers::get(&mut tx, &white_label.id, customer_id).await?.ok_or(AppError::NotFound("customer"))?;
-        let plan = plans::get(&mut tx, &white_label.id, &customer.plan_id).await?.ok_or(AppError::NotFound("plan"))?;
-        self.issue_activation(&mut tx, now, &white_label, &updated, &plan).await?;
-        record(&mut tx, now, admin.actor(), Change {
-            white_label_id: Some(&white_label.id),
-            customer_id: Some(customer_id),
-            on_behalf_of: admin.on_behalf_of(),
-            action: "customer.contact_email_changed",
-            object_kind: "customer",
-            object_id: customer_id.as_str(),
-            before: Some(json!({"contact_email": customer.contact_email})),
-            after: Some(json!({"contact_email": email.as_str()})),
-            ..Change::default()
-        })
+        store_customers::set_contact_email(
+            &mut tx,
+            &white_label.id,
+            customer_id,
+            email.as_str(),
+            now,
+        )
+        .await?;
+        let updated = store_customers::get(&mut tx, &white_label.id, customer_id)
+            .await?
+            .ok_or(AppError::NotFound("customer"))?;
+        let plan = plans::get(&mut tx, &white_label.id, &customer.plan_id)
+            .await?
+            .ok_or(AppError::NotFound("plan"))?;
+        self.issue_activation(&mut tx, now, &white_label, &updated, &plan)
+            .await?;
+        record(
+            &mut tx,
+            now,
+            admin.actor(),
+            Change {
+                white_label_id: Some(&white_label.id),
+                customer_id: Some(customer_id),
+                on_behalf_of: admin.on_behalf_of(),
+                action: "customer.contact_email_changed",
+                object_kind: "customer",
+                object_id: customer_id.as_str(),
+                before: Some(json!({"contact_email": customer.contact_email})),
+                after: Some(json!({"contact_email": email.as_str()})),
+                ..Change::default()
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Cancels a pending account: its links stop working and nothing is billed.
-    pub async fn cancel_pending_customer(&self, admin: &WhiteLabelAdmin, customer_id: &CustomerId, reason: &str) -> AppResult<()> {
+    pub async fn cancel_pending_customer(
+        &self,
+        admin: &WhiteLabelAdmin,
+        customer_id: &CustomerId,
+        reason: &str,
+    ) -> AppResult<()> {
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let (white_label, customer) = self.pending_customer(&mut tx, admin, customer_id).await?;
-        let reason = if reason.trim().is_empty() { "cancelled by the white label" } else { reason.trim() };
-        self.cancel_in(&mut tx, now, &white_label, &customer, admin.actor(), admin.on_behalf_of(), None, reason).await?;
+        let reason = if reason.trim().is_empty() {
+            "cancelled by the white label"
+        } else {
+            reason.trim()
+        };
+        self.cancel_in(
+            &mut tx,
+            now,
+            &white_label,
+            &customer,
+            admin.actor(),
+            admin.on_behalf_of(),
+            None,
+            reason,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -176,61 +244,129 @@ impl App {
         }
         tokens::revoke_for_customer(tx, &customer.id, now).await?;
         store_customers::set_activation_state(tx, &customer.id, activation_state, now).await?;
-        record(tx, now, actor, Change {
-            white_label_id: Some(&white_label.id),
-            customer_id: Some(&customer.id),
-            on_behalf_of,
-            action: "customer.cancelled",
-            object_kind: "customer",
-            object_id: customer.id.as_str(),
-            before: Some(json!({"status": customer.status})),
-            after: Some(json!({"status": "cancelled"})),
-            reason: Some(reason),
-            ..Change::default()
-        })
+        record(
+            tx,
+            now,
+            actor,
+            Change {
+                white_label_id: Some(&white_label.id),
+                customer_id: Some(&customer.id),
+                on_behalf_of,
+                action: "customer.cancelled",
+                object_kind: "customer",
+                object_id: customer.id.as_str(),
+                before: Some(json!({"status": customer.status})),
+                after: Some(json!({"status": "cancelled"})),
+                reason: Some(reason),
+            },
+        )
         .await?;
-        let cancelled = store_customers::get(tx, &white_label.id, &customer.id).await?.ok_or(AppError::NotFound("customer"))?;
-        enqueue_webhook(tx, now, white_label, Some(&customer.id), "customer.cancelled", customer_data(&cancelled)).await?;
+        let cancelled = store_customers::get(tx, &white_label.id, &customer.id)
+            .await?
+            .ok_or(AppError::NotFound("customer"))?;
+        enqueue_webhook(
+            tx,
+            now,
+            white_label,
+            Some(&customer.id),
+            "customer.cancelled",
+            customer_data(&cancelled),
+        )
+        .await?;
         Ok(())
     }
 
     /// Converts a pending account into one the white label manages: the white label becomes
     /// the payer, the acting user its Account Administrator, the opening charges are debited
     /// from the white label, and the account is active.
-    pub async fn convert_to_managed(&self, admin: &WhiteLabelAdmin, customer_id: &CustomerId) -> AppResult<()> {
+    pub async fn convert_to_managed(
+        &self,
+        admin: &WhiteLabelAdmin,
+        customer_id: &CustomerId,
+    ) -> AppResult<()> {
         admin.require(Permission::CreateCustomers)?;
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let (white_label, customer) = self.pending_customer(&mut tx, admin, customer_id).await?;
-        let plan = plans::get(&mut tx, &white_label.id, &customer.plan_id).await?.ok_or(AppError::NotFound("plan"))?;
+        let plan = plans::get(&mut tx, &white_label.id, &customer.plan_id)
+            .await?
+            .ok_or(AppError::NotFound("plan"))?;
         if plan.status != "active" {
             return Err(AppError::Conflict {
                 code: "plan_retired",
-                message: format!("plan '{}' is retired: the account cannot be converted on it", plan.name),
+                message: format!(
+                    "plan '{}' is retired: the account cannot be converted on it",
+                    plan.name
+                ),
                 field: None,
             });
         }
         tokens::revoke_for_customer(&mut tx, customer_id, now).await?;
-        store_customers::set_payer(&mut tx, &white_label.id, customer_id, Payer::WhiteLabel.as_str(), CreationMode::WhiteLabelManaged.as_str(), now).await?;
-        self.add_account_administrator(&mut tx, now, admin, customer_id).await?;
-        let zone = TimeZoneName::parse(&customer.time_zone).unwrap_or_else(|_| TimeZoneName::parse("UTC").expect("UTC"));
-        post_opening_charges(&mut tx, now, &white_label, &plan, customer_id, ChargePayer::WhiteLabel, &zone, admin.actor().label()).await?;
-        store_customers::transition(&mut tx, &white_label.id, customer_id, CustomerStatus::PendingActivation.as_str(), CustomerStatus::Active.as_str(), now).await?;
-        store_customers::set_activation_state(&mut tx, customer_id, None, now).await?;
-        record(&mut tx, now, admin.actor(), Change {
-            white_label_id: Some(&white_label.id),
-            customer_id: Some(customer_id),
-            on_behalf_of: admin.on_behalf_of(),
-            action: "customer.converted_to_managed",
-            object_kind: "customer",
-            object_id: customer_id.as_str(),
-            before: Some(json!({"status": customer.status, "payer": customer.payer})),
-            after: Some(json!({"status": "active", "payer": "white_label"})),
-            ..Change::default()
-        })
+        store_customers::set_payer(
+            &mut tx,
+            &white_label.id,
+            customer_id,
+            Payer::WhiteLabel.as_str(),
+            CreationMode::WhiteLabelManaged.as_str(),
+            now,
+        )
         .await?;
-        let activated = store_customers::get(&mut tx, &white_label.id, customer_id).await?.ok_or(AppError::NotFound("customer"))?;
-        enqueue_webhook(&mut tx, now, &white_label, Some(customer_id), "customer.activated", customer_data(&activated)).await?;
+        self.add_account_administrator(&mut tx, now, admin, customer_id)
+            .await?;
+        let zone = TimeZoneName::parse(&customer.time_zone)
+            .unwrap_or_else(|_| TimeZoneName::parse("UTC").expect("UTC"));
+        post_opening_charges(
+            &mut tx,
+            now,
+            &Opening {
+                white_label: &white_label,
+                plan: &plan,
+                customer_id,
+                payer: ChargePayer::WhiteLabel,
+                time_zone: &zone,
+                actor_label: admin.actor().label(),
+            },
+        )
+        .await?;
+        store_customers::transition(
+            &mut tx,
+            &white_label.id,
+            customer_id,
+            CustomerStatus::PendingActivation.as_str(),
+            CustomerStatus::Active.as_str(),
+            now,
+        )
+        .await?;
+        store_customers::set_activation_state(&mut tx, customer_id, None, now).await?;
+        record(
+            &mut tx,
+            now,
+            admin.actor(),
+            Change {
+                white_label_id: Some(&white_label.id),
+                customer_id: Some(customer_id),
+                on_behalf_of: admin.on_behalf_of(),
+                action: "customer.converted_to_managed",
+                object_kind: "customer",
+                object_id: customer_id.as_str(),
+                before: Some(json!({"status": customer.status, "payer": customer.payer})),
+                after: Some(json!({"status": "active", "payer": "white_label"})),
+                ..Change::default()
+            },
+        )
+        .await?;
+        let activated = store_customers::get(&mut tx, &white_label.id, customer_id)
+            .await?
+            .ok_or(AppError::NotFound("customer"))?;
+        enqueue_webhook(
+            &mut tx,
+            now,
+            &white_label,
+            Some(customer_id),
+            "customer.activated",
+            customer_data(&activated),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -249,10 +385,24 @@ impl App {
             let Some(white_label) = store_wl::get(&mut tx, &white_label_id).await? else {
                 continue;
             };
-            let Some(customer) = store_customers::get(&mut tx, &white_label_id, &customer_id).await? else {
+            let Some(customer) =
+                store_customers::get(&mut tx, &white_label_id, &customer_id).await?
+            else {
                 continue;
             };
-            match self.cancel_in(&mut tx, now, &white_label, &customer, &actor, None, Some("expired"), "the activation link expired unused").await {
+            match self
+                .cancel_in(
+                    &mut tx,
+                    now,
+                    &white_label,
+                    &customer,
+                    &actor,
+                    None,
+                    Some("expired"),
+                    "the activation link expired unused",
+                )
+                .await
+            {
                 Ok(()) => {
                     tx.commit().await?;
                     cancelled += 1;

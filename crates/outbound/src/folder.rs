@@ -14,14 +14,15 @@ pub struct FolderTransport {
 }
 
 impl FolderTransport {
-    /// A transport writing into `folder`, which is created when the first mail is written.
+    /// Creates a transport writing into `folder`, which is created when the first mail is
+    /// written.
     pub fn new(folder: impl Into<PathBuf>) -> Self {
         Self {
             folder: folder.into(),
         }
     }
 
-    /// The folder mail is written to.
+    /// Returns the folder mail is written to.
     pub fn folder(&self) -> &Path {
         &self.folder
     }

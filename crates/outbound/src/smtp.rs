@@ -9,7 +9,7 @@ use tandem_app::outbox::{DeliveryError, MailTransport, OutgoingMail};
 
 use crate::message::build_message;
 
-/// How the connection to the SMTP server is protected.
+/// The protection of the connection to the SMTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpSecurity {
     /// Plain connection upgraded with STARTTLS, which the server must offer (usually port 587).
@@ -34,7 +34,7 @@ impl SmtpSecurity {
     }
 }
 
-/// Where and how to reach the SMTP server.
+/// The address of the SMTP server and how to connect to it.
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
     pub host: String,
@@ -55,7 +55,8 @@ pub struct SmtpTransport {
 }
 
 impl SmtpTransport {
-    /// A transport for `settings`; fails when the host is empty or TLS cannot be set up.
+    /// Creates a transport for `settings`. Fails when the host is empty or TLS cannot be set
+    /// up.
     pub fn new(settings: &SmtpSettings) -> Result<Self, String> {
         let host = settings.host.trim();
         if host.is_empty() {

@@ -8,7 +8,7 @@ use tandem_app::outbox::{DeliveryError, WebhookSender};
 /// How much of a failed response's body is kept for the delivery log, in bytes.
 const BODY_EXCERPT_BYTES: usize = 200;
 
-/// POSTs webhooks with a time-out and without following redirects: a 3xx answer counts as a
+/// POSTs webhooks with a time-out and without following redirects: a 3xx response counts as a
 /// failure, because following it would send the signed body somewhere the white label did not
 /// configure.
 #[derive(Debug, Clone)]
@@ -17,7 +17,8 @@ pub struct HttpWebhookSender {
 }
 
 impl HttpWebhookSender {
-    /// A sender whose requests give up after `timeout` (connecting after at most 5 s).
+    /// Creates a sender whose requests time out after `timeout`, and connecting after at most
+    /// 5 s.
     pub fn new(timeout: Duration) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

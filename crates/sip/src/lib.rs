@@ -7,5 +7,8 @@
 //! - [`registrar`]: REGISTER handling (RFC 3261 section 10.3) over storage traits.
 //! - [`transport`]: UDP and TCP with tokio, and a serve loop that ties the layers together.
 
-pub mod msg;
 pub mod auth;
+pub mod msg;
+pub mod transaction;
+pub mod registrar;
+pub mod transport;

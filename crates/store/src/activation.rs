@@ -80,8 +80,9 @@ pub async fn find(
     white_label_id: &WhiteLabelId,
     token_hash: &str,
 ) -> StoreResult<Option<ActivationTokenRow>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM activation_tokens WHERE token_hash = $1 AND white_label_id = $2");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM activation_tokens WHERE token_hash = $1 AND white_label_id = $2"
+    );
     let row = sqlx::query(&sql)
         .bind(token_hash)
         .bind(white_label_id.as_str())
@@ -134,7 +135,11 @@ pub async fn use_token(conn: &mut Conn, token_hash: &str, now_us: i64) -> StoreR
 }
 
 /// Revokes every unused token of a customer.
-pub async fn revoke_for_customer(conn: &mut Conn, customer_id: &CustomerId, now_us: i64) -> StoreResult<u64> {
+pub async fn revoke_for_customer(
+    conn: &mut Conn,
+    customer_id: &CustomerId,
+    now_us: i64,
+) -> StoreResult<u64> {
     let result = sqlx::query(
         "UPDATE activation_tokens SET revoked_us = $1 WHERE customer_id = $2 \
          AND used_us IS NULL AND revoked_us IS NULL",
@@ -148,7 +153,11 @@ pub async fn revoke_for_customer(conn: &mut Conn, customer_id: &CustomerId, now_
 
 /// Customers still pending activation whose newest token expired unused before `now_us` and
 /// who have no payment in progress, oldest first.
-pub async fn expired_pending_customers(conn: &mut Conn, now_us: i64, limit: u32) -> StoreResult<Vec<(WhiteLabelId, CustomerId)>> {
+pub async fn expired_pending_customers(
+    conn: &mut Conn,
+    now_us: i64,
+    limit: u32,
+) -> StoreResult<Vec<(WhiteLabelId, CustomerId)>> {
     let sql = format!(
         "SELECT c.white_label_id, c.id FROM customers c \
          WHERE c.status = 'pending_activation' \

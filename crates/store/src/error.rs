@@ -36,7 +36,10 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("uq_api_keys_key_hash", "api_keys.key_hash"),
     ("white_labels_pkey", "white_labels.id"),
     ("white_label_hosts_pkey", "white_label_hosts.host"),
-    ("payment_events_pkey", "payment_events.gateway, payment_events.event_id"),
+    (
+        "payment_events_pkey",
+        "payment_events.gateway, payment_events.event_id",
+    ),
     ("activation_tokens_pkey", "activation_tokens.token_hash"),
     ("outbox_pkey", "outbox.id"),
     (

@@ -33,7 +33,10 @@ impl std::fmt::Debug for GatewayRow {
 }
 
 /// Reads the white label's gateway, if it has one.
-pub async fn get(conn: &mut Conn, white_label_id: &WhiteLabelId) -> StoreResult<Option<GatewayRow>> {
+pub async fn get(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+) -> StoreResult<Option<GatewayRow>> {
     let row = sqlx::query(
         "SELECT kind, secret_key, webhook_secret, publishable_key, version, updated_us \
          FROM payment_gateways WHERE white_label_id = $1",

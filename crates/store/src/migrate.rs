@@ -6,9 +6,18 @@ use crate::{Backend, Store, StoreError, StoreResult};
 
 /// Migrations in order: version and SQL.
 const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_foundation", include_str!("../migrations/0001_foundation.sql")),
-    ("0002_self_activation", include_str!("../migrations/0002_self_activation.sql")),
-    ("0004_activation_links", include_str!("../migrations/0004_activation_links.sql")),
+    (
+        "0001_foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        "0002_self_activation",
+        include_str!("../migrations/0002_self_activation.sql"),
+    ),
+    (
+        "0004_activation_links",
+        include_str!("../migrations/0004_activation_links.sql"),
+    ),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -97,7 +97,12 @@ pub async fn insert(conn: &mut Conn, payment: &NewPayment<'_>, now_us: i64) -> S
 }
 
 /// Records the gateway's reference (a checkout session id).
-pub async fn set_reference(conn: &mut Conn, id: &PaymentId, reference: &str, now_us: i64) -> StoreResult<()> {
+pub async fn set_reference(
+    conn: &mut Conn,
+    id: &PaymentId,
+    reference: &str,
+    now_us: i64,
+) -> StoreResult<()> {
     sqlx::query("UPDATE payments SET gateway_reference = $1, updated_us = $2 WHERE id = $3")
         .bind(reference)
         .bind(now_us)
@@ -108,7 +113,11 @@ pub async fn set_reference(conn: &mut Conn, id: &PaymentId, reference: &str, now
 }
 
 /// Reads a payment of a white label.
-pub async fn get(conn: &mut Conn, white_label_id: &WhiteLabelId, id: &PaymentId) -> StoreResult<Option<PaymentRow>> {
+pub async fn get(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    id: &PaymentId,
+) -> StoreResult<Option<PaymentRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM payments p JOIN customers c ON c.id = p.customer_id \
          WHERE p.id = $1 AND p.white_label_id = $2"
@@ -170,7 +179,11 @@ pub async fn list(
     state: Option<&str>,
     limit: u32,
 ) -> StoreResult<Vec<PaymentRow>> {
-    let filter = if state.is_some() { " AND p.state = $2" } else { "" };
+    let filter = if state.is_some() {
+        " AND p.state = $2"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM payments p JOIN customers c ON c.id = p.customer_id \
          WHERE p.white_label_id = $1{filter} ORDER BY p.created_us DESC, p.id DESC LIMIT {limit}"
@@ -210,7 +223,12 @@ pub async fn record_event(
 }
 
 /// Records what applying an event did.
-pub async fn set_event_outcome(conn: &mut Conn, gateway: &str, event_id: &str, outcome: &str) -> StoreResult<()> {
+pub async fn set_event_outcome(
+    conn: &mut Conn,
+    gateway: &str,
+    event_id: &str,
+    outcome: &str,
+) -> StoreResult<()> {
     sqlx::query("UPDATE payment_events SET outcome = $1 WHERE gateway = $2 AND event_id = $3")
         .bind(outcome)
         .bind(gateway)

@@ -33,7 +33,7 @@ pub struct WhiteLabelRow {
     pub mail_from_name: Option<String>,
     /// The address the white label's mail comes from; `None` means the platform's address.
     pub mail_from_address: Option<String>,
-    /// Where webhooks go; `None` means no webhooks are sent. The signing secret is read
+    /// The URL webhooks are sent to; `None` means no webhooks are sent. The signing secret is read
     /// separately with [`webhook_secret`].
     pub webhook_url: Option<String>,
 }

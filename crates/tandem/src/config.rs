@@ -28,7 +28,7 @@ pub struct Settings {
     pub log_format: String,
     /// A tracing filter, such as `info` or `tandem=debug,info`.
     pub log_level: String,
-    /// How mail leaves: `folder` (one `.eml` file per mail in `data_dir/outbox`) or `smtp`.
+    /// The mail transport: `folder` (one `.eml` file per mail in `data_dir/outbox`) or `smtp`.
     pub mail_transport: String,
     /// Host name of the SMTP server, when `mail_transport` is `smtp`.
     pub smtp_host: String,
@@ -46,6 +46,12 @@ pub struct Settings {
     pub outbox_interval_ms: u64,
     /// Delivery attempts of a mail or webhook before it is marked failed.
     pub outbox_max_attempts: u32,
+    /// Days an activation link stays valid.
+    pub activation_ttl_days: u64,
+    /// Seconds between runs of the job that cancels accounts whose activation expired; 0 stops it.
+    pub activation_expiry_interval_secs: u64,
+    /// Base URL of Stripe's API.
+    pub stripe_api_base: String,
 }
 
 impl Default for Settings {
@@ -69,6 +75,9 @@ impl Default for Settings {
             mail_from_address: "no-reply@tandem.invalid".into(),
             outbox_interval_ms: 1000,
             outbox_max_attempts: 12,
+            activation_ttl_days: 7,
+            activation_expiry_interval_secs: 60,
+            stripe_api_base: "https://api.stripe.com".into(),
         }
     }
 }

@@ -152,7 +152,10 @@ pub async fn seed(app: &App) -> anyhow::Result<DemoLogins> {
     )
     .await?;
     let api_key = app.create_api_key(&admin, "Demo web shop").await?;
-    let gateway = tandem_app::payments::GatewayInput { kind: "test".into(), ..Default::default() };
+    let gateway = tandem_app::payments::GatewayInput {
+        kind: "test".into(),
+        ..Default::default()
+    };
     app.configure_gateway(&admin, &gateway).await?;
 
     let (southern, created) = ensure_white_label(

@@ -42,7 +42,13 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub fn build_app(store: Store, settings: &Settings) -> App {
     let app_settings = AppSettings {
         session_ttl: Duration::from_secs(settings.session_ttl_hours.max(1) * 3600),
-        public_scheme: if settings.secure_cookies { "https".into() } else { "http".into() },
+        public_scheme: if settings.secure_cookies {
+            "https".into()
+        } else {
+            "http".into()
+        },
+        activation_ttl: Duration::from_secs(settings.activation_ttl_days.max(1) * 24 * 3600),
+        stripe_api_base: settings.stripe_api_base.clone(),
         ..AppSettings::default()
     };
     App::new(store, Arc::new(SystemClock), app_settings)
@@ -121,7 +127,8 @@ pub struct Server {
     pub address: SocketAddr,
     pub app: App,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    worker: Option<tokio::task::JoinHandle<()>>,
+    /// Background tasks: the outbox worker and the activation expiry job.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -150,13 +157,19 @@ impl Server {
             .with_graceful_shutdown(shutdown_signal())
             .await
         });
-        let worker =
-            worker.map(|worker| worker.spawn(Duration::from_millis(settings.outbox_interval_ms)));
+        let mut background = Vec::new();
+        if let Some(worker) = worker {
+            background.push(worker.spawn(Duration::from_millis(settings.outbox_interval_ms)));
+        }
+        if settings.activation_expiry_interval_secs > 0 {
+            let interval = Duration::from_secs(settings.activation_expiry_interval_secs);
+            background.push(spawn_activation_expiry(app.clone(), interval));
+        }
         Ok(Server {
             address,
             app,
             task,
-            worker,
+            background,
         })
     }
 
@@ -164,8 +177,8 @@ impl Server {
     /// Items the worker was sending stay claimed until their lease ends, then go out again.
     pub async fn wait(self) -> anyhow::Result<()> {
         let result = self.task.await;
-        if let Some(worker) = &self.worker {
-            worker.abort();
+        for task in &self.background {
+            task.abort();
         }
         result.context("server task")?.context("serving HTTP")?;
         Ok(())
@@ -174,10 +187,23 @@ impl Server {
     /// Stops the server and the outbox worker at once.
     pub fn abort(&self) {
         self.task.abort();
-        if let Some(worker) = &self.worker {
-            worker.abort();
+        for task in &self.background {
+            task.abort();
         }
     }
+}
+
+/// Cancels, every `interval`, the pending accounts whose activation links expired unused.
+fn spawn_activation_expiry(app: App, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = app.expire_activations().await {
+                tracing::error!(%error, "activation expiry run failed; retrying next interval");
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {

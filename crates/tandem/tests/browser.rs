@@ -255,7 +255,7 @@ async fn portal_creates_managed_customer() {
     );
     assert_eq!(
         phone.attribute("aria-describedby").await.as_deref(),
-        Some("contact.phone-error")
+        Some("contact.phone-error contact.phone-hint")
     );
     assert_eq!(
         phone.property("value").await.as_deref(),

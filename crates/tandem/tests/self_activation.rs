@@ -41,11 +41,23 @@ impl Activation {
         let app = tandem::build_app(fresh_store().await, &settings);
         let wl = create_white_label(&app, "harbour", "1000.00").await;
         let admin = PlatformAdmin::command_line().for_white_label(&wl.id);
-        app.configure_gateway(&admin, &GatewayInput { kind: "test".into(), ..Default::default() })
-            .await
-            .expect("test gateway");
+        app.configure_gateway(
+            &admin,
+            &GatewayInput {
+                kind: "test".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("test gateway");
         let server = Server::start(app.clone(), &settings).await.expect("server");
-        Activation { app, server, smtp, wl, api: Client::new() }
+        Activation {
+            app,
+            server,
+            smtp,
+            wl,
+            api: Client::new(),
+        }
     }
 
     /// A browser-like client for the white label's host.
@@ -56,7 +68,10 @@ impl Activation {
             .resolve(&self.wl.host, self.server.address)
             .build()
             .expect("client");
-        (client, format!("http://{}:{}", self.wl.host, self.server.address.port()))
+        (
+            client,
+            format!("http://{}:{}", self.wl.host, self.server.address.port()),
+        )
     }
 
     async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -73,7 +88,9 @@ impl Activation {
     async fn create_pending(&self, legal_name: &str) -> Value {
         let mut body = customer_body(&self.wl.plan_id, legal_name);
         body["mode"] = json!("self_activation");
-        let (status, customer) = self.api(Method::POST, "/api/v1/customers", Some(body)).await;
+        let (status, customer) = self
+            .api(Method::POST, "/api/v1/customers", Some(body))
+            .await;
         assert_eq!(status, 201, "{customer}");
         customer
     }
@@ -87,7 +104,10 @@ impl Activation {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("mail {n} did not arrive; received {}", self.smtp.received().len());
+        panic!(
+            "mail {n} did not arrive; received {}",
+            self.smtp.received().len()
+        );
     }
 }
 
@@ -112,7 +132,10 @@ fn collect_text(part: &mailparse::ParsedMail<'_>, out: &mut Vec<String>) {
 
 fn activation_link(text: &str) -> String {
     let start = text.find("http://").expect("mail has a link");
-    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
     assert!(link.contains("/activate/"), "{link}");
     link
 }
@@ -138,11 +161,28 @@ fn activation_form(csrf: &str, credit: &str) -> Vec<(&'static str, String)> {
 /// Opens the link, submits the activation form, and returns the test payment page's path.
 async fn start_payment(client: &Client, link: &str, credit: &str) -> reqwest::Response {
     let page = client.get(link).send().await.unwrap().text().await.unwrap();
-    client.post(link).form(&activation_form(&csrf(&page), credit)).send().await.unwrap()
+    client
+        .post(link)
+        .form(&activation_form(&csrf(&page), credit))
+        .send()
+        .await
+        .unwrap()
 }
 
-async fn decide(client: &Client, base: &str, payment_path: &str, decision: &str) -> reqwest::Response {
-    let page = client.get(format!("{base}{payment_path}")).send().await.unwrap().text().await.unwrap();
+async fn decide(
+    client: &Client,
+    base: &str,
+    payment_path: &str,
+    decision: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(format!("{base}{payment_path}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("TEST MODE"));
     client
         .post(format!("{base}{payment_path}"))
@@ -153,10 +193,18 @@ async fn decide(client: &Client, base: &str, payment_path: &str, decision: &str)
 }
 
 async fn balance_and_ledger(setup: &Activation, customer_id: &str) -> (i64, i64) {
-    let (_, customer) = setup.api(Method::GET, &format!("/api/v1/customers/{customer_id}"), None).await;
+    let (_, customer) = setup
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{customer_id}"),
+            None,
+        )
+        .await;
     let balance = customer["balance"]["amount_minor"].as_i64().unwrap();
     let mut conn = setup.app.store().conn().await.unwrap();
-    let sum = tandem_store::ledger::sum_for_account(&mut conn, customer_id).await.unwrap();
+    let sum = tandem_store::ledger::sum_for_account(&mut conn, customer_id)
+        .await
+        .unwrap();
     (balance, sum)
 }
 
@@ -174,17 +222,37 @@ async fn activation_end_to_end() {
     let (client, base) = setup.browser();
     let started = start_payment(&client, &link, "150.00").await;
     assert_eq!(started.status().as_u16(), 303);
-    let payment_path = started.headers()["location"].to_str().unwrap().replace(&base, "");
+    let payment_path = started.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace(&base, "");
     assert!(payment_path.starts_with("/pay/test/"), "{payment_path}");
 
     let decided = decide(&client, &base, &payment_path, "approve").await;
-    let back = client.get(format!("{base}{}", decided.headers()["location"].to_str().unwrap())).send().await.unwrap();
+    let back = client
+        .get(format!(
+            "{base}{}",
+            decided.headers()["location"].to_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(back.headers()["location"], "/account?welcome=1");
-    let account = client.get(format!("{base}/account?welcome=1")).send().await.unwrap();
+    let account = client
+        .get(format!("{base}/account?welcome=1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(account.status().as_u16(), 200);
-    assert!(account.text().await.unwrap().contains("Welcome to your account"));
+    assert!(account
+        .text()
+        .await
+        .unwrap()
+        .contains("Welcome to your account"));
 
-    let (_, active) = setup.api(Method::GET, &format!("/api/v1/customers/{id}"), None).await;
+    let (_, active) = setup
+        .api(Method::GET, &format!("/api/v1/customers/{id}"), None)
+        .await;
     assert_eq!(active["status"], "active");
     let (balance, sum) = balance_and_ledger(&setup, &id).await;
     assert_eq!(balance, 15_000 - 10_120);
@@ -199,25 +267,56 @@ async fn activation_end_to_end() {
 #[tokio::test]
 async fn declined_payment_can_be_retried() {
     let setup = Activation::start().await;
-    let id = setup.create_pending("Retry Ltd").await["id"].as_str().unwrap().to_string();
+    let id = setup.create_pending("Retry Ltd").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let link = activation_link(&setup.mail(1).await);
     let (client, base) = setup.browser();
 
     let first = start_payment(&client, &link, "120.00").await;
-    let first_path = first.headers()["location"].to_str().unwrap().replace(&base, "");
+    let first_path = first.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace(&base, "");
     decide(&client, &base, &first_path, "decline").await;
-    let after_decline = client.get(format!("{base}{}", first_path.replace("/pay/test/", "/activate/return/"))).send().await.unwrap();
-    assert!(after_decline.text().await.unwrap().contains("did not go through"));
-    let (_, pending) = setup.api(Method::GET, &format!("/api/v1/customers/{id}"), None).await;
+    let after_decline = client
+        .get(format!(
+            "{base}{}",
+            first_path.replace("/pay/test/", "/activate/return/")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(after_decline
+        .text()
+        .await
+        .unwrap()
+        .contains("did not go through"));
+    let (_, pending) = setup
+        .api(Method::GET, &format!("/api/v1/customers/{id}"), None)
+        .await;
     assert_eq!(pending["status"], "pending_activation");
-    let page = client.get(&link).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("did not go through"));
 
     let second = start_payment(&client, &link, "120.00").await;
-    let second_path = second.headers()["location"].to_str().unwrap().replace(&base, "");
+    let second_path = second.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace(&base, "");
     decide(&client, &base, &second_path, "approve").await;
 
-    let (_, active) = setup.api(Method::GET, &format!("/api/v1/customers/{id}"), None).await;
+    let (_, active) = setup
+        .api(Method::GET, &format!("/api/v1/customers/{id}"), None)
+        .await;
     assert_eq!(active["status"], "active");
     assert_eq!(balance_and_ledger(&setup, &id).await.0, 12_000 - 10_120);
 }
@@ -230,16 +329,37 @@ async fn concurrent_activations_start_one_payment() {
     let (first, _) = setup.browser();
     let (second, _) = setup.browser();
     let first_page = first.get(&link).send().await.unwrap().text().await.unwrap();
-    let second_page = second.get(&link).send().await.unwrap().text().await.unwrap();
+    let second_page = second
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
 
     let (a, b) = tokio::join!(
-        first.post(&link).form(&activation_form(&csrf(&first_page), "150.00")).send(),
-        second.post(&link).form(&activation_form(&csrf(&second_page), "150.00")).send(),
+        first
+            .post(&link)
+            .form(&activation_form(&csrf(&first_page), "150.00"))
+            .send(),
+        second
+            .post(&link)
+            .form(&activation_form(&csrf(&second_page), "150.00"))
+            .send(),
     );
 
     let statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
-    assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409 || **s == 422).count(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409 || **s == 422).count(),
+        1,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -261,24 +381,41 @@ async fn expired_link_explains_how_to_get_another() {
     setup.create_pending("Late Ltd").await;
     let link = activation_link(&setup.mail(1).await);
     let mut conn = setup.app.store().conn().await.unwrap();
-    sqlx::query("UPDATE activation_tokens SET expires_us = 1").execute(&mut *conn).await.unwrap();
+    sqlx::query("UPDATE activation_tokens SET expires_us = 1")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     let (client, _) = setup.browser();
 
     let response = client.get(&link).send().await.unwrap();
     let unknown = client.get(format!("{}x", link)).send().await.unwrap();
 
     assert_eq!(response.status().as_u16(), 410);
-    assert!(response.text().await.unwrap().contains("support@harbour.example"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("support@harbour.example"));
     assert_eq!(unknown.status().as_u16(), 404);
 }
 
 async fn signed_event(setup: &Activation, body: &[u8]) -> reqwest::Response {
     let mut conn = setup.app.store().conn().await.unwrap();
-    let gateway = tandem_store::gateways::get(&mut conn, &setup.wl.id).await.unwrap().unwrap();
-    let signature = tandem_payments::stripe::sign(body, &gateway.webhook_secret, jiff::Timestamp::now().as_second());
+    let gateway = tandem_store::gateways::get(&mut conn, &setup.wl.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let signature = tandem_payments::stripe::sign(
+        body,
+        &gateway.webhook_secret,
+        jiff::Timestamp::now().as_second(),
+    );
     setup
         .api
-        .post(format!("http://{}/webhooks/test/{}", setup.server.address, setup.wl.id))
+        .post(format!(
+            "http://{}/webhooks/test/{}",
+            setup.server.address, setup.wl.id
+        ))
         .header("Stripe-Signature", signature)
         .body(body.to_vec())
         .send()
@@ -291,15 +428,28 @@ async fn pending_payment(setup: &Activation) -> (String, String) {
     let link = activation_link(&setup.mail(1).await);
     let (client, base) = setup.browser();
     let started = start_payment(&client, &link, "150.00").await;
-    let path = started.headers()["location"].to_str().unwrap().replace(&base, "");
-    (customer["id"].as_str().unwrap().to_string(), path.trim_start_matches("/pay/test/").to_string())
+    let path = started.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace(&base, "");
+    (
+        customer["id"].as_str().unwrap().to_string(),
+        path.trim_start_matches("/pay/test/").to_string(),
+    )
 }
 
 #[tokio::test]
 async fn same_webhook_event_credits_once() {
     let setup = Activation::start().await;
     let (customer_id, payment_id) = pending_payment(&setup).await;
-    let body = tandem_payments::test_gateway::event_body("evt_test_once", true, "cs_test_x", &payment_id, 15_000, "NZD");
+    let body = tandem_payments::test_gateway::event_body(
+        "evt_test_once",
+        true,
+        "cs_test_x",
+        &payment_id,
+        15_000,
+        "NZD",
+    );
 
     let (first, second) = tokio::join!(signed_event(&setup, &body), signed_event(&setup, &body));
     let third = signed_event(&setup, &body).await;
@@ -316,15 +466,30 @@ async fn same_webhook_event_credits_once() {
 async fn wrong_currency_payment_held_for_review() {
     let setup = Activation::start().await;
     let (customer_id, payment_id) = pending_payment(&setup).await;
-    let body = tandem_payments::test_gateway::event_body("evt_test_usd", true, "cs_test_y", &payment_id, 15_000, "USD");
+    let body = tandem_payments::test_gateway::event_body(
+        "evt_test_usd",
+        true,
+        "cs_test_y",
+        &payment_id,
+        15_000,
+        "USD",
+    );
 
     let response = signed_event(&setup, &body).await;
 
     assert_eq!(response.status().as_u16(), 200);
-    let (_, customer) = setup.api(Method::GET, &format!("/api/v1/customers/{customer_id}"), None).await;
+    let (_, customer) = setup
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{customer_id}"),
+            None,
+        )
+        .await;
     assert_eq!(customer["status"], "pending_activation");
     assert_eq!(customer["balance"]["amount_minor"], 0);
-    let (_, held) = setup.api(Method::GET, "/api/v1/payments?state=held", None).await;
+    let (_, held) = setup
+        .api(Method::GET, "/api/v1/payments?state=held", None)
+        .await;
     assert_eq!(held[0]["id"], payment_id.as_str());
 }
 
@@ -332,14 +497,33 @@ async fn wrong_currency_payment_held_for_review() {
 async fn unsigned_or_forged_webhook_rejected() {
     let setup = Activation::start().await;
     let (customer_id, payment_id) = pending_payment(&setup).await;
-    let body = tandem_payments::test_gateway::event_body("evt_test_forged", true, "cs_test_z", &payment_id, 15_000, "NZD");
-    let url = format!("http://{}/webhooks/test/{}", setup.server.address, setup.wl.id);
+    let body = tandem_payments::test_gateway::event_body(
+        "evt_test_forged",
+        true,
+        "cs_test_z",
+        &payment_id,
+        15_000,
+        "NZD",
+    );
+    let url = format!(
+        "http://{}/webhooks/test/{}",
+        setup.server.address, setup.wl.id
+    );
 
-    let unsigned = setup.api.post(&url).body(body.clone()).send().await.unwrap();
+    let unsigned = setup
+        .api
+        .post(&url)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     let forged = setup
         .api
         .post(&url)
-        .header("Stripe-Signature", tandem_payments::stripe::sign(&body, "whsec_guess", jiff::Timestamp::now().as_second()))
+        .header(
+            "Stripe-Signature",
+            tandem_payments::stripe::sign(&body, "whsec_guess", jiff::Timestamp::now().as_second()),
+        )
         .body(body)
         .send()
         .await
@@ -347,16 +531,31 @@ async fn unsigned_or_forged_webhook_rejected() {
 
     assert_eq!(unsigned.status().as_u16(), 400);
     assert_eq!(forged.status().as_u16(), 400);
-    let (_, customer) = setup.api(Method::GET, &format!("/api/v1/customers/{customer_id}"), None).await;
+    let (_, customer) = setup
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{customer_id}"),
+            None,
+        )
+        .await;
     assert_eq!(customer["status"], "pending_activation");
 }
 
 #[tokio::test]
 async fn white_label_converts_pending_to_managed() {
     let setup = Activation::start().await;
-    let id = setup.create_pending("Convert Ltd").await["id"].as_str().unwrap().to_string();
+    let id = setup.create_pending("Convert Ltd").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
-    let (status, customer) = setup.api(Method::POST, &format!("/api/v1/customers/{id}/convert"), None).await;
+    let (status, customer) = setup
+        .api(
+            Method::POST,
+            &format!("/api/v1/customers/{id}/convert"),
+            None,
+        )
+        .await;
 
     assert_eq!(status, 200, "{customer}");
     assert_eq!(customer["status"], "active");
@@ -365,21 +564,39 @@ async fn white_label_converts_pending_to_managed() {
     assert_eq!(wl["balance"]["amount_minor"], 100_000 - 10_120);
     let link = activation_link(&setup.mail(1).await);
     let (client, _) = setup.browser();
-    assert_eq!(client.get(&link).send().await.unwrap().status().as_u16(), 410);
+    assert_eq!(
+        client.get(&link).send().await.unwrap().status().as_u16(),
+        410
+    );
 }
 
 #[tokio::test]
 async fn resend_replaces_link_and_cancel_ends_it() {
     let setup = Activation::start().await;
-    let id = setup.create_pending("Resend Ltd").await["id"].as_str().unwrap().to_string();
+    let id = setup.create_pending("Resend Ltd").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let first = activation_link(&setup.mail(1).await);
 
-    let (resent, _) = setup.api(Method::POST, &format!("/api/v1/customers/{id}/activation/resend"), None).await;
+    let (resent, _) = setup
+        .api(
+            Method::POST,
+            &format!("/api/v1/customers/{id}/activation/resend"),
+            None,
+        )
+        .await;
     let second = activation_link(&setup.mail(2).await);
     let (client, _) = setup.browser();
     let old = client.get(&first).send().await.unwrap().status().as_u16();
     let new = client.get(&second).send().await.unwrap().status().as_u16();
-    let (cancelled, customer) = setup.api(Method::POST, &format!("/api/v1/customers/{id}/cancel"), Some(json!({"reason": "duplicate"}))).await;
+    let (cancelled, customer) = setup
+        .api(
+            Method::POST,
+            &format!("/api/v1/customers/{id}/cancel"),
+            Some(json!({"reason": "duplicate"})),
+        )
+        .await;
     let after = client.get(&second).send().await.unwrap().status().as_u16();
 
     assert_eq!(resent, 204);
@@ -394,17 +611,31 @@ async fn resend_replaces_link_and_cancel_ends_it() {
 #[tokio::test]
 async fn expiry_job_cancels_unused_accounts() {
     let setup = Activation::start().await;
-    let id = setup.create_pending("Forgotten Ltd").await["id"].as_str().unwrap().to_string();
+    let id = setup.create_pending("Forgotten Ltd").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut conn = setup.app.store().conn().await.unwrap();
-    sqlx::query("UPDATE activation_tokens SET expires_us = 1").execute(&mut *conn).await.unwrap();
+    sqlx::query("UPDATE activation_tokens SET expires_us = 1")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     drop(conn);
 
     let cancelled = setup.app.expire_activations().await.unwrap();
 
     assert_eq!(cancelled, 1);
-    let (_, customer) = setup.api(Method::GET, &format!("/api/v1/customers/{id}"), None).await;
+    let (_, customer) = setup
+        .api(Method::GET, &format!("/api/v1/customers/{id}"), None)
+        .await;
     assert_eq!(customer["status"], "cancelled");
-    let (_, activation) = setup.api(Method::GET, &format!("/api/v1/customers/{id}/activation"), None).await;
+    let (_, activation) = setup
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{id}/activation"),
+            None,
+        )
+        .await;
     assert_eq!(activation["state"], "expired");
 }
 
@@ -412,11 +643,23 @@ async fn expiry_job_cancels_unused_accounts() {
 async fn self_activation_needs_gateway_configured() {
     let setup = Activation::start().await;
     let admin = PlatformAdmin::command_line().for_white_label(&setup.wl.id);
-    setup.app.configure_gateway(&admin, &GatewayInput { kind: "none".into(), ..Default::default() }).await.unwrap();
+    setup
+        .app
+        .configure_gateway(
+            &admin,
+            &GatewayInput {
+                kind: "none".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let mut body = customer_body(&setup.wl.plan_id, "No Gateway Ltd");
     body["mode"] = json!("self_activation");
 
-    let (status, problem) = setup.api(Method::POST, "/api/v1/customers", Some(body)).await;
+    let (status, problem) = setup
+        .api(Method::POST, "/api/v1/customers", Some(body))
+        .await;
 
     assert_eq!(status, 409);
     assert_eq!(problem["code"], "payment_gateway_required");

@@ -24,7 +24,8 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let not_found = || ApiError::from(tandem_app::AppError::NotFound("payment gateway")).into_response();
+    let not_found =
+        || ApiError::from(tandem_app::AppError::NotFound("payment gateway")).into_response();
     if gateway != "stripe" && gateway != "test" {
         return not_found();
     }
@@ -32,8 +33,14 @@ async fn receive(
         return not_found();
     };
     crate::ops::record_tenant(white_label_id.as_str());
-    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
-    match state.app.handle_gateway_webhook(&white_label_id, &gateway, signature, &body).await {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    match state
+        .app
+        .handle_gateway_webhook(&white_label_id, &gateway, signature, &body)
+        .await
+    {
         Ok(outcome) => {
             let label = match outcome {
                 WebhookOutcome::Applied => "applied",
@@ -42,11 +49,19 @@ async fn receive(
                 WebhookOutcome::Held => "held",
                 WebhookOutcome::UnknownPayment => "unknown_payment",
             };
-            (StatusCode::OK, Json(serde_json::json!({"received": true, "outcome": label}))).into_response()
+            (
+                StatusCode::OK,
+                Json(serde_json::json!({"received": true, "outcome": label})),
+            )
+                .into_response()
         }
         Err(tandem_app::AppError::Forbidden(reason)) => {
             tracing::warn!(white_label.id = %white_label_id, %reason, "gateway webhook rejected");
-            (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": reason}))).into_response()
+            (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"error": reason})),
+            )
+                .into_response()
         }
         Err(error) => ApiError::from(error).into_response(),
     }

@@ -33,12 +33,21 @@ pub fn authorization(
     let realm = challenge.param("realm")?;
     let nonce = challenge.param("nonce")?;
     let algorithm = Algorithm::from_directive(challenge.param("algorithm").as_deref())?;
-    let offers_auth = challenge
-        .param("qop")
-        .is_some_and(|qop| qop.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth")));
+    let offers_auth = challenge.param("qop").is_some_and(|qop| {
+        qop.split(',')
+            .any(|q| q.trim().eq_ignore_ascii_case("auth"))
+    });
     let nc_text = format!("{nc:08x}");
-    let qop = offers_auth.then_some(QopAuth { nc: &nc_text, cnonce });
-    let ha1 = ha1(algorithm, credentials.username, &realm, credentials.password);
+    let qop = offers_auth.then_some(QopAuth {
+        nc: &nc_text,
+        cnonce,
+    });
+    let ha1 = ha1(
+        algorithm,
+        credentials.username,
+        &realm,
+        credentials.password,
+    );
     let ha2 = ha2(algorithm, method, uri);
     let digest = response(algorithm, &ha1, &nonce, qop, &ha2);
     let mut value = format!(
@@ -47,7 +56,10 @@ pub fn authorization(
         algorithm.as_str()
     );
     if let Some(qop) = qop {
-        value.push_str(&format!(", qop=auth, nc={}, cnonce=\"{}\"", qop.nc, qop.cnonce));
+        value.push_str(&format!(
+            ", qop=auth, nc={}, cnonce=\"{}\"",
+            qop.nc, qop.cnonce
+        ));
     }
     Some(value)
 }

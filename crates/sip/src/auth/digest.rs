@@ -134,13 +134,19 @@ mod tests {
     fn rfc7616_response(algorithm: Algorithm) -> String {
         let ha1 = ha1(algorithm, "Mufasa", REALM, "Circle of Life");
         let ha2 = ha2(algorithm, "GET", "/dir/index.html");
-        let qop = QopAuth { nc: "00000001", cnonce: CNONCE };
+        let qop = QopAuth {
+            nc: "00000001",
+            cnonce: CNONCE,
+        };
         response(algorithm, &ha1, NONCE, Some(qop), &ha2)
     }
 
     #[test]
     fn response_matches_rfc7616_md5_vector() {
-        assert_eq!(rfc7616_response(Algorithm::Md5), "8ca523f5e9506fed4657c9700eebdbec");
+        assert_eq!(
+            rfc7616_response(Algorithm::Md5),
+            "8ca523f5e9506fed4657c9700eebdbec"
+        );
     }
 
     #[test]
@@ -153,7 +159,12 @@ mod tests {
 
     #[test]
     fn response_without_qop_uses_rfc2069_form() {
-        let ha1 = ha1(Algorithm::Md5, "Mufasa", "testrealm@host.com", "Circle Of Life");
+        let ha1 = ha1(
+            Algorithm::Md5,
+            "Mufasa",
+            "testrealm@host.com",
+            "Circle Of Life",
+        );
         let ha2 = ha2(Algorithm::Md5, "GET", "/dir/index.html");
         let nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
         // MD5 of "HA1:nonce:HA2", computed independently.
@@ -165,7 +176,10 @@ mod tests {
     #[test]
     fn algorithm_directive_defaults_to_md5() {
         assert_eq!(Algorithm::from_directive(None), Some(Algorithm::Md5));
-        assert_eq!(Algorithm::from_directive(Some("sha-256")), Some(Algorithm::Sha256));
+        assert_eq!(
+            Algorithm::from_directive(Some("sha-256")),
+            Some(Algorithm::Sha256)
+        );
         assert_eq!(Algorithm::from_directive(Some("MD5-sess")), None);
     }
 

@@ -41,7 +41,9 @@ pub struct NonceIssuer {
 
 impl std::fmt::Debug for NonceIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NonceIssuer").field("lifetime_secs", &self.lifetime_secs).finish()
+        f.debug_struct("NonceIssuer")
+            .field("lifetime_secs", &self.lifetime_secs)
+            .finish()
     }
 }
 
@@ -49,7 +51,10 @@ impl NonceIssuer {
     /// Creates an issuer with `secret`, whose nonces stay fresh for `lifetime_secs`.
     /// Servers that share a secret accept each other's nonces.
     pub fn new(secret: [u8; 32], lifetime_secs: u64) -> Self {
-        Self { secret, lifetime_secs }
+        Self {
+            secret,
+            lifetime_secs,
+        }
     }
 
     /// Creates an issuer with a random secret, so nonces die with the process.
@@ -83,7 +88,11 @@ impl NonceIssuer {
         }
         let (head, mac_hex) = nonce.split_at(TIME_HEX + SALT_HEX);
         let expected = to_hex(&self.mac(head, realm));
-        if !bool::from(expected.as_bytes().ct_eq(mac_hex.to_ascii_lowercase().as_bytes())) {
+        if !bool::from(
+            expected
+                .as_bytes()
+                .ct_eq(mac_hex.to_ascii_lowercase().as_bytes()),
+        ) {
             return NonceState::Invalid;
         }
         let Ok(issued_at) = u64::from_str_radix(&head[..TIME_HEX], 16) else {
@@ -130,20 +139,32 @@ mod tests {
     #[test]
     fn nonce_is_fresh_within_lifetime() {
         let nonce = issuer().issue("a.example", 1_000);
-        assert_eq!(issuer().check(&nonce, "a.example", 1_000), NonceState::Fresh { issued_at: 1_000 });
-        assert_eq!(issuer().check(&nonce, "a.example", 1_300), NonceState::Fresh { issued_at: 1_000 });
+        assert_eq!(
+            issuer().check(&nonce, "a.example", 1_000),
+            NonceState::Fresh { issued_at: 1_000 }
+        );
+        assert_eq!(
+            issuer().check(&nonce, "a.example", 1_300),
+            NonceState::Fresh { issued_at: 1_000 }
+        );
     }
 
     #[test]
     fn nonce_goes_stale_after_lifetime() {
         let nonce = issuer().issue("a.example", 1_000);
-        assert_eq!(issuer().check(&nonce, "a.example", 1_301), NonceState::Stale { issued_at: 1_000 });
+        assert_eq!(
+            issuer().check(&nonce, "a.example", 1_301),
+            NonceState::Stale { issued_at: 1_000 }
+        );
     }
 
     #[test]
     fn nonce_is_bound_to_realm_and_secret() {
         let nonce = issuer().issue("a.example", 1_000);
-        assert_eq!(issuer().check(&nonce, "b.example", 1_000), NonceState::Invalid);
+        assert_eq!(
+            issuer().check(&nonce, "b.example", 1_000),
+            NonceState::Invalid
+        );
         let other = NonceIssuer::new([8u8; 32], 300);
         assert_eq!(other.check(&nonce, "a.example", 1_000), NonceState::Invalid);
     }
@@ -153,14 +174,26 @@ mod tests {
         let nonce = issuer().issue("a.example", 1_000);
         // Moving the timestamp forward breaks the MAC.
         let forged = format!("{:016x}{}", 5_000u64, &nonce[16..]);
-        assert_eq!(issuer().check(&forged, "a.example", 5_000), NonceState::Invalid);
-        assert_eq!(issuer().check("short", "a.example", 1_000), NonceState::Invalid);
+        assert_eq!(
+            issuer().check(&forged, "a.example", 5_000),
+            NonceState::Invalid
+        );
+        assert_eq!(
+            issuer().check("short", "a.example", 1_000),
+            NonceState::Invalid
+        );
         let not_hex = format!("{}zz", &nonce[..nonce.len() - 2]);
-        assert_eq!(issuer().check(&not_hex, "a.example", 1_000), NonceState::Invalid);
+        assert_eq!(
+            issuer().check(&not_hex, "a.example", 1_000),
+            NonceState::Invalid
+        );
     }
 
     #[test]
     fn nonces_in_same_second_differ() {
-        assert_ne!(issuer().issue("a.example", 1_000), issuer().issue("a.example", 1_000));
+        assert_ne!(
+            issuer().issue("a.example", 1_000),
+            issuer().issue("a.example", 1_000)
+        );
     }
 }

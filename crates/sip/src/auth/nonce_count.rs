@@ -25,7 +25,11 @@ struct Entry {
 impl NonceCounts {
     /// Creates a table for at most `capacity` nonces (at least one).
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), entries: HashMap::new(), evicted_up_to: 0 }
+        Self {
+            capacity: capacity.max(1),
+            entries: HashMap::new(),
+            evicted_up_to: 0,
+        }
     }
 
     /// Returns the number of nonces tracked.
@@ -58,12 +62,19 @@ impl NonceCounts {
         if self.entries.len() >= self.capacity {
             self.make_room(expired_before);
         }
-        self.entries.insert(nonce.to_owned(), Entry { issued_at, highest: nc });
+        self.entries.insert(
+            nonce.to_owned(),
+            Entry {
+                issued_at,
+                highest: nc,
+            },
+        );
         true
     }
 
     fn make_room(&mut self, expired_before: u64) {
-        self.entries.retain(|_, entry| entry.issued_at >= expired_before);
+        self.entries
+            .retain(|_, entry| entry.issued_at >= expired_before);
         if self.entries.len() < self.capacity {
             return;
         }
@@ -109,7 +120,10 @@ mod tests {
         assert!(counts.accept("new", 500, 1, 0));
         assert!(counts.accept("newer", 600, 1, 200));
         assert_eq!(counts.len(), 2);
-        assert!(counts.accept("new", 500, 2, 200), "unexpired nonce kept its count");
+        assert!(
+            counts.accept("new", 500, 2, 200),
+            "unexpired nonce kept its count"
+        );
     }
 
     #[test]
@@ -119,8 +133,14 @@ mod tests {
         assert!(counts.accept("b", 200, 1, 0));
         assert!(counts.accept("c", 300, 1, 0));
         assert_eq!(counts.len(), 2);
-        assert!(!counts.accept("a", 100, 2, 0), "evicted nonce cannot be checked");
-        assert!(!counts.accept("a", 100, 1, 0), "and its old count cannot be replayed");
+        assert!(
+            !counts.accept("a", 100, 2, 0),
+            "evicted nonce cannot be checked"
+        );
+        assert!(
+            !counts.accept("a", 100, 1, 0),
+            "and its old count cannot be replayed"
+        );
         assert!(counts.accept("d", 400, 1, 0));
     }
 

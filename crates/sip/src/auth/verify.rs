@@ -70,7 +70,11 @@ impl DigestAuthenticator {
     /// Creates an authenticator whose nonces are signed with `issuer`'s secret.
     pub fn new(config: DigestConfig, issuer: NonceIssuer) -> Self {
         let counts = NonceCounts::new(config.nonce_count_capacity);
-        Self { config, issuer, counts }
+        Self {
+            config,
+            issuer,
+            counts,
+        }
     }
 
     /// Creates an authenticator with a random nonce secret.
@@ -147,15 +151,25 @@ impl DigestAuthenticator {
         // An unknown user is checked against a random HA1 so that the work,
         // and the outcome, match a wrong password.
         let stored = lookup(&username);
-        let known_ha1 = stored.as_ref().and_then(|s| s.ha1(algorithm)).map(str::to_owned);
-        let ha1 = known_ha1.clone().unwrap_or_else(|| algorithm.hash_hex(&rand::random::<[u8; 16]>()));
+        let known_ha1 = stored
+            .as_ref()
+            .and_then(|s| s.ha1(algorithm))
+            .map(str::to_owned);
+        let ha1 = known_ha1
+            .clone()
+            .unwrap_or_else(|| algorithm.hash_hex(&rand::random::<[u8; 16]>()));
         let ha2 = ha2(algorithm, method, &uri);
         let expected = response(algorithm, &ha1, &nonce, qop, &ha2);
         if !digests_equal(&expected, &received) || known_ha1.is_none() {
-            return AuthOutcome::Failed { username: username.into_owned() };
+            return AuthOutcome::Failed {
+                username: username.into_owned(),
+            };
         }
 
-        if matches!(self.issuer.check(&nonce, realm, now), NonceState::Stale { .. }) {
+        if matches!(
+            self.issuer.check(&nonce, realm, now),
+            NonceState::Stale { .. }
+        ) {
             return AuthOutcome::Stale;
         }
         if let Some(qop) = qop {
@@ -167,7 +181,10 @@ impl DigestAuthenticator {
                 return AuthOutcome::Stale;
             }
         }
-        AuthOutcome::Authenticated { username: username.into_owned(), algorithm }
+        AuthOutcome::Authenticated {
+            username: username.into_owned(),
+            algorithm,
+        }
     }
 }
 

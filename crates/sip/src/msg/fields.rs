@@ -155,6 +155,34 @@ pub(crate) fn check_date(value: &str) -> Result<(), Invalid> {
     }
 }
 
+/// Formats `time` as an `rfc1123-date` for the Date header, such as
+/// `Sat, 13 Nov 2010 23:29:00 GMT`.
+pub fn format_date(time: std::time::SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let secs = time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let (hour, minute, second) = (secs % 86_400 / 3_600, secs % 3_600 / 60, secs % 60);
+    // Days since 1970-01-01 to a proleptic Gregorian date, counting in
+    // 400-year eras that start on March 1 so that leap days come last.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{}, {day:02} {} {year:04} {hour:02}:{minute:02}:{second:02} GMT",
+        DAYS[(days.rem_euclid(7)) as usize],
+        MONTHS[(month - 1) as usize]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +232,16 @@ mod tests {
         assert!(parse_option_tags("", false).is_err());
         assert_eq!(parse_option_tags("", true), Ok(vec![]));
         assert!(parse_option_tags("a,,b", false).is_err());
+    }
+
+    #[test]
+    fn format_date_matches_known_dates() {
+        let at = |secs| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        assert_eq!(format_date(at(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(format_date(at(1_289_690_940)), "Sat, 13 Nov 2010 23:29:00 GMT");
+        assert_eq!(format_date(at(951_782_400)), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(format_date(at(4_107_542_399)), "Sun, 28 Feb 2100 23:59:59 GMT");
+        assert!(check_date(&format_date(at(1_700_000_000))).is_ok());
     }
 
     #[test]

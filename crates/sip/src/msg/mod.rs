@@ -25,7 +25,7 @@ mod via;
 
 pub use auth_header::AuthValue;
 pub use error::{ParseError, Rejection};
-pub use fields::{CSeq, MediaType, MAX_CSEQ};
+pub use fields::{format_date, CSeq, MediaType, MAX_CSEQ};
 pub use header::{Header, HeaderName, HeaderValue};
 pub use host::Host;
 pub use message::{Headers, Message, Request, Response};

@@ -62,7 +62,11 @@ impl ClientInvite {
             from: text(HeaderName::From).unwrap_or_default(),
             call_id: parsed.call_id().to_owned(),
             cseq: parsed.cseq().seq,
-            routes: parsed.headers.named(HeaderName::Route).map(|h| unfold(h.value)).collect(),
+            routes: parsed
+                .headers
+                .named(HeaderName::Route)
+                .map(|h| unfold(h.value))
+                .collect(),
         };
         let request: Arc<[u8]> = request.into();
         let mut transaction = Self {
@@ -77,9 +81,13 @@ impl ClientInvite {
         };
         let mut actions = vec![Action::Transmit(request)];
         if reliability == Reliability::Unreliable {
-            transaction.timers.start(Timer::A, now + config.t1, &mut actions);
+            transaction
+                .timers
+                .start(Timer::A, now + config.t1, &mut actions);
         }
-        transaction.timers.start(Timer::B, now + config.timeout(), &mut actions);
+        transaction
+            .timers
+            .start(Timer::B, now + config.timeout(), &mut actions);
         Ok((transaction, actions))
     }
 
@@ -116,7 +124,8 @@ impl ClientInvite {
                 self.timers.clear();
                 match self.reliability {
                     Reliability::Unreliable => {
-                        self.timers.start(Timer::D, now + self.config.timer_d, &mut actions);
+                        self.timers
+                            .start(Timer::D, now + self.config.timer_d, &mut actions);
                     }
                     Reliability::Reliable => self.terminate(&mut actions),
                 }
@@ -141,7 +150,8 @@ impl ClientInvite {
                     actions.push(Action::Transmit(self.request.clone()));
                     // Timer A doubles without the T2 cap of non-INVITE requests.
                     self.interval_a *= 2;
-                    self.timers.start(Timer::A, now + self.interval_a, &mut actions);
+                    self.timers
+                        .start(Timer::A, now + self.interval_a, &mut actions);
                 }
                 (Timer::B, ClientInviteState::Calling) => {
                     actions.push(Action::Timeout);
@@ -172,7 +182,11 @@ impl ClientInvite {
 
     fn build_ack(&self, response: &Response<'_>) -> Arc<[u8]> {
         let template = &self.ack_template;
-        let to = response.headers.named(HeaderName::To).next().map(|h| unfold(h.value));
+        let to = response
+            .headers
+            .named(HeaderName::To)
+            .next()
+            .map(|h| unfold(h.value));
         let mut text = format!("ACK {} SIP/2.0\r\n", template.request_uri);
         let _ = write!(text, "Via: {}\r\n", template.top_via);
         for route in &template.routes {

@@ -15,6 +15,8 @@ mod client_non_invite;
 mod key;
 mod server_invite;
 mod server_non_invite;
+#[cfg(test)]
+mod test_support;
 mod timers;
 
 use std::sync::Arc;

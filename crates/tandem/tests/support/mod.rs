@@ -81,7 +81,9 @@ async fn drop_leftover_databases(conn: &mut sqlx::AnyConnection) {
         .await
         .unwrap_or_default();
         for name in names {
-            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut *conn).await;
+            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut *conn)
+                .await;
         }
     })
     .await;
@@ -114,9 +116,11 @@ impl Drop for TestApp {
 
 /// The settings of a test server: loopback, random port.
 pub fn test_settings() -> Settings {
+    let data_dir = std::env::temp_dir().join(format!("tandem-test-{}", random_suffix()));
     Settings {
         listen: "127.0.0.1:0".into(),
         log_level: "warn".into(),
+        data_dir,
         ..Settings::default()
     }
 }

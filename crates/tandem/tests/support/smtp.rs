@@ -1,7 +1,8 @@
-//! A small SMTP server for tests, on 127.0.0.1 and a random port. It speaks enough of RFC 5321
-//! for lettre (EHLO/HELO, MAIL FROM, RCPT TO, DATA with dot-unstuffing, RSET, NOOP, QUIT),
-//! keeps every message it accepts, can reject messages with a reply of the test's choosing, and
-//! can be stopped (connections are then refused) and started again on the same port.
+//! A small SMTP server for tests, on 127.0.0.1 and a random port. It implements enough of
+//! RFC 5321 for lettre: EHLO/HELO, MAIL FROM, RCPT TO, DATA with dot-unstuffing, RSET, NOOP and
+//! QUIT. It keeps every message it accepts and can reject messages with a reply of the test's
+//! choosing. It can be stopped, so that connections are refused, and started again on the same
+//! port.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -60,7 +61,7 @@ impl SmtpServer {
         }));
     }
 
-    /// The port the server listens on.
+    /// Returns the port the server listens on.
     pub fn port(&self) -> u16 {
         self.address.port()
     }
@@ -80,13 +81,13 @@ impl SmtpServer {
         self.listen().await;
     }
 
-    /// Makes the server answer the end of DATA with `reply` (such as `451 4.3.0 try later`), or
+    /// Makes the server reply to the end of DATA with `reply` (such as `451 4.3.0 try later`), or
     /// with `250` again when `None`.
     pub fn reply_to_data_with(&self, reply: Option<&str>) {
         self.shared.lock().unwrap().data_reply = reply.map(str::to_string);
     }
 
-    /// Every message accepted so far.
+    /// Returns every message accepted so far.
     pub fn received(&self) -> Vec<ReceivedMail> {
         self.shared.lock().unwrap().received.clone()
     }
@@ -188,7 +189,7 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
     }
 }
 
-/// The address between angle brackets of `MAIL FROM:<a@b> …` or `RCPT TO:<a@b>`.
+/// Extracts the address between angle brackets of `MAIL FROM:<a@b> …` or `RCPT TO:<a@b>`.
 fn angle_address(command: &str) -> String {
     command
         .split_once('<')

@@ -53,7 +53,10 @@ async fn activation_status(
     WhiteLabelApi(admin): WhiteLabelApi,
     Path(id): Path<String>,
 ) -> Result<Json<ActivationDto>, ApiError> {
-    let status = state.app.activation_status(&admin, &customer_id(&id)?).await?;
+    let status = state
+        .app
+        .activation_status(&admin, &customer_id(&id)?)
+        .await?;
     let status = status.ok_or(tandem_app::AppError::NotFound("activation"))?;
     Ok(Json(ActivationDto {
         state: status.state,
@@ -72,7 +75,10 @@ async fn resend_activation(
     WhiteLabelApi(admin): WhiteLabelApi,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.resend_activation(&admin, &customer_id(&id)?).await?;
+    state
+        .app
+        .resend_activation(&admin, &customer_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -93,7 +99,10 @@ async fn change_contact_email(
     Path(id): Path<String>,
     body: JsonBody<ContactEmailRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.change_activation_email(&admin, &customer_id(&id)?, &body.value.email).await?;
+    state
+        .app
+        .change_activation_email(&admin, &customer_id(&id)?, &body.value.email)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -115,8 +124,13 @@ async fn cancel_customer(
     body: JsonBody<CancelRequest>,
 ) -> Result<Json<CustomerDto>, ApiError> {
     let id = customer_id(&id)?;
-    state.app.cancel_pending_customer(&admin, &id, &body.value.reason).await?;
-    Ok(Json(CustomerDto::from(&state.app.customer(&admin, &id).await?)))
+    state
+        .app
+        .cancel_pending_customer(&admin, &id, &body.value.reason)
+        .await?;
+    Ok(Json(CustomerDto::from(
+        &state.app.customer(&admin, &id).await?,
+    )))
 }
 
 /// Convert a pending account to one the white label manages and pays for.
@@ -130,7 +144,9 @@ async fn convert_customer(
 ) -> Result<Json<CustomerDto>, ApiError> {
     let id = customer_id(&id)?;
     state.app.convert_to_managed(&admin, &id).await?;
-    Ok(Json(CustomerDto::from(&state.app.customer(&admin, &id).await?)))
+    Ok(Json(CustomerDto::from(
+        &state.app.customer(&admin, &id).await?,
+    )))
 }
 
 /// A card payment.
@@ -167,7 +183,14 @@ async fn list_payments(
     WhiteLabelApi(admin): WhiteLabelApi,
     Query(query): Query<PaymentQuery>,
 ) -> Result<Json<Vec<PaymentDto>>, ApiError> {
-    let rows = state.app.list_payments(&admin, query.state.as_deref().filter(|s| !s.is_empty()), 200).await?;
+    let rows = state
+        .app
+        .list_payments(
+            &admin,
+            query.state.as_deref().filter(|s| !s.is_empty()),
+            200,
+        )
+        .await?;
     Ok(Json(
         rows.iter()
             .map(|p| PaymentDto {
@@ -205,7 +228,12 @@ fn gateway_dto(summary: Option<GatewaySummary>) -> GatewayDto {
             publishable_key: g.publishable_key,
             webhook_path: Some(g.webhook_path),
         },
-        None => GatewayDto { kind: "none".into(), secret_key_hint: None, publishable_key: None, webhook_path: None },
+        None => GatewayDto {
+            kind: "none".into(),
+            secret_key_hint: None,
+            publishable_key: None,
+            webhook_path: None,
+        },
     }
 }
 
@@ -245,5 +273,7 @@ async fn put_gateway(
         webhook_secret: request.webhook_secret,
         publishable_key: request.publishable_key,
     };
-    Ok(Json(gateway_dto(state.app.configure_gateway(&admin, &input).await?)))
+    Ok(Json(gateway_dto(
+        state.app.configure_gateway(&admin, &input).await?,
+    )))
 }

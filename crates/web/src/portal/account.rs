@@ -30,8 +30,17 @@ pub struct AccountPortal {
 
 impl AccountPortal {
     fn chrome(&self, state: &AppState, title: &str) -> Chrome {
-        let mut chrome = Chrome::anonymous(&self.session.brand, &state.settings.platform_name, title, &self.session.csrf_token);
-        chrome.nav = vec![NavLink { href: "/account", label: "Account", active: true }];
+        let mut chrome = Chrome::anonymous(
+            &self.session.brand,
+            &state.settings.platform_name,
+            title,
+            &self.session.csrf_token,
+        );
+        chrome.nav = vec![NavLink {
+            href: "/account",
+            label: "Account",
+            active: true,
+        }];
         chrome.user_label = self.session.principal.user_row().map(|u| u.email.clone());
         chrome
     }
@@ -40,18 +49,45 @@ impl AccountPortal {
 impl FromRequestParts<AppState> for AccountPortal {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = PortalSession::from_request_parts(parts, state).await?;
         let Some(white_label) = session.brand.white_label.clone() else {
-            return Err(message_page(state, &session.brand, StatusCode::NOT_FOUND, "Not found", "Customer accounts are reached through their provider's portal."));
+            return Err(message_page(
+                state,
+                &session.brand,
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "Customer accounts are reached through their provider's portal.",
+            ));
         };
         crate::ops::record_tenant(white_label.id.as_str());
         // NOTE: a member of several accounts acts on the first; choosing among them is not built yet.
-        let Some((customer_id, _)) = session.principal.customer_roles(&white_label.id).into_iter().next() else {
-            return Err(message_page(state, &session.brand, StatusCode::FORBIDDEN, "No account here", &format!("You have no customer account with {}.", white_label.name)));
+        let Some((customer_id, _)) = session
+            .principal
+            .customer_roles(&white_label.id)
+            .into_iter()
+            .next()
+        else {
+            return Err(message_page(
+                state,
+                &session.brand,
+                StatusCode::FORBIDDEN,
+                "No account here",
+                &format!("You have no customer account with {}.", white_label.name),
+            ));
         };
-        match session.principal.account_member(&white_label.id, &customer_id) {
-            Ok(member) => Ok(AccountPortal { session, member, white_label }),
+        match session
+            .principal
+            .account_member(&white_label.id, &customer_id)
+        {
+            Ok(member) => Ok(AccountPortal {
+                session,
+                member,
+                white_label,
+            }),
             Err(error) => Err(error_page(state, &session.brand, error)),
         }
     }
@@ -78,20 +114,31 @@ struct WelcomeQuery {
     welcome: Option<String>,
 }
 
-async fn overview(State(state): State<AppState>, portal: AccountPortal, Query(query): Query<WelcomeQuery>) -> Response {
+async fn overview(
+    State(state): State<AppState>,
+    portal: AccountPortal,
+    Query(query): Query<WelcomeQuery>,
+) -> Response {
     let account = match state.app.own_account(&portal.member).await {
         Ok(account) => account,
         Err(error) => return error_page(&state, &portal.session.brand, error),
     };
     let entries = match state.app.own_account_ledger(&portal.member, 100).await {
-        Ok(entries) => Some(entries.iter().map(|e| entry_line(e, &account.time_zone)).collect()),
+        Ok(entries) => Some(
+            entries
+                .iter()
+                .map(|e| entry_line(e, &account.time_zone))
+                .collect(),
+        ),
         Err(tandem_app::AppError::Forbidden(_)) => None,
         Err(error) => return error_page(&state, &portal.session.brand, error),
     };
     let page = OverviewPage {
         chrome: portal.chrome(&state, &account.legal_name),
         welcome: query.welcome.is_some(),
-        account_number: tandem_domain::AccountNumber::parse(&account.account_number).map(|n| n.display()).unwrap_or_default(),
+        account_number: tandem_domain::AccountNumber::parse(&account.account_number)
+            .map(|n| n.display())
+            .unwrap_or_default(),
         plan: account.plan_name.clone(),
         status: account.status.replace('_', " "),
         role: portal.member.role().label().to_string(),

@@ -29,13 +29,25 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
-        .expect("cookie values are base64url")
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie values are base64url")
 }
 
 fn no_white_label(state: &AppState, brand: &Brand) -> Response {
-    message_page(state, brand, StatusCode::NOT_FOUND, "Not found", "There is nothing to activate here.")
+    message_page(
+        state,
+        brand,
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing to activate here.",
+    )
 }
 
 /// A charge line on the activation page.
@@ -62,7 +74,14 @@ struct ActivationPage {
     email: String,
 }
 
-async fn page(state: &AppState, brand: &Brand, token: &str, mut form: Form, csrf: &str, status: StatusCode) -> Response {
+async fn page(
+    state: &AppState,
+    brand: &Brand,
+    token: &str,
+    mut form: Form,
+    csrf: &str,
+    status: StatusCode,
+) -> Response {
     let Some(white_label) = &brand.white_label else {
         return no_white_label(state, brand);
     };
@@ -91,20 +110,42 @@ async fn page(state: &AppState, brand: &Brand, token: &str, mut form: Form, csrf
     let plan = &details.plan;
     let tax_label = format!("incl. {} {}", details.white_label.tax_name, tax);
     let charges = vec![
-        ChargeLine { label: format!("Setup fee ({tax_label})"), amount: with_tax(plan.setup_fee_minor) },
-        ChargeLine { label: format!("First month of the {} plan ({tax_label})", plan.name), amount: with_tax(plan.monthly_fee_minor) },
+        ChargeLine {
+            label: format!("Setup fee ({tax_label})"),
+            amount: with_tax(plan.setup_fee_minor),
+        },
+        ChargeLine {
+            label: format!("First month of the {} plan ({tax_label})", plan.name),
+            amount: with_tax(plan.monthly_fee_minor),
+        },
     ];
     if form.v("given_name").is_empty() && !form.has_errors() {
-        form.values.insert("given_name".into(), details.customer.contact_given_name.clone());
-        form.values.insert("family_name".into(), details.customer.contact_family_name.clone());
-        form.values.insert("opening_credit".into(), details.minimum_credit.format_plain());
+        form.values.insert(
+            "given_name".into(),
+            details.customer.contact_given_name.clone(),
+        );
+        form.values.insert(
+            "family_name".into(),
+            details.customer.contact_family_name.clone(),
+        );
+        form.values.insert(
+            "opening_credit".into(),
+            details.minimum_credit.format_plain(),
+        );
     }
     let page = ActivationPage {
-        chrome: Chrome::anonymous(brand, &state.settings.platform_name, "Activate your account", csrf),
+        chrome: Chrome::anonymous(
+            brand,
+            &state.settings.platform_name,
+            "Activate your account",
+            csrf,
+        ),
         form,
         token: token.to_string(),
         legal_name: details.customer.legal_name.clone(),
-        account_number: tandem_domain::AccountNumber::parse(&details.customer.account_number).map(|n| n.display()).unwrap_or_default(),
+        account_number: tandem_domain::AccountNumber::parse(&details.customer.account_number)
+            .map(|n| n.display())
+            .unwrap_or_default(),
         plan_name: plan.name.clone(),
         charges,
         opening_charges: details.opening_charges.format(),
@@ -115,32 +156,64 @@ async fn page(state: &AppState, brand: &Brand, token: &str, mut form: Form, csrf
         email: details.customer.contact_email.clone(),
     };
     let mut response = (status, render(&page)).into_response();
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(state, PRE_SESSION_CSRF_COOKIE, csrf, 3600));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, PRE_SESSION_CSRF_COOKIE, csrf, 3600),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-async fn show(State(state): State<AppState>, brand: Brand, Path(token): Path<String>, request: Request) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    brand: Brand,
+    Path(token): Path<String>,
+    request: Request,
+) -> Response {
     let (parts, _) = request.into_parts();
-    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE).filter(|c| c.len() >= 32).unwrap_or_else(tandem_app::auth::random_token);
-    page(&state, &brand, &token, Form::default(), &csrf, StatusCode::OK).await
+    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE)
+        .filter(|c| c.len() >= 32)
+        .unwrap_or_else(tandem_app::auth::random_token);
+    page(
+        &state,
+        &brand,
+        &token,
+        Form::default(),
+        &csrf,
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn read_form(state: &AppState, request: Request) -> Result<(Vec<(String, String)>, String), Response> {
+async fn read_form(
+    state: &AppState,
+    request: Request,
+) -> Result<(Vec<(String, String)>, String), Response> {
     let (parts, body) = request.into_parts();
     let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
     let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
         .await
         .map_err(IntoResponse::into_response)?;
     let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
-    let sent = fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or("");
+    let sent = fields
+        .iter()
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     if !tokens_match(sent, &expected) {
         return Err(csrf_failure());
     }
     Ok((fields, expected))
 }
 
-async fn submit(State(state): State<AppState>, brand: Brand, Path(token): Path<String>, request: Request) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    brand: Brand,
+    Path(token): Path<String>,
+    request: Request,
+) -> Response {
     let Some(white_label) = brand.white_label.clone() else {
         return no_white_label(&state, &brand);
     };
@@ -148,7 +221,13 @@ async fn submit(State(state): State<AppState>, brand: Brand, Path(token): Path<S
         Ok(read) => read,
         Err(response) => return response,
     };
-    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let input = ActivationInput {
         given_name: get("given_name"),
         family_name: get("family_name"),
@@ -157,18 +236,43 @@ async fn submit(State(state): State<AppState>, brand: Brand, Path(token): Path<S
         accept_terms: get("accept_terms") == "on",
         opening_credit: get("opening_credit"),
     };
-    match state.app.start_activation_payment(&white_label.id, &token, &input).await {
+    match state
+        .app
+        .start_activation_payment(&white_label.id, &token, &input)
+        .await
+    {
         Ok(started) => {
             let mut response = Redirect::to(&started.redirect_url).into_response();
-            response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, PAYMENT_RETURN_COOKIE, &started.return_secret, 86_400));
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(
+                    &state,
+                    PAYMENT_RETURN_COOKIE,
+                    &started.return_secret,
+                    86_400,
+                ),
+            );
             response
         }
         Err(error) => {
             let mut form = Form::with_values(
-                fields.into_iter().filter(|(k, _)| !k.starts_with("password") && k != CSRF_FIELD).collect(),
+                fields
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with("password") && k != CSRF_FIELD)
+                    .collect(),
             );
             match form.absorb(error, &|f| f.to_string()) {
-                Ok(()) => page(&state, &brand, &token, form, &csrf, StatusCode::UNPROCESSABLE_ENTITY).await,
+                Ok(()) => {
+                    page(
+                        &state,
+                        &brand,
+                        &token,
+                        form,
+                        &csrf,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await
+                }
                 Err(error) => super::error_page(&state, &brand, error),
             }
         }
@@ -204,19 +308,34 @@ async fn returned(
         return no_white_label(&state, &brand);
     };
     let Ok(payment_id) = PaymentId::parse(&payment_id) else {
-        return message_page(&state, &brand, StatusCode::NOT_FOUND, "Not found", "There is no such payment.");
+        return message_page(
+            &state,
+            &brand,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such payment.",
+        );
     };
     let (parts, _) = request.into_parts();
     let secret = cookie(&parts, PAYMENT_RETURN_COOKIE);
-    let outcome = state.app.activation_return(&white_label.id, &payment_id, secret.as_deref(), ip.as_deref()).await;
-    let page = |heading: &str, message: String, retry: bool, sign_in: bool, refresh: bool| ReturnPage {
-        chrome: Chrome::anonymous(&brand, &state.settings.platform_name, heading, ""),
-        heading: heading.to_string(),
-        message,
-        retry,
-        sign_in,
-        refresh,
-    };
+    let outcome = state
+        .app
+        .activation_return(
+            &white_label.id,
+            &payment_id,
+            secret.as_deref(),
+            ip.as_deref(),
+        )
+        .await;
+    let page =
+        |heading: &str, message: String, retry: bool, sign_in: bool, refresh: bool| ReturnPage {
+            chrome: Chrome::anonymous(&brand, &state.settings.platform_name, heading, ""),
+            heading: heading.to_string(),
+            message,
+            retry,
+            sign_in,
+            refresh,
+        };
     match outcome {
         Ok(ActivationReturn::SignedIn(session)) => {
             let mut response = Redirect::to("/account?welcome=1").into_response();
@@ -247,19 +366,32 @@ struct TestGatewayPage {
     state: String,
 }
 
-async fn test_page(State(state): State<AppState>, brand: Brand, Path(payment_id): Path<String>, request: Request) -> Response {
+async fn test_page(
+    State(state): State<AppState>,
+    brand: Brand,
+    Path(payment_id): Path<String>,
+    request: Request,
+) -> Response {
     let Some(white_label) = brand.white_label.clone() else {
         return no_white_label(&state, &brand);
     };
     let Ok(id) = PaymentId::parse(&payment_id) else {
-        return message_page(&state, &brand, StatusCode::NOT_FOUND, "Not found", "There is no such payment.");
+        return message_page(
+            &state,
+            &brand,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such payment.",
+        );
     };
     let payment = match state.app.test_gateway_payment(&white_label.id, &id).await {
         Ok(payment) => payment,
         Err(error) => return super::error_page(&state, &brand, error),
     };
     let (parts, _) = request.into_parts();
-    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE).filter(|c| c.len() >= 32).unwrap_or_else(tandem_app::auth::random_token);
+    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE)
+        .filter(|c| c.len() >= 32)
+        .unwrap_or_else(tandem_app::auth::random_token);
     let page = TestGatewayPage {
         chrome: Chrome::anonymous(&brand, &state.settings.platform_name, "Test payment", &csrf),
         payment_id: payment.id.to_string(),
@@ -270,23 +402,43 @@ async fn test_page(State(state): State<AppState>, brand: Brand, Path(payment_id)
         state: payment.state.clone(),
     };
     let mut response = render(&page);
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, PRE_SESSION_CSRF_COOKIE, &csrf, 3600));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, PRE_SESSION_CSRF_COOKIE, &csrf, 3600),
+    );
     response
 }
 
-async fn test_decide(State(state): State<AppState>, brand: Brand, Path(payment_id): Path<String>, request: Request) -> Response {
+async fn test_decide(
+    State(state): State<AppState>,
+    brand: Brand,
+    Path(payment_id): Path<String>,
+    request: Request,
+) -> Response {
     let Some(white_label) = brand.white_label.clone() else {
         return no_white_label(&state, &brand);
     };
     let Ok(id) = PaymentId::parse(&payment_id) else {
-        return message_page(&state, &brand, StatusCode::NOT_FOUND, "Not found", "There is no such payment.");
+        return message_page(
+            &state,
+            &brand,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such payment.",
+        );
     };
     let (fields, _) = match read_form(&state, request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
-    let approve = fields.iter().any(|(k, v)| k == "decision" && v == "approve");
-    match state.app.test_gateway_decide(&white_label.id, &id, approve).await {
+    let approve = fields
+        .iter()
+        .any(|(k, v)| k == "decision" && v == "approve");
+    match state
+        .app
+        .test_gateway_decide(&white_label.id, &id, approve)
+        .await
+    {
         Ok(_) => Redirect::to(&format!("/activate/return/{id}")).into_response(),
         Err(error) => super::error_page(&state, &brand, error),
     }

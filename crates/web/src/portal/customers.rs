@@ -38,7 +38,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/customers/{id}", get(show))
         .route("/customers/{id}/created", get(created))
         .route("/customers/{id}/activation/resend", post(resend_activation))
-        .route("/customers/{id}/activation/email", post(change_activation_email))
+        .route(
+            "/customers/{id}/activation/email",
+            post(change_activation_email),
+        )
         .route("/customers/{id}/cancel", post(cancel_pending))
         .route("/customers/{id}/convert", post(convert_to_managed))
 }
@@ -559,10 +562,17 @@ async fn show_page(
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    let activation = match state.app.activation_status(&portal.admin, &customer.id).await {
+    let activation = match state
+        .app
+        .activation_status(&portal.admin, &customer.id)
+        .await
+    {
         Ok(status) => status.map(|a| ActivationView {
             state: activation_label(&a.state),
-            expires: a.expires_us.map(|us| local_time(us, &customer.time_zone)).unwrap_or_default(),
+            expires: a
+                .expires_us
+                .map(|us| local_time(us, &customer.time_zone))
+                .unwrap_or_default(),
             sent_to: a.sent_to.unwrap_or_default(),
             mail_state: a.mail_state.unwrap_or_else(|| "not recorded".into()),
         }),
@@ -572,7 +582,10 @@ async fn show_page(
     chrome.flash = flash;
     let page = ShowPage {
         chrome,
-        entries: entries.iter().map(|e| entry_line(e, &customer.time_zone)).collect(),
+        entries: entries
+            .iter()
+            .map(|e| entry_line(e, &customer.time_zone))
+            .collect(),
         pending: customer.status == "pending_activation",
         customer: customer_view(&customer),
         activation,
@@ -590,11 +603,31 @@ async fn pending_action(
     fields: FormFields,
 ) -> Response {
     match result {
-        Ok(()) => show_page(state, portal, id, Form::default(), Some(done.to_string()), StatusCode::OK).await,
+        Ok(()) => {
+            show_page(
+                state,
+                portal,
+                id,
+                Form::default(),
+                Some(done.to_string()),
+                StatusCode::OK,
+            )
+            .await
+        }
         Err(error) => {
             let mut form = Form::with_values(fields.into_values());
             match form.absorb(error, &|f| f.to_string()) {
-                Ok(()) => show_page(state, portal, id, form, None, StatusCode::UNPROCESSABLE_ENTITY).await,
+                Ok(()) => {
+                    show_page(
+                        state,
+                        portal,
+                        id,
+                        form,
+                        None,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await
+                }
                 Err(error) => error_page(state, &portal.session.brand, error),
             }
         }
@@ -612,7 +645,12 @@ async fn resend_activation(
 ) -> Response {
     let Posted { ctx: portal, form } = posted;
     let result = match parse_customer(&id) {
-        Ok(customer_id) => state.app.resend_activation(&portal.admin, &customer_id).await,
+        Ok(customer_id) => {
+            state
+                .app
+                .resend_activation(&portal.admin, &customer_id)
+                .await
+        }
         Err(error) => Err(error),
     };
     let done = "A new activation link was sent; the previous one no longer works.";
@@ -627,7 +665,12 @@ async fn change_activation_email(
     let Posted { ctx: portal, form } = posted;
     let email = form.get("contact.email").to_string();
     let result = match parse_customer(&id) {
-        Ok(customer_id) => state.app.change_activation_email(&portal.admin, &customer_id, &email).await,
+        Ok(customer_id) => {
+            state
+                .app
+                .change_activation_email(&portal.admin, &customer_id, &email)
+                .await
+        }
         Err(error) => Err(error),
     };
     let done = "The contact email was changed and a new activation link sent to it.";
@@ -642,10 +685,23 @@ async fn cancel_pending(
     let Posted { ctx: portal, form } = posted;
     let reason = form.get("reason").to_string();
     let result = match parse_customer(&id) {
-        Ok(customer_id) => state.app.cancel_pending_customer(&portal.admin, &customer_id, &reason).await,
+        Ok(customer_id) => {
+            state
+                .app
+                .cancel_pending_customer(&portal.admin, &customer_id, &reason)
+                .await
+        }
         Err(error) => Err(error),
     };
-    pending_action(&state, &portal, &id, "The pending account was cancelled.", result, form).await
+    pending_action(
+        &state,
+        &portal,
+        &id,
+        "The pending account was cancelled.",
+        result,
+        form,
+    )
+    .await
 }
 
 async fn convert_to_managed(
@@ -655,11 +711,17 @@ async fn convert_to_managed(
 ) -> Response {
     let Posted { ctx: portal, form } = posted;
     let result = match parse_customer(&id) {
-        Ok(customer_id) => state.app.convert_to_managed(&portal.admin, &customer_id).await,
+        Ok(customer_id) => {
+            state
+                .app
+                .convert_to_managed(&portal.admin, &customer_id)
+                .await
+        }
         Err(error) => Err(error),
     };
     let portal = refresh(&state, portal).await;
-    let done = "The account is active and managed by you; its charges were debited from your balance.";
+    let done =
+        "The account is active and managed by you; its charges were debited from your balance.";
     pending_action(&state, &portal, &id, done, result, form).await
 }
 #[derive(Template)]

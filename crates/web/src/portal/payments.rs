@@ -31,20 +31,36 @@ struct SettingsPage {
     webhook_url: Option<String>,
 }
 
-async fn settings_page(state: &AppState, portal: &WhiteLabelPortal, mut form: Form, status: StatusCode) -> Response {
+async fn settings_page(
+    state: &AppState,
+    portal: &WhiteLabelPortal,
+    mut form: Form,
+    status: StatusCode,
+) -> Response {
     let gateway = match state.app.gateway_summary(&portal.admin).await {
         Ok(gateway) => gateway,
         Err(error) => return error_page(state, &portal.session.brand, error),
     };
     if form.v("kind").is_empty() {
-        let kind = gateway.as_ref().map(|g| g.kind.clone()).unwrap_or_else(|| "none".into());
+        let kind = gateway
+            .as_ref()
+            .map(|g| g.kind.clone())
+            .unwrap_or_else(|| "none".into());
         form.values.insert("kind".into(), kind);
     }
-    let webhook_url = gateway
-        .as_ref()
-        .filter(|g| g.kind == "stripe")
-        .map(|g| format!("{}{}", state.app.portal_url(&portal.white_label), g.webhook_path));
-    let page = SettingsPage { chrome: portal.chrome(state, "Payments", "/settings"), form, gateway, webhook_url };
+    let webhook_url = gateway.as_ref().filter(|g| g.kind == "stripe").map(|g| {
+        format!(
+            "{}{}",
+            state.app.portal_url(&portal.white_label),
+            g.webhook_path
+        )
+    });
+    let page = SettingsPage {
+        chrome: portal.chrome(state, "Payments", "/settings"),
+        form,
+        gateway,
+        webhook_url,
+    };
     (status, render(&page)).into_response()
 }
 
@@ -53,7 +69,10 @@ async fn settings(State(state): State<AppState>, portal: WhiteLabelPortal) -> Re
 }
 
 async fn save(State(state): State<AppState>, posted: Posted<WhiteLabelPortal>) -> Response {
-    let Posted { ctx: portal, form: fields } = posted;
+    let Posted {
+        ctx: portal,
+        form: fields,
+    } = posted;
     let input = GatewayInput {
         kind: fields.get("kind").to_string(),
         secret_key: fields.optional("secret_key"),
@@ -63,10 +82,16 @@ async fn save(State(state): State<AppState>, posted: Posted<WhiteLabelPortal>) -
     match state.app.configure_gateway(&portal.admin, &input).await {
         Ok(_) => Redirect::to("/settings/payments").into_response(),
         Err(error) => {
-            let values = fields.into_values().into_iter().filter(|(k, _)| k == "kind" || k == "publishable_key").collect();
+            let values = fields
+                .into_values()
+                .into_iter()
+                .filter(|(k, _)| k == "kind" || k == "publishable_key")
+                .collect();
             let mut form = Form::with_values(values);
             match form.absorb(error, &|f| f.to_string()) {
-                Ok(()) => settings_page(&state, &portal, form, StatusCode::UNPROCESSABLE_ENTITY).await,
+                Ok(()) => {
+                    settings_page(&state, &portal, form, StatusCode::UNPROCESSABLE_ENTITY).await
+                }
                 Err(error) => error_page(&state, &portal.session.brand, error),
             }
         }
@@ -99,14 +124,20 @@ struct ListQuery {
     state: String,
 }
 
-async fn list(State(state): State<AppState>, portal: WhiteLabelPortal, Query(query): Query<ListQuery>) -> Response {
+async fn list(
+    State(state): State<AppState>,
+    portal: WhiteLabelPortal,
+    Query(query): Query<ListQuery>,
+) -> Response {
     let held_only = query.state == "held";
     let filter = held_only.then_some("held");
     let rows = match state.app.list_payments(&portal.admin, filter, 200).await {
         Ok(rows) => rows,
         Err(error) => return error_page(&state, &portal.session.brand, error),
     };
-    let zone = Country::parse(&portal.white_label.country).map(|c| c.default_time_zone()).unwrap_or("UTC");
+    let zone = Country::parse(&portal.white_label.country)
+        .map(|c| c.default_time_zone())
+        .unwrap_or("UTC");
     let payments = rows
         .iter()
         .map(|p| PaymentLine {
@@ -120,5 +151,9 @@ async fn list(State(state): State<AppState>, portal: WhiteLabelPortal, Query(que
             reason: p.failure_reason.clone(),
         })
         .collect();
-    render(&ListPage { chrome: portal.chrome(&state, "Payments", "/billing"), payments, held_only })
+    render(&ListPage {
+        chrome: portal.chrome(&state, "Payments", "/billing"),
+        payments,
+        held_only,
+    })
 }

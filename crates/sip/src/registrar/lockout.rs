@@ -1,0 +1,215 @@
+//! Counting failed authentications per source address and per
+//! address-of-record, and blocking either after too many.
+//!
+//! Only a wrong digest response (or an unknown user) counts. A REGISTER
+//! without credentials, a stale nonce or a replayed nonce-count does not, so a
+//! phone that refreshes its registration correctly never gets blocked.
+//!
+//! NOTE: blocking by address-of-record lets anyone who knows an extension
+//! keep its phone from registering for `block_for`, by sending wrong
+//! passwords from many addresses. The per-source block alone cannot stop a
+//! distributed guesser, so both are kept and the trade-off is the operator's.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+/// Thresholds for blocking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutConfig {
+    /// Failures within `window` that trigger a block.
+    pub max_failures: u32,
+    /// Time over which failures are counted.
+    pub window: Duration,
+    /// How long a block lasts.
+    pub block_for: Duration,
+    /// Maximum number of addresses (and, separately, AORs) tracked.
+    pub max_tracked: usize,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: 10,
+            window: Duration::from_secs(300),
+            block_for: Duration::from_secs(900),
+            max_tracked: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Counter {
+    failures: u32,
+    window_start: SystemTime,
+    blocked_until: Option<SystemTime>,
+}
+
+/// Failure counts for one kind of key.
+#[derive(Debug)]
+struct Counters<K> {
+    entries: HashMap<K, Counter>,
+}
+
+impl<K: Eq + Hash + Clone> Counters<K> {
+    fn new() -> Self {
+        Self { entries: HashMap::new() }
+    }
+
+    fn is_blocked(&self, key: &K, now: SystemTime) -> bool {
+        self.entries.get(key).and_then(|c| c.blocked_until).is_some_and(|until| now < until)
+    }
+
+    fn record(&mut self, key: &K, now: SystemTime, config: &LockoutConfig) {
+        if !self.entries.contains_key(key) && self.entries.len() >= config.max_tracked {
+            self.make_room(now, config);
+        }
+        let counter = self.entries.entry(key.clone()).or_insert(Counter {
+            failures: 0,
+            window_start: now,
+            blocked_until: None,
+        });
+        let window_over = now.duration_since(counter.window_start).unwrap_or(Duration::ZERO) >= config.window;
+        if window_over {
+            counter.failures = 0;
+            counter.window_start = now;
+        }
+        counter.failures += 1;
+        if counter.failures >= config.max_failures {
+            counter.blocked_until = Some(now + config.block_for);
+            counter.failures = 0;
+            counter.window_start = now;
+        }
+    }
+
+    fn clear(&mut self, key: &K) {
+        self.entries.remove(key);
+    }
+
+    /// Drops idle entries; if none is idle, drops the one whose window is oldest.
+    fn make_room(&mut self, now: SystemTime, config: &LockoutConfig) {
+        self.entries.retain(|_, c| {
+            let blocked = c.blocked_until.is_some_and(|until| now < until);
+            let counting = now.duration_since(c.window_start).unwrap_or(Duration::ZERO) < config.window;
+            blocked || counting
+        });
+        if self.entries.len() < config.max_tracked {
+            return;
+        }
+        let oldest = self.entries.iter().min_by_key(|(_, c)| c.window_start).map(|(k, _)| k.clone());
+        if let Some(key) = oldest {
+            self.entries.remove(&key);
+        }
+    }
+}
+
+/// Failed-authentication counters with blocking.
+#[derive(Debug)]
+pub struct FailureLimiter {
+    config: LockoutConfig,
+    sources: Counters<IpAddr>,
+    aors: Counters<String>,
+}
+
+impl FailureLimiter {
+    /// Creates a limiter with `config`.
+    pub fn new(config: LockoutConfig) -> Self {
+        Self { config, sources: Counters::new(), aors: Counters::new() }
+    }
+
+    /// Returns whether requests from `source` or for `aor` are blocked at `now`.
+    pub fn is_blocked(&self, source: IpAddr, aor: &str, now: SystemTime) -> bool {
+        self.sources.is_blocked(&source, now) || self.aors.is_blocked(&aor.to_owned(), now)
+    }
+
+    /// Counts a failed authentication from `source` for `aor`.
+    pub fn record_failure(&mut self, source: IpAddr, aor: &str, now: SystemTime) {
+        self.sources.record(&source, now, &self.config);
+        self.aors.record(&aor.to_owned(), now, &self.config);
+    }
+
+    /// Clears the count of `aor` after a successful authentication. The
+    /// source's count stays, so that one valid account does not reset a
+    /// guesser's count for another.
+    pub fn record_success(&mut self, aor: &str) {
+        self.aors.clear(&aor.to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> LockoutConfig {
+        LockoutConfig {
+            max_failures: 3,
+            window: Duration::from_secs(60),
+            block_for: Duration::from_secs(600),
+            max_tracked: 100,
+        }
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    const PHONE: &str = "sip:101@a.example";
+
+    #[test]
+    fn limiter_blocks_source_after_threshold() {
+        let mut limiter = FailureLimiter::new(config());
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for i in 0..2 {
+            limiter.record_failure(ip, &format!("sip:{i}@a.example"), at(i));
+            assert!(!limiter.is_blocked(ip, "sip:other@a.example", at(i)));
+        }
+        limiter.record_failure(ip, "sip:9@a.example", at(2));
+        assert!(limiter.is_blocked(ip, "sip:other@a.example", at(2)));
+        assert!(limiter.is_blocked(ip, "sip:other@a.example", at(601)));
+        assert!(!limiter.is_blocked(ip, "sip:other@a.example", at(602)));
+    }
+
+    #[test]
+    fn limiter_blocks_aor_across_sources() {
+        let mut limiter = FailureLimiter::new(config());
+        for i in 1..=3u8 {
+            limiter.record_failure(IpAddr::from([127, 0, 0, i]), PHONE, at(u64::from(i)));
+        }
+        assert!(limiter.is_blocked("127.0.0.9".parse().unwrap(), PHONE, at(4)));
+        assert!(!limiter.is_blocked("127.0.0.9".parse().unwrap(), "sip:102@a.example", at(4)));
+    }
+
+    #[test]
+    fn limiter_forgets_failures_outside_window() {
+        let mut limiter = FailureLimiter::new(config());
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        limiter.record_failure(ip, PHONE, at(0));
+        limiter.record_failure(ip, PHONE, at(1));
+        limiter.record_failure(ip, PHONE, at(70));
+        assert!(!limiter.is_blocked(ip, PHONE, at(70)));
+    }
+
+    #[test]
+    fn limiter_success_clears_aor_only() {
+        let mut limiter = FailureLimiter::new(config());
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        limiter.record_failure(ip, PHONE, at(0));
+        limiter.record_failure(ip, PHONE, at(1));
+        limiter.record_success(PHONE);
+        limiter.record_failure("127.0.0.2".parse().unwrap(), PHONE, at(2));
+        assert!(!limiter.is_blocked("127.0.0.2".parse().unwrap(), PHONE, at(2)));
+        limiter.record_failure(ip, "sip:102@a.example", at(3));
+        assert!(limiter.is_blocked(ip, "sip:103@a.example", at(3)), "source count survived");
+    }
+
+    #[test]
+    fn limiter_stays_bounded() {
+        let mut limiter = FailureLimiter::new(LockoutConfig { max_tracked: 4, ..config() });
+        for i in 0..50u8 {
+            limiter.record_failure(IpAddr::from([127, 0, 1, i]), &format!("sip:{i}@a"), at(0));
+        }
+        assert!(limiter.sources.entries.len() <= 4);
+        assert!(limiter.aors.entries.len() <= 4);
+    }
+}

@@ -1,0 +1,204 @@
+//! REGISTER processing (RFC 3261 section 10.3): authentication, authorization
+//! and binding updates.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::bindings::{apply_contacts, BindingError};
+use super::location::LocationStore;
+use super::lockout::{FailureLimiter, LockoutConfig};
+use crate::auth::{AuthOutcome, DigestAuthenticator, StoredCredential};
+use crate::msg::{check_request, format_date, HeaderName, Rejection, Request, ResponseBuilder, Uri};
+
+/// The user database the registrar authenticates against.
+pub trait Credentials {
+    /// Returns the stored HA1 values of `user` in `realm`, if the user exists.
+    /// Tandem's realm is the SIP domain, so `101` in `a.example` and `101` in
+    /// `b.example` are different identities.
+    fn lookup(&self, realm: &str, user: &str) -> Option<StoredCredential>;
+
+    /// Returns whether this registrar holds bindings for `domain`.
+    fn serves_domain(&self, domain: &str) -> bool {
+        let _ = domain;
+        true
+    }
+}
+
+/// Registrar settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrarConfig {
+    /// Shortest registration accepted, in seconds; shorter ones get 423.
+    pub min_expires: u32,
+    /// Longest registration granted, in seconds; longer requests are cut to it.
+    pub max_expires: u32,
+    /// Registration time when the request names none, in seconds.
+    pub default_expires: u32,
+    /// Most contacts one address-of-record may hold.
+    pub max_contacts: usize,
+    /// Option tags accepted in Require.
+    pub supported: Vec<String>,
+    /// Failed-authentication blocking.
+    pub lockout: LockoutConfig,
+}
+
+impl Default for RegistrarConfig {
+    fn default() -> Self {
+        Self {
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            max_contacts: 10,
+            supported: Vec::new(),
+            lockout: LockoutConfig::default(),
+        }
+    }
+}
+
+/// A registrar over a user database and a location store.
+#[derive(Debug)]
+pub struct Registrar<C, L> {
+    config: RegistrarConfig,
+    credentials: C,
+    location: L,
+    auth: DigestAuthenticator,
+    limiter: FailureLimiter,
+}
+
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs()
+}
+
+impl<C: Credentials, L: LocationStore> Registrar<C, L> {
+    /// Creates a registrar.
+    pub fn new(config: RegistrarConfig, credentials: C, location: L, auth: DigestAuthenticator) -> Self {
+        let limiter = FailureLimiter::new(config.lockout);
+        Self { config, credentials, location, auth, limiter }
+    }
+
+    /// Returns the location store.
+    pub fn location(&self) -> &L {
+        &self.location
+    }
+
+    /// Returns the location store for maintenance such as purging.
+    pub fn location_mut(&mut self) -> &mut L {
+        &mut self.location
+    }
+
+    /// Handles a REGISTER that arrived from `source` at `now` and returns the
+    /// response to send.
+    pub fn handle(&mut self, request: &Request<'_>, source: SocketAddr, now: SystemTime) -> ResponseBuilder {
+        let reply = |status, reason: &str| {
+            ResponseBuilder::for_request(request, Some(source), status, reason).to_tag(&new_tag())
+        };
+        let supported: Vec<&str> = self.config.supported.iter().map(String::as_str).collect();
+        if let Err(rejection) = check_request(request, &supported) {
+            let response = reply(rejection.status_code(), rejection.reason_phrase());
+            return match rejection {
+                Rejection::BadExtension(tags) => response.header("Unsupported", tags.join(", ")),
+                Rejection::UnsupportedUriScheme => response,
+            };
+        }
+        let Uri::Sip(request_uri) = &request.uri else {
+            return reply(416, "Unsupported URI Scheme");
+        };
+        let domain = request_uri.host.to_lowercase();
+        if !self.credentials.serves_domain(&domain) {
+            return reply(404, "Domain Not Served");
+        }
+        let to_uri = request.to().uri.as_sip();
+        let aor = match to_uri {
+            Some(uri) => uri.address_of_record(),
+            None => request.to().uri.to_string(),
+        };
+        if self.limiter.is_blocked(source.ip(), &aor, now) {
+            return reply(403, "Forbidden");
+        }
+
+        // Authentication (step 3).
+        let credentials = request
+            .headers
+            .auth(HeaderName::Authorization)
+            .find(|c| c.is_digest() && c.param("realm").as_deref() == Some(domain.as_str()));
+        let store = &self.credentials;
+        let lookup = |user: &str| store.lookup(&domain, user);
+        let outcome = self.auth.verify(credentials, &domain, "REGISTER", lookup, unix_secs(now));
+        let username = match outcome {
+            AuthOutcome::Authenticated { username, .. } => username,
+            AuthOutcome::Missing => return self.challenge(reply(401, "Unauthorized"), &domain, false, now),
+            AuthOutcome::Stale => return self.challenge(reply(401, "Unauthorized"), &domain, true, now),
+            AuthOutcome::Failed { username } => {
+                tracing::info!(%source, %aor, %username, "digest authentication failed");
+                self.limiter.record_failure(source.ip(), &aor, now);
+                return self.challenge(reply(401, "Unauthorized"), &domain, false, now);
+            }
+        };
+        let digest_uri = credentials.and_then(|c| c.param("uri"));
+        if !digest_uri.is_some_and(|uri| uri_matches(&uri, &request.uri)) {
+            return reply(400, "Authorization URI Mismatch");
+        }
+
+        // Authorization (step 4) and the address-of-record (step 5).
+        let Some(to_uri) = to_uri else {
+            return reply(404, "Not Found");
+        };
+        let same_user = to_uri.user_decoded().as_deref() == Some(username.as_str());
+        if !same_user || !to_uri.host.matches(&request_uri.host) {
+            return reply(403, "Forbidden");
+        }
+        self.limiter.record_success(&aor);
+
+        // Bindings (steps 6 to 8).
+        let current = self.location.get(&aor, now);
+        let bindings = match apply_contacts(request, current, source, now, &self.config) {
+            Ok(bindings) => bindings,
+            Err(error) => return binding_error_response(reply, error),
+        };
+        self.location.put(&aor, bindings.clone());
+        let mut response = reply(200, "OK");
+        for binding in &bindings {
+            let remaining = binding.remaining_secs(now);
+            let value = format!("<{}>{};expires={remaining}", binding.contact, binding.params);
+            response = response.header("Contact", value);
+        }
+        response.header("Date", format_date(now))
+    }
+
+    fn challenge(&self, response: ResponseBuilder, realm: &str, stale: bool, now: SystemTime) -> ResponseBuilder {
+        self.auth
+            .challenge(realm, stale, unix_secs(now))
+            .into_iter()
+            .fold(response, |response, value| response.header("WWW-Authenticate", value))
+    }
+}
+
+fn binding_error_response(
+    reply: impl Fn(u16, &str) -> ResponseBuilder,
+    error: BindingError,
+) -> ResponseBuilder {
+    match error {
+        BindingError::InvalidWildcard => reply(400, "Invalid Wildcard Contact"),
+        BindingError::IntervalTooBrief { min_expires } => {
+            reply(423, "Interval Too Brief").header("Min-Expires", min_expires.to_string())
+        }
+        BindingError::OutOfOrder => reply(500, "Out Of Order Request"),
+        BindingError::TooManyContacts => reply(403, "Too Many Contacts"),
+    }
+}
+
+/// Returns whether the digest `uri` directive names the Request-URI
+/// (RFC 7616 section 3.4.6), comparing SIP URIs by RFC 3261 rules.
+fn uri_matches(directive: &str, request_uri: &Uri<'_>) -> bool {
+    match (Uri::parse(directive), request_uri) {
+        (Ok(Uri::Sip(a)), Uri::Sip(b)) => a.matches(b),
+        _ => directive == request_uri.to_string(),
+    }
+}
+
+fn new_tag() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+#[cfg(test)]
+#[path = "register_tests.rs"]
+mod tests;

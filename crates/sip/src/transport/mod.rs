@@ -1,0 +1,137 @@
+//! UDP and TCP transports with tokio, and the serve loop that runs received
+//! requests through the parser, the transaction layer and the registrar.
+//!
+//! Responses always go to the address the request came from (the `received`
+//! and `rport` of RFC 3261 section 18.2.2 and RFC 3581), on the same UDP
+//! socket or TCP connection, never to the host named in Via.
+
+mod framing;
+mod serve;
+mod tcp;
+mod udp;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+
+use crate::transaction::{Reliability, TimerConfig};
+
+pub use framing::{FramingError, StreamFramer};
+pub use serve::serve;
+
+/// Transport settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// UDP address to listen on; `None` disables UDP.
+    pub udp: Option<SocketAddr>,
+    /// TCP address to listen on; `None` disables TCP.
+    pub tcp: Option<SocketAddr>,
+    /// Largest message accepted, in bytes; larger datagrams are dropped and
+    /// TCP connections sending one are closed.
+    pub max_message_size: usize,
+    /// Most server transactions kept at once; beyond it requests get 503.
+    pub max_transactions: usize,
+    /// Transaction timer values.
+    pub timers: TimerConfig,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 5060));
+        Self {
+            udp: Some(loopback),
+            tcp: Some(loopback),
+            max_message_size: 65_535,
+            max_transactions: 10_000,
+            timers: TimerConfig::default(),
+        }
+    }
+}
+
+/// Bound sockets, ready to serve.
+#[derive(Debug)]
+pub struct Listeners {
+    udp: Option<Arc<UdpSocket>>,
+    tcp: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the configured addresses.
+    pub async fn bind(config: &TransportConfig) -> std::io::Result<Self> {
+        let udp = match config.udp {
+            Some(addr) => Some(Arc::new(UdpSocket::bind(addr).await?)),
+            None => None,
+        };
+        let tcp = match config.tcp {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        Ok(Self { udp, tcp })
+    }
+
+    /// Returns the bound UDP address, useful after binding port 0.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    /// Returns the bound TCP address, useful after binding port 0.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp.as_ref().and_then(|l| l.local_addr().ok())
+    }
+}
+
+/// Where a message came from, and how to answer it.
+#[derive(Debug, Clone)]
+pub(crate) enum Peer {
+    /// A UDP datagram: answer from the same socket to its source.
+    Udp {
+        /// The socket it arrived on.
+        socket: Arc<UdpSocket>,
+        /// Its source address.
+        addr: SocketAddr,
+    },
+    /// A TCP connection: answer on the connection.
+    Tcp {
+        /// The remote address of the connection.
+        addr: SocketAddr,
+        /// Bytes to write to the connection.
+        writer: mpsc::Sender<Arc<[u8]>>,
+    },
+}
+
+impl Peer {
+    pub(crate) fn addr(&self) -> SocketAddr {
+        match self {
+            Peer::Udp { addr, .. } | Peer::Tcp { addr, .. } => *addr,
+        }
+    }
+
+    pub(crate) fn reliability(&self) -> Reliability {
+        match self {
+            Peer::Udp { .. } => Reliability::Unreliable,
+            Peer::Tcp { .. } => Reliability::Reliable,
+        }
+    }
+
+    /// Sends `bytes` to the peer; failures are logged, because the
+    /// transaction layer has nothing better to do with them here.
+    pub(crate) async fn send(&self, bytes: Arc<[u8]>) {
+        match self {
+            Peer::Udp { socket, addr } => {
+                if let Err(error) = socket.send_to(&bytes, addr).await {
+                    tracing::warn!(%addr, %error, "sending a UDP datagram failed");
+                }
+            }
+            Peer::Tcp { addr, writer } => {
+                if writer.send(bytes).await.is_err() {
+                    tracing::debug!(%addr, "TCP connection closed before the response was sent");
+                }
+            }
+        }
+    }
+}
+
+/// A received message and its origin.
+pub(crate) type Inbound = (Vec<u8>, Peer);

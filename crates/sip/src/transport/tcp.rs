@@ -1,0 +1,70 @@
+//! Accepting TCP connections, framing their messages and writing responses.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use super::framing::StreamFramer;
+use super::{Inbound, Peer};
+
+/// Accepts connections on `listener` until the inbound receiver is dropped.
+pub(crate) async fn accept(listener: TcpListener, max_message_size: usize, inbound: mpsc::Sender<Inbound>) {
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accepting a TCP connection failed");
+                continue;
+            }
+        };
+        if inbound.is_closed() {
+            return;
+        }
+        tokio::spawn(connection(stream, addr, max_message_size, inbound.clone()));
+    }
+}
+
+/// Reads messages from one connection; a writer task sends responses back.
+async fn connection(stream: TcpStream, addr: SocketAddr, max_message_size: usize, inbound: mpsc::Sender<Inbound>) {
+    let (mut reader, mut writer) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<Arc<[u8]>>(64);
+    tokio::spawn(async move {
+        while let Some(bytes) = rx.recv().await {
+            if let Err(error) = writer.write_all(&bytes).await {
+                tracing::debug!(%addr, %error, "writing to a TCP connection failed");
+                return;
+            }
+        }
+    });
+    let mut framer = StreamFramer::new(max_message_size);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let read = match reader.read(&mut buf).await {
+            Ok(0) => return,
+            Ok(read) => read,
+            Err(error) => {
+                tracing::debug!(%addr, %error, "reading from a TCP connection failed");
+                return;
+            }
+        };
+        framer.push(&buf[..read]);
+        loop {
+            match framer.next_message() {
+                Ok(Some(message)) => {
+                    let peer = Peer::Tcp { addr, writer: tx.clone() };
+                    if inbound.send((message, peer)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::info!(%addr, %error, "closing a TCP connection that cannot be framed");
+                    return;
+                }
+            }
+        }
+    }
+}
