@@ -31,8 +31,14 @@ impl Drop for Activation {
 
 impl Activation {
     async fn start() -> Activation {
+        Self::start_with("http://127.0.0.1:9").await
+    }
+
+    /// Starts with Stripe's API expected at `stripe_api_base`.
+    async fn start_with(stripe_api_base: &str) -> Activation {
         let smtp = SmtpServer::start().await;
         let mut settings = test_settings();
+        settings.stripe_api_base = stripe_api_base.to_string();
         settings.mail_transport = "smtp".into();
         settings.smtp_host = "127.0.0.1".into();
         settings.smtp_port = smtp.port();
@@ -663,4 +669,131 @@ async fn self_activation_needs_gateway_configured() {
 
     assert_eq!(status, 409);
     assert_eq!(problem["code"], "payment_gateway_required");
+}
+
+/// A stand-in for Stripe's API that records checkout requests and answers in Stripe's format.
+async fn fake_stripe() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
+    use axum::http::HeaderMap;
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
+    let recorded = seen.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let page = format!("{base}/c/pay/cs_test_fake");
+    let app = axum::Router::new().route(
+        "/v1/checkout/sessions",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let recorded = recorded.clone();
+            let page = page.clone();
+            async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                recorded.lock().unwrap().push((key, body));
+                axum::Json(json!({"id": "cs_test_fake", "object": "checkout.session", "url": page}))
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+#[tokio::test]
+async fn stripe_checkout_then_webhook_activates() {
+    let (stripe_base, seen) = fake_stripe().await;
+    let setup = Activation::start_with(&stripe_base).await;
+    let admin = PlatformAdmin::command_line().for_white_label(&setup.wl.id);
+    let gateway = GatewayInput {
+        kind: "stripe".into(),
+        secret_key: Some("sk_test_0123456789abcdef".into()),
+        webhook_secret: Some("whsec_test_secret".into()),
+        publishable_key: None,
+    };
+    setup
+        .app
+        .configure_gateway(&admin, &gateway)
+        .await
+        .expect("stripe gateway");
+    let id = setup.create_pending("Stripe Ltd").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = activation_link(&setup.mail(1).await);
+    let (client, _) = setup.browser();
+
+    let started = start_payment(&client, &link, "150.00").await;
+
+    assert_eq!(started.status().as_u16(), 303);
+    assert_eq!(
+        started.headers()["location"].to_str().unwrap(),
+        format!("{stripe_base}/c/pay/cs_test_fake")
+    );
+    let (idempotency_key, form) = seen.lock().unwrap()[0].clone();
+    assert!(idempotency_key.starts_with("pay_"));
+    let fields: std::collections::HashMap<String, String> = form_urlencoded::parse(form.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(fields["line_items[0][price_data][unit_amount]"], "15000");
+    assert_eq!(fields["line_items[0][price_data][currency]"], "nzd");
+    assert_eq!(fields["client_reference_id"], idempotency_key);
+
+    let body = json!({
+        "id": "evt_stripe_1", "object": "event", "type": "checkout.session.completed",
+        "created": jiff::Timestamp::now().as_second(),
+        "data": {"object": {"id": "cs_test_fake", "object": "checkout.session", "amount_total": 15000,
+            "currency": "nzd", "payment_status": "paid", "client_reference_id": idempotency_key,
+            "metadata": {"payment_id": idempotency_key}}}
+    })
+    .to_string();
+    let signature = tandem_payments::stripe::sign(
+        body.as_bytes(),
+        "whsec_test_secret",
+        jiff::Timestamp::now().as_second(),
+    );
+    let response = setup
+        .api
+        .post(format!(
+            "http://{}/webhooks/stripe/{}",
+            setup.server.address, setup.wl.id
+        ))
+        .header("Stripe-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 200);
+    let (_, customer) = setup
+        .api(Method::GET, &format!("/api/v1/customers/{id}"), None)
+        .await;
+    assert_eq!(customer["status"], "active");
+    assert_eq!(customer["balance"]["amount_minor"], 15_000 - 10_120);
+}
+
+#[tokio::test]
+async fn stripe_secret_key_never_shown_back() {
+    let setup = Activation::start().await;
+    let body = json!({"kind": "stripe", "secret_key": "sk_test_0123456789abcdef", "webhook_secret": "whsec_abc"});
+
+    let (status, saved) = setup
+        .api(
+            Method::PUT,
+            "/api/v1/white-label/payment-gateway",
+            Some(body),
+        )
+        .await;
+    let (_, read) = setup
+        .api(Method::GET, "/api/v1/white-label/payment-gateway", None)
+        .await;
+
+    assert_eq!(status, 200, "{saved}");
+    for shown in [saved.to_string(), read.to_string()] {
+        assert!(!shown.contains("sk_test_0123456789abcdef"));
+        assert!(!shown.contains("whsec_abc"));
+    }
+    assert_eq!(read["secret_key_hint"], "…cdef");
 }

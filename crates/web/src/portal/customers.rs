@@ -137,7 +137,13 @@ async fn list(
             name: c.legal_name.clone(),
             trading_name: c.trading_name.clone(),
             plan: c.plan_name.clone(),
-            status: status_label(&c.status),
+            status: match (c.status.as_str(), c.activation_state.as_deref()) {
+                ("cancelled", Some("expired")) => "Cancelled: activation expired".to_string(),
+                ("pending_activation", Some(state)) => {
+                    format!("Pending: {}", activation_label(state).to_lowercase())
+                }
+                (status, _) => status_label(status),
+            },
             status_class: c.status.clone(),
             payer: payer_label(&c.payer).to_string(),
             created: local_time(c.created_us, &zone),
