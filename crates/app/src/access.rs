@@ -231,6 +231,67 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// The guard for managing the team of a white label (`customer_id` absent) or of one of its
+    /// customer accounts. A white label's administrators manage both; an Account Administrator
+    /// manages their own account's team. The caller must check that the customer belongs to
+    /// the white label, which the store's queries do by filtering on both ids.
+    pub fn team_admin(
+        &self,
+        white_label_id: &WhiteLabelId,
+        customer_id: Option<&tandem_domain::CustomerId>,
+    ) -> AppResult<TeamAdmin> {
+        let wl_role = self.role_on_white_label(white_label_id);
+        let role = match (customer_id, wl_role) {
+            (None, Some(role)) if role.permits(Permission::ManageWhiteLabelUsers) => role,
+            (Some(_), Some(role)) if role.permits(Permission::ViewCustomers) => role,
+            (Some(customer_id), _) => {
+                let member = self.account_member(white_label_id, customer_id)?;
+                member.require(Permission::ManageAccountUsers)?;
+                member.role()
+            }
+            _ => return Err(AppError::Forbidden("you may not manage this team".into())),
+        };
+        Ok(TeamAdmin {
+            actor: self.actor.clone(),
+            white_label_id: white_label_id.clone(),
+            customer_id: customer_id.cloned(),
+            role,
+        })
+    }
+}
+
+/// Proof that the caller may manage the team of one node.
+#[derive(Debug, Clone)]
+pub struct TeamAdmin {
+    actor: Actor,
+    white_label_id: WhiteLabelId,
+    customer_id: Option<tandem_domain::CustomerId>,
+    role: Role,
+}
+
+impl TeamAdmin {
+    /// The white label of the team.
+    pub fn white_label_id(&self) -> &WhiteLabelId {
+        &self.white_label_id
+    }
+
+    /// The customer account of the team, or `None` for the white label's own team.
+    pub fn customer_id(&self) -> Option<&tandem_domain::CustomerId> {
+        self.customer_id.as_ref()
+    }
+
+    /// The role the caller acts with; they may grant only roles up to it.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The acting person or key.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+}
+
 /// Proof that the caller holds a role on one customer account.
 #[derive(Debug, Clone)]
 pub struct AccountMember {

@@ -28,6 +28,62 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 /// What every API key starts with, so leaked keys are easy to recognise.
 pub const API_KEY_PREFIX: &str = "tdm_";
 
+/// Failed sign-ins allowed per email address within [`FAILURE_WINDOW_US`] before it is locked.
+pub const MAX_FAILURES_PER_EMAIL: usize = 10;
+/// Failed sign-ins allowed per source address within [`FAILURE_WINDOW_US`].
+pub const MAX_FAILURES_PER_SOURCE: usize = 30;
+/// The window in which failures count, in microseconds (15 minutes).
+pub const FAILURE_WINDOW_US: i64 = 15 * 60 * 1_000_000;
+/// How long a locked email or source stays locked, in microseconds (15 minutes).
+pub const LOCKOUT_US: i64 = 15 * 60 * 1_000_000;
+
+/// Counts failed sign-ins per email address and per source address, and locks either out for
+/// a while once it passes its limit; a correct password does not open a lock.
+// NOTE: the counts live in this process only; behind several servers each one counts apart.
+#[derive(Debug, Default)]
+pub struct SignInLimiter {
+    entries: std::sync::Mutex<std::collections::HashMap<String, Attempts>>,
+}
+
+#[derive(Debug, Default)]
+struct Attempts {
+    failures: Vec<i64>,
+    locked_until: i64,
+}
+
+impl SignInLimiter {
+    /// Seconds until `key` may try again, if it is locked.
+    fn locked(&self, key: &str, now: i64) -> Option<u64> {
+        let entries = self.entries.lock().expect("limiter lock");
+        let until = entries.get(key).map(|a| a.locked_until).unwrap_or(0);
+        (until > now).then(|| ((until - now) / 1_000_000).max(1) as u64)
+    }
+
+    /// Records a failure for `key`, locking it once `limit` failures fall in the window.
+    fn fail(&self, key: &str, limit: usize, now: i64) {
+        let mut entries = self.entries.lock().expect("limiter lock");
+        if entries.len() > 100_000 {
+            entries.retain(|_, a| {
+                a.locked_until > now
+                    || a.failures
+                        .last()
+                        .is_some_and(|t| now - t < FAILURE_WINDOW_US)
+            });
+        }
+        let attempts = entries.entry(key.to_string()).or_default();
+        attempts.failures.retain(|t| now - t < FAILURE_WINDOW_US);
+        attempts.failures.push(now);
+        if attempts.failures.len() >= limit {
+            attempts.locked_until = now + LOCKOUT_US;
+            attempts.failures.clear();
+        }
+    }
+
+    fn clear(&self, key: &str) {
+        self.entries.lock().expect("limiter lock").remove(key);
+    }
+}
+
 /// A new session: the cookie value and the CSRF token of its forms.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -139,6 +195,20 @@ impl App {
         source_ip: Option<String>,
     ) -> AppResult<NewSession> {
         let email_key = email.trim().to_lowercase();
+        let now = self.now_us();
+        let email_limit_key = format!("email:{email_key}");
+        let source_limit_key = format!("source:{}", source_ip.as_deref().unwrap_or("unknown"));
+        let locked = self
+            .sign_in_limiter
+            .locked(&email_limit_key, now)
+            .or_else(|| self.sign_in_limiter.locked(&source_limit_key, now));
+        if let Some(retry_after_secs) = locked {
+            tracing::warn!(
+                source_ip = source_ip.as_deref(),
+                "sign-in refused: locked out"
+            );
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
         let mut conn = self.store.conn().await?;
         let user = users::find_by_email_key(&mut conn, &email_key).await?;
         drop(conn);
@@ -153,14 +223,48 @@ impl App {
         let user = match user {
             Some(user) if verified && !decoy => user,
             _ => {
+                self.sign_in_limiter
+                    .fail(&email_limit_key, MAX_FAILURES_PER_EMAIL, now);
+                self.sign_in_limiter
+                    .fail(&source_limit_key, MAX_FAILURES_PER_SOURCE, now);
+                self.record_failed_sign_in(&email_key, source_ip.as_deref(), now)
+                    .await?;
                 tracing::info!(source_ip = source_ip.as_deref(), "sign-in failed");
                 return Err(AppError::Unauthenticated);
             }
         };
+        self.sign_in_limiter.clear(&email_limit_key);
 
         let session = self.open_session(&user.id, source_ip.as_deref()).await?;
         tracing::info!(user.id = %user.id, "signed in");
         Ok(session)
+    }
+
+    async fn record_failed_sign_in(
+        &self,
+        email_key: &str,
+        source_ip: Option<&str>,
+        now: i64,
+    ) -> AppResult<()> {
+        let mut conn = self.store.conn().await?;
+        let actor = crate::access::Actor {
+            user_id: None,
+            api_key_id: None,
+            label: email_key.chars().take(254).collect(),
+            source_ip: source_ip.map(str::to_string),
+        };
+        record(
+            &mut conn,
+            now,
+            &actor,
+            Change {
+                action: "sign_in.failed",
+                object_kind: "user",
+                object_id: email_key,
+                ..Change::default()
+            },
+        )
+        .await
     }
 
     /// Opens a new session for a user who has just proved who they are.

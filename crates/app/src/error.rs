@@ -60,6 +60,9 @@ pub enum AppError {
     /// The payer's balance and credit limit cannot cover the charges (HTTP 409).
     #[error("{message}")]
     InsufficientFunds { message: String },
+    /// Too many attempts; try again after the given number of seconds (HTTP 429).
+    #[error("too many attempts: try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
     /// An idempotency key came back with a different request (HTTP 422).
     #[error("Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod payments;
 pub mod pending;
 pub mod plans;
+pub mod team;
 pub mod white_labels;
 
 mod charges;
@@ -71,6 +72,7 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: AppSettings,
+    sign_in_limiter: Arc<auth::SignInLimiter>,
 }
 
 impl App {
@@ -80,6 +82,7 @@ impl App {
             store,
             clock,
             settings,
+            sign_in_limiter: Arc::default(),
         }
     }
 

@@ -9,6 +9,6 @@
 
 pub mod auth;
 pub mod msg;
-pub mod transaction;
 pub mod registrar;
+pub mod transaction;
 pub mod transport;

@@ -109,8 +109,25 @@ proptest! {
     }
 
     #[test]
-    fn parser_survives_random_text(text in "[A-Za-z0-9 :;,<>\"@%./=\\r\\n\\t-]{0,400}") {
+    fn parser_survives_random_text(text in "[A-Za-z0-9 :;,<>\"@%./=\\r\\n\\t\\\\é€-]{0,400}") {
         exercise(text.as_bytes());
+    }
+
+    #[test]
+    fn parser_survives_random_header_values(
+        name in prop_oneof![
+            Just("Via"), Just("v"), Just("From"), Just("To"), Just("Contact"), Just("m"),
+            Just("CSeq"), Just("Call-ID"), Just("Max-Forwards"), Just("Content-Type"),
+            Just("Authorization"), Just("Require"), Just("Route"), Just("Date"), Just("X-Any"),
+        ],
+        value in "[A-Za-z0-9 :;,<>\"@%./=?&\\[\\]\\\\é*-]{0,120}",
+    ) {
+        let message = format!(
+            "REGISTER sip:a.example SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+From: <sip:a@a.example>;tag=1\r\nTo: <sip:a@a.example>\r\nCall-ID: c\r\n\
+CSeq: 1 REGISTER\r\n{name}: {value}\r\nContent-Length: 0\r\n\r\n"
+        );
+        exercise(message.as_bytes());
     }
 
     #[test]

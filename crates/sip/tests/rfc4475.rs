@@ -1,7 +1,7 @@
 //! The RFC 4475 torture messages, each with the verdict this parser gives.
 //!
 //! Sections 3.1.1 (valid) and 3.1.2 (invalid) are parser verdicts. For the
-//! transaction and application cases of sections 3.2 and 3.3, the table holds
+//! transaction and application cases of sections 3.2 and 3.3, the table contains
 //! the outcome where it is decided at parse or request-check time; the rest
 //! must simply parse.
 

@@ -42,6 +42,7 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ),
     ("activation_tokens_pkey", "activation_tokens.token_hash"),
     ("outbox_pkey", "outbox.id"),
+    ("uq_invitations_token_hash", "invitations.token_hash"),
     (
         "idempotency_keys_pkey",
         "idempotency_keys.white_label_id, idempotency_keys.idempotency_key",

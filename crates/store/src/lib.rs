@@ -15,6 +15,7 @@ pub mod customers;
 pub mod email_templates;
 pub mod gateways;
 pub mod idempotency;
+pub mod invitations;
 pub mod ledger;
 pub mod memberships;
 pub mod outbox;

@@ -160,3 +160,90 @@ pub async fn list_for_customer(
         })
         .collect()
 }
+
+/// Lists the members of a white label's own team (not its customers').
+pub async fn list_for_white_label(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+) -> StoreResult<Vec<MemberRow>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.user_id, m.role, m.white_label_id, m.customer_id, m.state, m.created_us, \
+         u.email, u.name, u.last_sign_in_us FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.white_label_id = $1 AND m.customer_id IS NULL ORDER BY m.created_us, m.id",
+    )
+    .bind(white_label_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(MemberRow {
+                membership: from_row(row)?,
+                email: row.try_get("email")?,
+                name: row.try_get("name")?,
+            })
+        })
+        .collect()
+}
+
+/// Whether a user already holds a membership on a node; returns it.
+pub async fn find(
+    conn: &mut Conn,
+    user_id: &UserId,
+    scope_id: &str,
+) -> StoreResult<Option<MembershipRow>> {
+    let row = sqlx::query(
+        "SELECT id, user_id, role, white_label_id, customer_id, state, created_us \
+         FROM memberships WHERE user_id = $1 AND scope_id = $2",
+    )
+    .bind(user_id.as_str())
+    .bind(scope_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Reads a membership of a white label's tree.
+pub async fn get(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    id: &MembershipId,
+) -> StoreResult<Option<MembershipRow>> {
+    let row = sqlx::query(
+        "SELECT id, user_id, role, white_label_id, customer_id, state, created_us \
+         FROM memberships WHERE id = $1 AND white_label_id = $2",
+    )
+    .bind(id.as_str())
+    .bind(white_label_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Changes a membership's role.
+pub async fn set_role(conn: &mut Conn, id: &MembershipId, role: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE memberships SET role = $1 WHERE id = $2")
+        .bind(role)
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a membership `active` or `disabled`; a disabled membership grants nothing.
+pub async fn set_state(conn: &mut Conn, id: &MembershipId, state: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE memberships SET state = $1 WHERE id = $2")
+        .bind(state)
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a membership.
+pub async fn delete(conn: &mut Conn, id: &MembershipId) -> StoreResult<()> {
+    sqlx::query("DELETE FROM memberships WHERE id = $1")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_activation_links",
         include_str!("../migrations/0004_activation_links.sql"),
     ),
+    ("0005_team", include_str!("../migrations/0005_team.sql")),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

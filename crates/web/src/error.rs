@@ -121,6 +121,11 @@ pub fn to_problem(error: &AppError) -> Problem {
         AppError::InsufficientFunds { message } => {
             problem(StatusCode::CONFLICT, "insufficient_funds", message.clone())
         }
+        AppError::RateLimited { retry_after_secs } => problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many attempts: try again in {retry_after_secs} seconds"),
+        ),
         AppError::IdempotencyKeyReused => problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",

@@ -1,11 +1,11 @@
-//! The client side of digest authentication: answering a challenge.
+//! The client side of digest authentication: Authorization values for challenges.
 //!
 //! Tandem uses this in tests and will use it for registrations it sends.
 
 use super::digest::{ha1, ha2, response, Algorithm, QopAuth};
 use crate::msg::AuthValue;
 
-/// What a client needs to answer a challenge.
+/// A client's username and password.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientCredentials<'a> {
     /// Username.
@@ -14,8 +14,8 @@ pub struct ClientCredentials<'a> {
     pub password: &'a str,
 }
 
-/// Builds an Authorization value that answers `challenge` for `method` and
-/// `uri`, using qop `auth` with `cnonce` and `nc` when the challenge offers it.
+/// Builds the Authorization value for `challenge`, `method` and `uri`, using
+/// qop `auth` with `cnonce` and `nc` when the challenge offers it.
 ///
 /// Returns `None` for a challenge that is not Digest, lacks realm or nonce,
 /// or names an unsupported algorithm.
@@ -37,6 +37,7 @@ pub fn authorization(
         qop.split(',')
             .any(|q| q.trim().eq_ignore_ascii_case("auth"))
     });
+
     let nc_text = format!("{nc:08x}");
     let qop = offers_auth.then_some(QopAuth {
         nc: &nc_text,
@@ -50,6 +51,7 @@ pub fn authorization(
     );
     let ha2 = ha2(algorithm, method, uri);
     let digest = response(algorithm, &ha1, &nonce, qop, &ha2);
+
     let mut value = format!(
         "Digest username=\"{}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{digest}\", algorithm={}",
         credentials.username,

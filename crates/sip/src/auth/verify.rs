@@ -8,8 +8,8 @@ use crate::msg::AuthValue;
 /// Settings for digest authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestConfig {
-    /// Algorithms offered in challenges, most preferred first. RFC 8760 asks
-    /// for SHA-256 before MD5.
+    /// Algorithms offered in challenges, most preferred first. The default
+    /// offers SHA-256, then MD5 for phones that lack SHA-256.
     pub algorithms: Vec<Algorithm>,
     /// Seconds a nonce stays fresh; after that a correct response gets
     /// `stale=true`.
@@ -45,10 +45,11 @@ pub enum AuthOutcome {
     },
     /// No Digest credentials for this realm, or credentials this server cannot
     /// check (a nonce it did not issue, a missing directive, an unsupported
-    /// algorithm or qop). Answer with a fresh challenge; nothing was guessed.
+    /// algorithm or qop). The caller sends a fresh challenge; no password
+    /// was tested.
     Missing,
     /// The response is correct but the nonce is stale or its nonce-count was
-    /// already used. Answer with a challenge carrying `stale=true`.
+    /// already used. The caller sends a challenge with `stale=true`.
     Stale,
     /// The response is wrong or the user is unknown. Both give the same
     /// outcome so that a client cannot tell them apart.

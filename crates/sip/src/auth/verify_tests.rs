@@ -12,7 +12,7 @@ fn store(user: &str) -> Option<StoredCredential> {
     (user == "101").then(|| StoredCredential::from_password("101", REALM, "secret"))
 }
 
-/// Answers the challenge for `algorithm` and returns the Authorization value.
+/// Builds the Authorization value for the challenge with `algorithm`.
 fn answer(challenges: &[String], algorithm: &str, user: &str, password: &str, nc: u32) -> String {
     let challenge = challenges.iter().find(|c| c.contains(algorithm)).unwrap();
     let parsed = AuthValue::parse(challenge).unwrap();

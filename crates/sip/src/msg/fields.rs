@@ -159,11 +159,15 @@ pub(crate) fn check_date(value: &str) -> Result<(), Invalid> {
 /// `Sat, 13 Nov 2010 23:29:00 GMT`.
 pub fn format_date(time: std::time::SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let secs = time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let days = (secs / 86_400) as i64;
     let (hour, minute, second) = (secs % 86_400 / 3_600, secs % 3_600 / 60, secs % 60);
+
     // Days since 1970-01-01 to a proleptic Gregorian date, counting in
     // 400-year eras that start on March 1 so that leap days come last.
     let shifted = days + 719_468;
@@ -174,8 +178,13 @@ pub fn format_date(time: std::time::SystemTime) -> String {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
+
     format!(
         "{}, {day:02} {} {year:04} {hour:02}:{minute:02}:{second:02} GMT",
         DAYS[(days.rem_euclid(7)) as usize],
@@ -238,9 +247,18 @@ mod tests {
     fn format_date_matches_known_dates() {
         let at = |secs| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
         assert_eq!(format_date(at(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(format_date(at(1_289_690_940)), "Sat, 13 Nov 2010 23:29:00 GMT");
-        assert_eq!(format_date(at(951_782_400)), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(format_date(at(4_107_542_399)), "Sun, 28 Feb 2100 23:59:59 GMT");
+        assert_eq!(
+            format_date(at(1_289_690_940)),
+            "Sat, 13 Nov 2010 23:29:00 GMT"
+        );
+        assert_eq!(
+            format_date(at(951_782_400)),
+            "Tue, 29 Feb 2000 00:00:00 GMT"
+        );
+        assert_eq!(
+            format_date(at(4_107_542_399)),
+            "Sun, 28 Feb 2100 23:59:59 GMT"
+        );
         assert!(check_date(&format_date(at(1_700_000_000))).is_ok());
     }
 

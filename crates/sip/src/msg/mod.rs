@@ -2,9 +2,9 @@
 //! header values, and printers for messages and responses.
 //!
 //! The grammar is RFC 3261 section 25. Where the RFC lets a receiver be
-//! liberal (white space in the request line, a Date that is not GMT), this
-//! parser rejects; the RFC 4475 torture tests in `tests/rfc4475.rs` pin each
-//! verdict.
+//! liberal, as with white space in the request line or a Date that is not GMT,
+//! this parser rejects the message. The RFC 4475 torture tests in
+//! `tests/rfc4475.rs` pin each verdict.
 
 mod auth_header;
 mod error;

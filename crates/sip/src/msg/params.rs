@@ -89,7 +89,7 @@ pub(crate) fn parse_header_params<'a>(cursor: &mut Cursor<'a>) -> Result<Params<
 
 fn parse_gen_value<'a>(cursor: &mut Cursor<'a>, name: &str) -> Result<&'a str, Invalid> {
     if name.eq_ignore_ascii_case("received") && cursor.peek() != Some(b'"') {
-        // Via received holds an IPv6address without brackets (RFC 3261 section 20.42).
+        // Via received contains an IPv6address without brackets (RFC 3261 section 20.42).
         let value = cursor.take_while(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
         return if value.is_empty() {
             Err("invalid received value")

@@ -1,5 +1,5 @@
-//! Building responses to requests (RFC 3261 section 8.2.6), including answers
-//! to requests that failed to parse.
+//! Building responses to requests (RFC 3261 section 8.2.6), including
+//! responses to requests that failed to parse.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -117,7 +117,7 @@ fn sanitize(reason: &str) -> String {
 }
 
 /// Prints `via` with `received` set to the source address when it differs
-/// from sent-by or when `rport` asks for it, and `rport` filled in.
+/// from sent-by or when `rport` is present, and `rport` filled in.
 pub fn stamp_via(via: &Via<'_>, source: SocketAddr) -> String {
     let needs_received = via.rport.is_some() || via.host.ip() != Some(source.ip());
     let mut out = format!(
@@ -150,8 +150,8 @@ pub fn stamp_via(via: &Via<'_>, source: SocketAddr) -> String {
 /// Builds a response to bytes that failed to parse as a request, copying the
 /// raw Via, From, To, Call-ID and CSeq lines that can be found.
 ///
-/// Returns `None` when the bytes look like a response (which is never
-/// answered) or carry no Via, because the client could not match a response
+/// Returns `None` when the bytes look like a response (a response never
+/// gets one) or carry no Via, because the client could not match a response
 /// without one.
 pub fn error_response(buf: &[u8], status: u16, reason: &str, to_tag: &str) -> Option<Vec<u8>> {
     if super::parse::looks_like_response(buf) {

@@ -80,7 +80,7 @@ fn error_response_unfolds_via() {
 }
 
 #[test]
-fn error_response_never_answers_responses_or_via_less_requests() {
+fn error_response_needs_request_with_via() {
     assert!(error_response(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", 400, "Bad", "t").is_none());
     assert!(error_response(b"OPTIONS sip:a@b SIP/2.0\r\nTo: x\r\n\r\n", 400, "Bad", "t").is_none());
 }

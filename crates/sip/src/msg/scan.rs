@@ -214,7 +214,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Consumes bytes while `pred` holds and returns them.
+    /// Consumes bytes while `pred` returns true and returns them.
     pub(crate) fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a str {
         let start = self.pos;
         while self.peek().is_some_and(&pred) {

@@ -8,8 +8,8 @@ use super::scan::{check_escaped, is_lws, is_reserved, is_unreserved, unescape, C
 
 /// A URI: a parsed SIP or SIPS URI, or any other `absoluteURI` kept as text.
 ///
-/// Other schemes such as `tel:` parse so that a request naming one can be
-/// answered with 416 (Unsupported URI Scheme) instead of 400.
+/// Other schemes such as `tel:` parse, so that a request naming one gets 416
+/// (Unsupported URI Scheme) instead of 400.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Uri<'a> {
     /// A `sip:` or `sips:` URI.
@@ -241,11 +241,11 @@ impl SipUri<'_> {
             .and_then(|user| String::from_utf8(unescape(user)).ok())
     }
 
-    /// Compares two SIP URIs by the rules of RFC 3261 section 19.1.4: user and
-    /// password case-sensitively after decoding escapes, host case-insensitively,
-    /// the `user`, `ttl`, `method`, `maddr` and `transport` parameters when
-    /// either URI has them, other parameters only when both have them, and all
-    /// headers.
+    /// Compares two SIP URIs by the rules of RFC 3261 section 19.1.4. User and
+    /// password compare case-sensitively after decoding escapes, and the host
+    /// case-insensitively. The `user`, `ttl`, `method`, `maddr` and `transport`
+    /// parameters must match when either URI has them, other parameters only
+    /// when both have them. Headers must all match.
     pub fn matches(&self, other: &SipUri<'_>) -> bool {
         let decode = |s: Option<&str>| s.map(unescape);
         if self.secure != other.secure

@@ -91,6 +91,7 @@ fn parse_via(text: &str) -> Result<Via<'_>, Invalid> {
         return Err("missing '/' after protocol version");
     }
     let transport = cursor.token().map_err(|_| "invalid transport")?;
+
     if !cursor.skip_lws() {
         return Err("missing white space before sent-by");
     }
@@ -101,6 +102,7 @@ fn parse_via(text: &str) -> Result<Via<'_>, Invalid> {
     if !cursor.at_end() {
         return Err("unexpected text after Via parameters");
     }
+
     let mut via = Via {
         protocol,
         version,

@@ -8,12 +8,12 @@ use super::location::Binding;
 use super::register::RegistrarConfig;
 use crate::msg::{Contacts, NameAddr, Params, Request, Uri};
 
-/// Why a REGISTER cannot change the bindings.
+/// A reason a REGISTER cannot change the bindings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BindingError {
     /// `Contact: *` with other contacts or an expiry other than 0 (400).
     InvalidWildcard,
-    /// A contact asks for less than the minimum (423 with Min-Expires).
+    /// A contact requests less than the minimum (423 with Min-Expires).
     IntervalTooBrief {
         /// The minimum to advertise.
         min_expires: u32,
@@ -39,7 +39,11 @@ pub(crate) fn apply_contacts(
     let contacts = match request.headers.contacts() {
         None => return Ok(bindings),
         Some(Contacts::Star) => {
-            let only_star = request.headers.named(crate::msg::HeaderName::Contact).count() == 1;
+            let only_star = request
+                .headers
+                .named(crate::msg::HeaderName::Contact)
+                .count()
+                == 1;
             if !only_star || request.headers.expires() != Some(0) {
                 return Err(BindingError::InvalidWildcard);
             }
@@ -61,13 +65,17 @@ pub(crate) fn apply_contacts(
             .or(header_expires)
             .unwrap_or(config.default_expires);
         if requested != 0 && requested < config.min_expires {
-            return Err(BindingError::IntervalTooBrief { min_expires: config.min_expires });
+            return Err(BindingError::IntervalTooBrief {
+                min_expires: config.min_expires,
+            });
         }
         changes.push((contact, requested.min(config.max_expires)));
     }
 
     for (contact, expires) in changes {
-        let existing = bindings.iter().position(|b| same_contact(&b.contact, &contact.uri));
+        let existing = bindings
+            .iter()
+            .position(|b| same_contact(&b.contact, &contact.uri));
         if let Some(index) = existing {
             if out_of_order(&bindings[index]) {
                 return Err(BindingError::OutOfOrder);
@@ -91,8 +99,12 @@ fn new_binding(
     source: SocketAddr,
     now: SystemTime,
 ) -> Binding {
-    let params: Vec<_> =
-        contact.params.iter().filter(|p| !p.name.eq_ignore_ascii_case("expires")).copied().collect();
+    let params: Vec<_> = contact
+        .params
+        .iter()
+        .filter(|p| !p.name.eq_ignore_ascii_case("expires"))
+        .copied()
+        .collect();
     Binding {
         contact: contact.uri.to_string(),
         params: Params(params).to_string(),
@@ -111,3 +123,7 @@ fn same_contact(stored: &str, uri: &Uri<'_>) -> bool {
         _ => stored == uri.to_string(),
     }
 }
+
+#[cfg(test)]
+#[path = "bindings_tests.rs"]
+mod tests;

@@ -25,7 +25,10 @@ pub struct Binding {
 impl Binding {
     /// Returns the whole seconds left before the binding lapses at `now`.
     pub fn remaining_secs(&self, now: SystemTime) -> u64 {
-        self.expires_at.duration_since(now).unwrap_or(Duration::ZERO).as_secs()
+        self.expires_at
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .as_secs()
     }
 }
 
@@ -65,7 +68,7 @@ impl MemoryLocationStore {
         self.bindings.len()
     }
 
-    /// Returns whether the store holds no AOR.
+    /// Returns whether the store contains no AOR.
     pub fn is_empty(&self) -> bool {
         self.bindings.is_empty()
     }
@@ -75,7 +78,12 @@ impl LocationStore for MemoryLocationStore {
     fn get(&self, aor: &str, now: SystemTime) -> Vec<Binding> {
         self.bindings
             .get(aor)
-            .map(|list| list.iter().filter(|b| b.expires_at > now).cloned().collect())
+            .map(|list| {
+                list.iter()
+                    .filter(|b| b.expires_at > now)
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -116,7 +124,10 @@ mod tests {
         let mut store = MemoryLocationStore::new();
         store.put(
             "sip:101@a.example",
-            vec![binding("sip:a@h", t0 + Duration::from_secs(10)), binding("sip:b@h", t0)],
+            vec![
+                binding("sip:a@h", t0 + Duration::from_secs(10)),
+                binding("sip:b@h", t0),
+            ],
         );
         let live = store.get("sip:101@a.example", t0);
         assert_eq!(live.len(), 1);
@@ -128,8 +139,14 @@ mod tests {
     fn memory_store_purges_and_removes() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         let mut store = MemoryLocationStore::new();
-        store.put("sip:1@a", vec![binding("sip:a@h", t0 + Duration::from_secs(5))]);
-        store.put("sip:2@a", vec![binding("sip:b@h", t0 + Duration::from_secs(50))]);
+        store.put(
+            "sip:1@a",
+            vec![binding("sip:a@h", t0 + Duration::from_secs(5))],
+        );
+        store.put(
+            "sip:2@a",
+            vec![binding("sip:b@h", t0 + Duration::from_secs(50))],
+        );
         store.purge_expired(t0 + Duration::from_secs(5));
         assert_eq!(store.len(), 1);
         store.put("sip:2@a", Vec::new());

@@ -5,8 +5,8 @@
 //! without credentials, a stale nonce or a replayed nonce-count does not, so a
 //! phone that refreshes its registration correctly never gets blocked.
 //!
-//! NOTE: blocking by address-of-record lets anyone who knows an extension
-//! keep its phone from registering for `block_for`, by sending wrong
+//! NOTE: blocking by address-of-record lets anyone who has an extension's
+//! address keep its phone from registering for `block_for`, by sending wrong
 //! passwords from many addresses. The per-source block alone cannot stop a
 //! distributed guesser, so both are kept and the trade-off is the operator's.
 
@@ -54,11 +54,16 @@ struct Counters<K> {
 
 impl<K: Eq + Hash + Clone> Counters<K> {
     fn new() -> Self {
-        Self { entries: HashMap::new() }
+        Self {
+            entries: HashMap::new(),
+        }
     }
 
     fn is_blocked(&self, key: &K, now: SystemTime) -> bool {
-        self.entries.get(key).and_then(|c| c.blocked_until).is_some_and(|until| now < until)
+        self.entries
+            .get(key)
+            .and_then(|c| c.blocked_until)
+            .is_some_and(|until| now < until)
     }
 
     fn record(&mut self, key: &K, now: SystemTime, config: &LockoutConfig) {
@@ -70,7 +75,10 @@ impl<K: Eq + Hash + Clone> Counters<K> {
             window_start: now,
             blocked_until: None,
         });
-        let window_over = now.duration_since(counter.window_start).unwrap_or(Duration::ZERO) >= config.window;
+        let window_over = now
+            .duration_since(counter.window_start)
+            .unwrap_or(Duration::ZERO)
+            >= config.window;
         if window_over {
             counter.failures = 0;
             counter.window_start = now;
@@ -91,13 +99,18 @@ impl<K: Eq + Hash + Clone> Counters<K> {
     fn make_room(&mut self, now: SystemTime, config: &LockoutConfig) {
         self.entries.retain(|_, c| {
             let blocked = c.blocked_until.is_some_and(|until| now < until);
-            let counting = now.duration_since(c.window_start).unwrap_or(Duration::ZERO) < config.window;
+            let counting =
+                now.duration_since(c.window_start).unwrap_or(Duration::ZERO) < config.window;
             blocked || counting
         });
         if self.entries.len() < config.max_tracked {
             return;
         }
-        let oldest = self.entries.iter().min_by_key(|(_, c)| c.window_start).map(|(k, _)| k.clone());
+        let oldest = self
+            .entries
+            .iter()
+            .min_by_key(|(_, c)| c.window_start)
+            .map(|(k, _)| k.clone());
         if let Some(key) = oldest {
             self.entries.remove(&key);
         }
@@ -115,7 +128,11 @@ pub struct FailureLimiter {
 impl FailureLimiter {
     /// Creates a limiter with `config`.
     pub fn new(config: LockoutConfig) -> Self {
-        Self { config, sources: Counters::new(), aors: Counters::new() }
+        Self {
+            config,
+            sources: Counters::new(),
+            aors: Counters::new(),
+        }
     }
 
     /// Returns whether requests from `source` or for `aor` are blocked at `now`.
@@ -200,12 +217,18 @@ mod tests {
         limiter.record_failure("127.0.0.2".parse().unwrap(), PHONE, at(2));
         assert!(!limiter.is_blocked("127.0.0.2".parse().unwrap(), PHONE, at(2)));
         limiter.record_failure(ip, "sip:102@a.example", at(3));
-        assert!(limiter.is_blocked(ip, "sip:103@a.example", at(3)), "source count survived");
+        assert!(
+            limiter.is_blocked(ip, "sip:103@a.example", at(3)),
+            "source count survived"
+        );
     }
 
     #[test]
     fn limiter_stays_bounded() {
-        let mut limiter = FailureLimiter::new(LockoutConfig { max_tracked: 4, ..config() });
+        let mut limiter = FailureLimiter::new(LockoutConfig {
+            max_tracked: 4,
+            ..config()
+        });
         for i in 0..50u8 {
             limiter.record_failure(IpAddr::from([127, 0, 1, i]), &format!("sip:{i}@a"), at(0));
         }

@@ -6,6 +6,8 @@ mod bindings;
 mod location;
 mod lockout;
 mod register;
+#[cfg(test)]
+mod test_support;
 
 pub use crate::auth::StoredCredential;
 pub use location::{Binding, LocationStore, MemoryLocationStore};

@@ -8,7 +8,9 @@ use super::bindings::{apply_contacts, BindingError};
 use super::location::LocationStore;
 use super::lockout::{FailureLimiter, LockoutConfig};
 use crate::auth::{AuthOutcome, DigestAuthenticator, StoredCredential};
-use crate::msg::{check_request, format_date, HeaderName, Rejection, Request, ResponseBuilder, Uri};
+use crate::msg::{
+    check_request, format_date, HeaderName, Rejection, Request, ResponseBuilder, Uri,
+};
 
 /// The user database the registrar authenticates against.
 pub trait Credentials {
@@ -17,7 +19,7 @@ pub trait Credentials {
     /// `b.example` are different identities.
     fn lookup(&self, realm: &str, user: &str) -> Option<StoredCredential>;
 
-    /// Returns whether this registrar holds bindings for `domain`.
+    /// Returns whether this registrar is responsible for `domain`.
     fn serves_domain(&self, domain: &str) -> bool {
         let _ = domain;
         true
@@ -27,9 +29,9 @@ pub trait Credentials {
 /// Registrar settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistrarConfig {
-    /// Shortest registration accepted, in seconds; shorter ones get 423.
+    /// Minimum registration time accepted, in seconds. Shorter requests get 423.
     pub min_expires: u32,
-    /// Longest registration granted, in seconds; longer requests are cut to it.
+    /// Maximum registration time granted, in seconds. Longer requests are reduced to it.
     pub max_expires: u32,
     /// Registration time when the request names none, in seconds.
     pub default_expires: u32,
@@ -65,14 +67,27 @@ pub struct Registrar<C, L> {
 }
 
 fn unix_secs(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs()
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
 }
 
 impl<C: Credentials, L: LocationStore> Registrar<C, L> {
     /// Creates a registrar.
-    pub fn new(config: RegistrarConfig, credentials: C, location: L, auth: DigestAuthenticator) -> Self {
+    pub fn new(
+        config: RegistrarConfig,
+        credentials: C,
+        location: L,
+        auth: DigestAuthenticator,
+    ) -> Self {
         let limiter = FailureLimiter::new(config.lockout);
-        Self { config, credentials, location, auth, limiter }
+        Self {
+            config,
+            credentials,
+            location,
+            auth,
+            limiter,
+        }
     }
 
     /// Returns the location store.
@@ -87,7 +102,12 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
 
     /// Handles a REGISTER that arrived from `source` at `now` and returns the
     /// response to send.
-    pub fn handle(&mut self, request: &Request<'_>, source: SocketAddr, now: SystemTime) -> ResponseBuilder {
+    pub fn handle(
+        &mut self,
+        request: &Request<'_>,
+        source: SocketAddr,
+        now: SystemTime,
+    ) -> ResponseBuilder {
         let reply = |status, reason: &str| {
             ResponseBuilder::for_request(request, Some(source), status, reason).to_tag(&new_tag())
         };
@@ -122,11 +142,17 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
             .find(|c| c.is_digest() && c.param("realm").as_deref() == Some(domain.as_str()));
         let store = &self.credentials;
         let lookup = |user: &str| store.lookup(&domain, user);
-        let outcome = self.auth.verify(credentials, &domain, "REGISTER", lookup, unix_secs(now));
+        let outcome = self
+            .auth
+            .verify(credentials, &domain, "REGISTER", lookup, unix_secs(now));
         let username = match outcome {
             AuthOutcome::Authenticated { username, .. } => username,
-            AuthOutcome::Missing => return self.challenge(reply(401, "Unauthorized"), &domain, false, now),
-            AuthOutcome::Stale => return self.challenge(reply(401, "Unauthorized"), &domain, true, now),
+            AuthOutcome::Missing => {
+                return self.challenge(reply(401, "Unauthorized"), &domain, false, now)
+            }
+            AuthOutcome::Stale => {
+                return self.challenge(reply(401, "Unauthorized"), &domain, true, now)
+            }
             AuthOutcome::Failed { username } => {
                 tracing::info!(%source, %aor, %username, "digest authentication failed");
                 self.limiter.record_failure(source.ip(), &aor, now);
@@ -158,17 +184,28 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
         let mut response = reply(200, "OK");
         for binding in &bindings {
             let remaining = binding.remaining_secs(now);
-            let value = format!("<{}>{};expires={remaining}", binding.contact, binding.params);
+            let value = format!(
+                "<{}>{};expires={remaining}",
+                binding.contact, binding.params
+            );
             response = response.header("Contact", value);
         }
         response.header("Date", format_date(now))
     }
 
-    fn challenge(&self, response: ResponseBuilder, realm: &str, stale: bool, now: SystemTime) -> ResponseBuilder {
+    fn challenge(
+        &self,
+        response: ResponseBuilder,
+        realm: &str,
+        stale: bool,
+        now: SystemTime,
+    ) -> ResponseBuilder {
         self.auth
             .challenge(realm, stale, unix_secs(now))
             .into_iter()
-            .fold(response, |response, value| response.header("WWW-Authenticate", value))
+            .fold(response, |response, value| {
+                response.header("WWW-Authenticate", value)
+            })
     }
 }
 

@@ -68,7 +68,7 @@ fn client_invite_2xx_terminates_without_ack() {
 }
 
 #[test]
-fn client_invite_failure_sends_ack_and_waits_timer_d() {
+fn client_invite_failure_acks_then_timer_d() {
     let (mut tx, _, t0) = start(Reliability::Unreliable);
     feed(&mut tx, 180, at(t0, 100));
     let actions = feed(&mut tx, 486, at(t0, 200));

@@ -163,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn client_non_invite_timer_e_caps_at_t2_until_timer_f() {
+    fn client_non_invite_timer_e_then_f() {
         let (mut tx, actions, t0) = start(Reliability::Unreliable);
         assert_eq!(scheduled(&actions, Timer::E, t0), [500]);
         assert_eq!(scheduled(&actions, Timer::F, t0), [32_000]);

@@ -41,7 +41,7 @@ impl ServerKey {
     /// Returns the key of the server transaction `request` belongs to.
     ///
     /// NOTE: for an RFC 2543 ACK, RFC 3261 also requires its To tag to equal
-    /// the tag of the response the transaction sent; this key leaves the To
+    /// the tag of the response the transaction sent. This key leaves the To
     /// tag out for INVITE and ACK, so that check is not made.
     pub fn for_request(request: &Request<'_>) -> Self {
         let via = request.top_via();

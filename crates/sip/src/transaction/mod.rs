@@ -1,9 +1,9 @@
 //! The transaction layer of RFC 3261 section 17 as pure state machines.
 //!
-//! Each machine is driven by events (a request or response received, a
-//! response the TU sends, timers coming due, a transport error) and by the
-//! current time passed in as an [`Instant`], and returns [`Action`]s for its
-//! driver to carry out. Nothing here sleeps, reads a clock or touches a socket,
+//! Each machine is driven by events: a request or response received, a
+//! response the TU sends, timers coming due, a transport error. The current
+//! time comes in as an [`Instant`], and each event returns the [`Action`]s
+//! for the driver to carry out. Nothing here sleeps, reads a clock or touches a socket,
 //! so tests run every timer in simulated time.
 //!
 //! Timers keep their RFC names: A, B and D for a client INVITE transaction;
@@ -38,7 +38,7 @@ pub struct TimerConfig {
     pub t2: Duration,
     /// T4, the longest time a message stays in the network: 5 s by default.
     pub t4: Duration,
-    /// Timer D on unreliable transports; RFC 3261 asks for at least 32 s.
+    /// Timer D on unreliable transports; RFC 3261 requires at least 32 s.
     pub timer_d: Duration,
 }
 

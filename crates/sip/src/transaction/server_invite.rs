@@ -3,7 +3,7 @@
 //! A 2xx response ends the transaction at once, as RFC 3261 has it; the TU
 //! retransmits a 2xx itself until the ACK arrives. RFC 6026 later added an
 //! Accepted state to absorb stray INVITE copies after a 2xx.
-// TODO: add the RFC 6026 Accepted state once Tandem answers INVITEs with 2xx.
+// TODO: add the RFC 6026 Accepted state once Tandem sends 2xx responses to INVITE.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,7 +39,7 @@ pub struct ServerInvite {
 
 impl ServerInvite {
     /// Starts the transaction for a received INVITE: passes it to the TU and
-    /// answers 100 (Trying) at once, since the TU may take longer than 200 ms
+    /// sends 100 (Trying) at once, because the TU may take longer than 200 ms
     /// (RFC 3261 section 17.2.1). `source` stamps the Via of the 100.
     pub fn start(
         request: &Request<'_>,

@@ -31,7 +31,7 @@ fn server_invite_retransmission_gets_last_provisional() {
 }
 
 #[test]
-fn server_invite_timer_g_caps_at_t2_until_timer_h() {
+fn server_invite_timer_g_then_h() {
     let (mut tx, _, t0) = start(Reliability::Unreliable);
     let actions = tx.send_response(486, response(486, "INVITE", "z9hG4bKsrv"), t0);
     assert_eq!(transmissions(&actions), 1);

@@ -52,8 +52,8 @@ impl ServerNonInvite {
         self.timers.next_deadline()
     }
 
-    /// Handles a retransmission of the request: absorbed while Trying, answered
-    /// with the last response afterwards.
+    /// Handles a retransmission of the request. Trying absorbs it; later
+    /// states send the last response again.
     pub fn on_request(&mut self) -> Vec<Action> {
         match (&self.last_response, self.state) {
             (

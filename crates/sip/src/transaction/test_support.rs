@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::{Action, Timer};
 
-/// A request with the given method and branch.
+/// Builds a request with the given method and branch.
 pub(crate) fn request(method: &str, branch: &str) -> Vec<u8> {
     format!(
         "{method} sip:bob@example.com SIP/2.0\r\n\
@@ -20,7 +20,7 @@ Content-Length: 0\r\n\r\n"
     .into_bytes()
 }
 
-/// A response with the given status to a request with `method` and `branch`.
+/// Builds a response with `status` to a request with `method` and `branch`.
 pub(crate) fn response(status: u16, method: &str, branch: &str) -> Vec<u8> {
     format!(
         "SIP/2.0 {status} Status\r\n\

@@ -1,7 +1,7 @@
 //! Cutting SIP messages out of a TCP byte stream by Content-Length
 //! (RFC 3261 section 18.3).
 
-/// Why a stream cannot be framed; the connection should be closed.
+/// A framing failure, after which the connection must be closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FramingError {
     /// A message is larger than the configured maximum.
@@ -22,7 +22,10 @@ pub struct StreamFramer {
 impl StreamFramer {
     /// Creates a framer that rejects messages over `max_message_size` bytes.
     pub fn new(max_message_size: usize) -> Self {
-        Self { buf: Vec::new(), max_message_size }
+        Self {
+            buf: Vec::new(),
+            max_message_size,
+        }
     }
 
     /// Appends bytes read from the stream.
@@ -35,7 +38,11 @@ impl StreamFramer {
     /// CRLFs before a message are keep-alives (RFC 5626 section 3.5.1) and
     /// are dropped.
     pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
-        let start = self.buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(self.buf.len());
+        let start = self
+            .buf
+            .iter()
+            .position(|b| *b != b'\r' && *b != b'\n')
+            .unwrap_or(self.buf.len());
         self.buf.drain(..start);
         let Some(head_len) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") else {
             if self.buf.len() > self.max_message_size {
@@ -43,7 +50,8 @@ impl StreamFramer {
             }
             return Ok(None);
         };
-        let body_len = content_length(&self.buf[..head_len]).ok_or(FramingError::NoContentLength)?;
+        let body_len =
+            content_length(&self.buf[..head_len]).ok_or(FramingError::NoContentLength)?;
         let total = head_len + 4 + body_len;
         if total > self.max_message_size {
             return Err(FramingError::TooLarge);
@@ -61,7 +69,8 @@ fn content_length(head: &[u8]) -> Option<usize> {
     text.split("\r\n").skip(1).find_map(|line| {
         let (name, value) = line.split_once(':')?;
         let name = name.trim_end_matches([' ', '\t']);
-        let is_length = name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l");
+        let is_length =
+            name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l");
         if !is_length {
             return None;
         }
@@ -92,7 +101,7 @@ mod tests {
     }
 
     #[test]
-    fn framer_splits_back_to_back_messages_and_skips_keepalives() {
+    fn framer_splits_messages_skips_keepalives() {
         let mut framer = StreamFramer::new(1_000);
         framer.push(b"\r\n\r\n");
         framer.push(MESSAGE);

@@ -82,17 +82,17 @@ impl Listeners {
     }
 }
 
-/// Where a message came from, and how to answer it.
+/// The origin of a received message, which is also where its responses go.
 #[derive(Debug, Clone)]
 pub(crate) enum Peer {
-    /// A UDP datagram: answer from the same socket to its source.
+    /// A UDP datagram: responses go from the same socket to its source.
     Udp {
         /// The socket it arrived on.
         socket: Arc<UdpSocket>,
         /// Its source address.
         addr: SocketAddr,
     },
-    /// A TCP connection: answer on the connection.
+    /// A TCP connection: responses go on the same connection.
     Tcp {
         /// The remote address of the connection.
         addr: SocketAddr,

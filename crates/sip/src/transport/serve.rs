@@ -1,11 +1,10 @@
-//! The serve loop: parse, match or create a server transaction, let the TU
-//! (the registrar, or a fixed answer for other methods) respond, and run the
-//! transaction timers.
+//! The serve loop. Each request is parsed and matched to a server transaction,
+//! or starts a new one. The TU responds: the registrar for REGISTER, a fixed
+//! response for other methods. The loop also runs the transaction timers.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
@@ -18,7 +17,7 @@ use crate::msg::{
 use crate::registrar::{Credentials, LocationStore, Registrar};
 use crate::transaction::{Action, ServerInvite, ServerKey, ServerNonInvite};
 
-/// Methods this server answers other than with 405 or 501.
+/// Methods this server handles; other methods get 405 or 501.
 const ALLOW: &str = "REGISTER, OPTIONS";
 
 /// How often lapsed bindings are purged from the location store.
@@ -63,10 +62,18 @@ pub async fn serve<C, L>(
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
     let mut tasks = Vec::new();
     if let Some(socket) = listeners.udp {
-        tasks.push(tokio::spawn(udp::receive(socket, config.max_message_size, inbound_tx.clone())));
+        tasks.push(tokio::spawn(udp::receive(
+            socket,
+            config.max_message_size,
+            inbound_tx.clone(),
+        )));
     }
     if let Some(listener) = listeners.tcp {
-        tasks.push(tokio::spawn(tcp::accept(listener, config.max_message_size, inbound_tx.clone())));
+        tasks.push(tokio::spawn(tcp::accept(
+            listener,
+            config.max_message_size,
+            inbound_tx.clone(),
+        )));
     }
     drop(inbound_tx);
     tracing::info!("SIP service started");
@@ -75,7 +82,10 @@ pub async fn serve<C, L>(
     let mut purge = tokio::time::interval(PURGE_INTERVAL);
     tokio::pin!(shutdown);
     loop {
-        let deadline = table.values().filter_map(|e| e.transaction.next_deadline()).min();
+        let deadline = table
+            .values()
+            .filter_map(|e| e.transaction.next_deadline())
+            .min();
         let timer = async move {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -152,12 +162,14 @@ async fn handle<C: Credentials, L: LocationStore>(
         Err(error) => {
             tracing::debug!(peer = %peer.addr(), %error, "rejected an unparsable request");
             let reason = error.reason_phrase();
-            if let Some(response) = error_response(bytes, error.status_code(), &reason, &new_tag()) {
+            if let Some(response) = error_response(bytes, error.status_code(), &reason, &new_tag())
+            {
                 peer.send(response.into()).await;
             }
             return;
         }
     };
+
     let key = ServerKey::for_request(&request);
     let now = Instant::now();
     if let Some(entry) = table.get_mut(&key) {
@@ -174,37 +186,60 @@ async fn handle<C: Credentials, L: LocationStore>(
         // An ACK for a 2xx, or for a transaction already gone: nothing to do.
         return;
     }
+    start_transaction(&request, key, peer, config, registrar, table).await;
+}
+
+/// Creates a server transaction for a new request, lets the TU respond and
+/// keeps the transaction while it has work left.
+async fn start_transaction<C: Credentials, L: LocationStore>(
+    request: &Request<'_>,
+    key: ServerKey,
+    peer: &Peer,
+    config: &TransportConfig,
+    registrar: &mut Registrar<C, L>,
+    table: &mut HashMap<ServerKey, Entry>,
+) {
     let source = peer.addr();
     if table.len() >= config.max_transactions {
-        let response = ResponseBuilder::for_request(&request, Some(source), 503, "Service Unavailable")
-            .to_tag(&new_tag())
-            .header("Retry-After", "5");
+        let response =
+            ResponseBuilder::for_request(request, Some(source), 503, "Service Unavailable")
+                .to_tag(&new_tag())
+                .header("Retry-After", "5");
         peer.send(response.build().into()).await;
         return;
     }
+
     let reliability = peer.reliability();
     let (mut transaction, first) = if request.method == Method::Invite {
-        let (tx, actions) = ServerInvite::start(&request, Some(source), reliability, config.timers);
+        let (tx, actions) = ServerInvite::start(request, Some(source), reliability, config.timers);
         (ServerTransaction::Invite(tx), actions)
     } else {
         let (tx, actions) = ServerNonInvite::start(reliability, config.timers);
         (ServerTransaction::NonInvite(tx), actions)
     };
     let mut terminated = execute(&first, peer).await;
-    let response = respond(&request, source, registrar);
+
+    let response = respond(request, source, registrar);
     let status = response.status();
-    tracing::debug!(peer = %source, method = %request.method, status, "answered a request");
+    tracing::debug!(peer = %source, method = %request.method, status, "responded to a request");
+    let now = Instant::now();
     let actions = match &mut transaction {
         ServerTransaction::Invite(tx) => tx.send_response(status, response.build(), now),
         ServerTransaction::NonInvite(tx) => tx.send_response(status, response.build(), now),
     };
     terminated |= execute(&actions, peer).await;
     if !terminated {
-        table.insert(key, Entry { transaction, peer: peer.clone() });
+        table.insert(
+            key,
+            Entry {
+                transaction,
+                peer: peer.clone(),
+            },
+        );
     }
 }
 
-/// The TU: the registrar for REGISTER, fixed answers for everything else.
+/// Builds the TU's response: the registrar's for REGISTER, a fixed one for other methods.
 fn respond<C: Credentials, L: LocationStore>(
     request: &Request<'_>,
     source: SocketAddr,
@@ -234,4 +269,3 @@ fn respond<C: Credentials, L: LocationStore>(
 fn new_tag() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
-

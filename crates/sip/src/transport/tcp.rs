@@ -11,7 +11,11 @@ use super::framing::StreamFramer;
 use super::{Inbound, Peer};
 
 /// Accepts connections on `listener` until the inbound receiver is dropped.
-pub(crate) async fn accept(listener: TcpListener, max_message_size: usize, inbound: mpsc::Sender<Inbound>) {
+pub(crate) async fn accept(
+    listener: TcpListener,
+    max_message_size: usize,
+    inbound: mpsc::Sender<Inbound>,
+) {
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -28,7 +32,12 @@ pub(crate) async fn accept(listener: TcpListener, max_message_size: usize, inbou
 }
 
 /// Reads messages from one connection; a writer task sends responses back.
-async fn connection(stream: TcpStream, addr: SocketAddr, max_message_size: usize, inbound: mpsc::Sender<Inbound>) {
+async fn connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    max_message_size: usize,
+    inbound: mpsc::Sender<Inbound>,
+) {
     let (mut reader, mut writer) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Arc<[u8]>>(64);
     tokio::spawn(async move {
@@ -54,7 +63,10 @@ async fn connection(stream: TcpStream, addr: SocketAddr, max_message_size: usize
         loop {
             match framer.next_message() {
                 Ok(Some(message)) => {
-                    let peer = Peer::Tcp { addr, writer: tx.clone() };
+                    let peer = Peer::Tcp {
+                        addr,
+                        writer: tx.clone(),
+                    };
                     if inbound.send((message, peer)).await.is_err() {
                         return;
                     }

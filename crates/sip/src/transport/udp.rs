@@ -9,7 +9,11 @@ use super::{Inbound, Peer};
 
 /// Reads datagrams from `socket` and forwards each to `inbound` until the
 /// receiver is dropped. Datagrams over `max_message_size` are dropped.
-pub(crate) async fn receive(socket: Arc<UdpSocket>, max_message_size: usize, inbound: mpsc::Sender<Inbound>) {
+pub(crate) async fn receive(
+    socket: Arc<UdpSocket>,
+    max_message_size: usize,
+    inbound: mpsc::Sender<Inbound>,
+) {
     // One byte more than the limit shows whether a datagram was cut.
     let mut buf = vec![0u8; max_message_size + 1];
     loop {
@@ -25,7 +29,10 @@ pub(crate) async fn receive(socket: Arc<UdpSocket>, max_message_size: usize, inb
             tracing::debug!(%addr, len, "dropped an oversized UDP datagram");
             continue;
         }
-        let peer = Peer::Udp { socket: socket.clone(), addr };
+        let peer = Peer::Udp {
+            socket: socket.clone(),
+            addr,
+        };
         if inbound.send((buf[..len].to_vec(), peer)).await.is_err() {
             return;
         }

@@ -5,6 +5,7 @@ mod audit;
 mod customers;
 mod dto;
 mod plans;
+mod team;
 mod white_labels;
 
 use axum::body::Bytes;
@@ -60,6 +61,7 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(plans::router())
         .merge(white_labels::router())
         .merge(audit::router())
+        .merge(team::router())
         .split_for_parts()
 }
 

@@ -28,8 +28,14 @@ pub struct AccountPortal {
     pub white_label: WhiteLabelRow,
 }
 
+impl super::forms::CsrfSource for AccountPortal {
+    fn csrf_token(&self) -> &str {
+        &self.session.csrf_token
+    }
+}
+
 impl AccountPortal {
-    fn chrome(&self, state: &AppState, title: &str) -> Chrome {
+    pub(super) fn chrome(&self, state: &AppState, title: &str) -> Chrome {
         let mut chrome = Chrome::anonymous(
             &self.session.brand,
             &state.settings.platform_name,

@@ -139,6 +139,23 @@ async fn sign_in(
                 Some("The email or password is not right. Check both and try again.".into());
             sign_in_response(&state, &brand, form, &expected, StatusCode::UNAUTHORIZED)
         }
+        Err(AppError::RateLimited { retry_after_secs }) => {
+            let mut form = Form::default();
+            form.values.insert("email".into(), email);
+            form.values.insert("next".into(), next);
+            let minutes = retry_after_secs.div_ceil(60);
+            form.summary = Some(format!(
+                "Too many failed sign-ins. For your security, try again in {minutes} minute(s), or \
+                 use Forgot your password."
+            ));
+            sign_in_response(
+                &state,
+                &brand,
+                form,
+                &expected,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+        }
         Err(error) => super::error_page(&state, &brand, error),
     }
 }

@@ -8,10 +8,12 @@ mod billing;
 mod customers;
 pub mod forms;
 mod messages;
+mod passwords;
 mod payments;
 mod plans;
 mod platform;
 mod settings;
+mod team;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};
@@ -48,6 +50,8 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(payments::router())
         .merge(billing::router())
         .merge(settings::router())
+        .merge(team::router())
+        .merge(passwords::router())
         .merge(messages::router())
         .merge(platform::router())
 }
@@ -131,6 +135,7 @@ const WHITE_LABEL_NAV: &[(&str, &str)] = &[
     ("/billing", "Balance"),
     ("/outbox", "Mail"),
     ("/audit", "Audit log"),
+    ("/team", "Team"),
     ("/api-keys", "API keys"),
     ("/settings", "Settings"),
 ];
