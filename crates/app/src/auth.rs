@@ -79,6 +79,16 @@ impl SignInLimiter {
         }
     }
 
+    /// Counts an attempt at something limited by volume, whether or not it succeeds; fails
+    /// once `limit` attempts fall in the window, until the lock ends.
+    pub fn throttle(&self, key: &str, limit: usize, now: i64) -> Result<(), u64> {
+        if let Some(wait) = self.locked(key, now) {
+            return Err(wait);
+        }
+        self.fail(key, limit, now);
+        Ok(())
+    }
+
     fn clear(&self, key: &str) {
         self.entries.lock().expect("limiter lock").remove(key);
     }
@@ -238,6 +248,14 @@ impl App {
         let session = self.open_session(&user.id, source_ip.as_deref()).await?;
         tracing::info!(user.id = %user.id, "signed in");
         Ok(session)
+    }
+
+    /// Counts an attempt under `key` (such as `reset:source:192.0.2.1`), failing with
+    /// `RateLimited` once `limit` attempts fall within 15 minutes.
+    pub fn throttle(&self, key: &str, limit: usize) -> AppResult<()> {
+        self.sign_in_limiter
+            .throttle(key, limit, self.now_us())
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
     }
 
     async fn record_failed_sign_in(

@@ -821,6 +821,33 @@ impl App {
         Ok(())
     }
 
+    /// Changes the signed-in user's own name.
+    pub async fn change_own_name(&self, principal: &Principal, name: &str) -> AppResult<()> {
+        let user = principal
+            .user_row()
+            .ok_or_else(|| AppError::Forbidden("API keys have no name to change".into()))?;
+        let name = Name::parse(name, 120).map_err(|e| AppError::field("name", e))?;
+        let now = self.now_us();
+        let mut tx = self.store.begin().await?;
+        users::set_name(&mut tx, &user.id, name.as_str()).await?;
+        record(
+            &mut tx,
+            now,
+            principal.actor(),
+            Change {
+                action: "user.renamed",
+                object_kind: "user",
+                object_id: user.id.as_str(),
+                before: Some(json!({"name": user.name})),
+                after: Some(json!({"name": name.as_str()})),
+                ..Change::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Changes the signed-in user's own password; the current one is required.
     pub async fn change_own_password(
         &self,

@@ -96,3 +96,13 @@ pub async fn touch_sign_in(conn: &mut Conn, id: &UserId, now_us: i64) -> StoreRe
         .await?;
     Ok(())
 }
+
+/// Replaces the user's display name.
+pub async fn set_name(conn: &mut Conn, id: &UserId, name: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

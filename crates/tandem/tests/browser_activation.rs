@@ -1,7 +1,7 @@
 //! Self-activation in a real browser, both sides. The white-label administrator creates a
 //! customer who pays for themselves. The customer, in a browser session of their own, opens
 //! the link from the activation mail, corrects a rejected form, declines and then approves the
-//! test payment, and lands signed in on their account. The administrator then sees the
+//! test payment, and lands signed in on their account. The administrator then finds the
 //! customer active, with its ledger entries.
 //!
 //! Mail goes over SMTP to the test SMTP server on a loopback port. Needs Debian's `chromium`
@@ -100,7 +100,7 @@ impl Activation {
         Activation { server, smtp, wl }
     }
 
-    /// The white label's portal, as the browser reaches it.
+    /// Returns the URL of the white label's portal, as the browser reaches it.
     fn base_url(&self) -> String {
         format!("http://{}:{}", self.wl.host, self.server.address.port())
     }
@@ -115,7 +115,7 @@ impl Activation {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!(
-            "mail {n} did not arrive within 10 seconds; received {}",
+            "timed out after 10 seconds waiting for mail {n}; {} received",
             self.smtp.received().len()
         );
     }
@@ -316,7 +316,7 @@ async fn assert_field_error(browser: &Browser, name: &str, expected: &str) {
     );
 }
 
-/// Signs in on the white label's portal as its administrator, and returns at the customers list.
+/// Signs in on the white label's portal as its administrator, ending on the customers list.
 async fn sign_in_admin(browser: &Browser, setup: &Activation) {
     let base = setup.base_url();
     browser.navigate(&format!("{base}/sign-in")).await;
@@ -531,6 +531,7 @@ async fn assert_activation_page(browser: &Browser) {
         welcome.starts_with(&format!("Welcome, {LEGAL_NAME}.")),
         "{welcome}"
     );
+
     let plan = description_list(browser, "section.card:has(> h2) dl").await;
     let terms: Vec<&str> = plan.iter().map(|(term, _)| term.as_str()).collect();
     assert_eq!(
@@ -555,6 +556,7 @@ async fn assert_activation_page(browser: &Browser) {
     assert_eq!(plan[3].1, "$44.85");
     assert_eq!(plan[4].1, "$101.20");
     assert_eq!(cents(&plan[2].1) + cents(&plan[3].1), cents(&plan[4].1));
+
     assert_eq!(
         browser.find("form p strong").await.text().await,
         CONTACT_EMAIL,
@@ -565,8 +567,8 @@ async fn assert_activation_page(browser: &Browser) {
     assert_descriptions_inside_cards(browser).await;
 }
 
-/// The customer's side, in a browser session of their own: from the activation link to the
-/// account page.
+/// Activates the account as the customer, in a browser session of their own: from the
+/// activation link to the account page.
 async fn activate_as_customer(setup: &Activation, link: &str) {
     let base = setup.base_url();
     let browser = Browser::start().await;
@@ -674,7 +676,7 @@ async fn activate_as_customer(setup: &Activation, link: &str) {
         "the page says how to retry: {message}"
     );
 
-    // Back to the link, which says the last payment failed, and on to pay again.
+    // Back to the link, which reports that the last payment failed, and on to pay again.
     browser.navigate(link).await;
     save_screenshot(&browser, "13-activation-after-decline").await;
     assert_activation_page(&browser).await;
@@ -758,6 +760,9 @@ async fn assert_ledger(browser: &Browser, table: &str, balance: &str) {
         "opening credit, setup fee, monthly fee: {rows:?}"
     );
     // Columns: when, kind, description, paid by, amount, tax, total, balance after, by.
+    // NOTE: the three entries are posted in one transaction with the same timestamp, and the
+    // ledger lists such entries in the order of the random part of their ids, so the rows are
+    // compared in sorted order.
     let mut kinds_and_totals: Vec<(&str, &str)> = rows
         .iter()
         .map(|row| (row[1].as_str(), row[6].as_str()))
@@ -771,6 +776,7 @@ async fn assert_ledger(browser: &Browser, table: &str, balance: &str) {
             ("Top-up", "$150.00"),
         ]
     );
+
     for row in &rows {
         assert_eq!(row[3], "Customer", "the customer pays: {row:?}");
         assert_eq!(
@@ -779,6 +785,7 @@ async fn assert_ledger(browser: &Browser, table: &str, balance: &str) {
             "amount plus tax is the total: {row:?}"
         );
     }
+
     let setup_fee = rows
         .iter()
         .find(|row| row[2].starts_with("Setup fee"))
@@ -795,6 +802,7 @@ async fn assert_ledger(browser: &Browser, table: &str, balance: &str) {
         (monthly_fee[4].as_str(), monthly_fee[5].as_str()),
         ("-$39.00", "-$5.85")
     );
+
     let overflow = browser
         .execute(
             "const wrap = document.querySelector('.table-wrap'); \
@@ -806,6 +814,7 @@ async fn assert_ledger(browser: &Browser, table: &str, balance: &str) {
         Some(0),
         "the ledger fits the page without scrolling sideways"
     );
+
     let total: i64 = rows.iter().map(|row| cents(&row[6])).sum();
     assert_eq!(total, cents(balance), "the entries add up to the balance");
     let balances_after: Vec<&str> = rows.iter().map(|row| row[7].as_str()).collect();
@@ -843,7 +852,7 @@ async fn customer_activates_in_browser() {
         format!("Payment received: $150.00 for {LEGAL_NAME}")
     );
 
-    // The administrator sees the customer active, in the list and on its page.
+    // The administrator finds the customer active, in the list and on its page.
     admin.navigate(&format!("{base}/customers")).await;
     save_screenshot(&admin, "16-customers-active").await;
     let rows = table_rows(&admin, "main table").await;

@@ -609,3 +609,121 @@ async fn repeated_failures_lock_out_even_right_password() {
             .unwrap();
     assert_eq!(failures, tandem_app::auth::MAX_FAILURES_PER_EMAIL as i64);
 }
+
+#[tokio::test]
+async fn switching_accounts_never_widens_access() {
+    let setup = Setup::start().await;
+    let first = setup.customer("First Account Ltd").await;
+    let second = setup.customer("Second Account Ltd").await;
+    let outsider = setup.customer("Outsider Ltd").await;
+    setup.api(Method::POST, "/api/v1/invitations", Some(json!({"emails": ["multi@accounts.example"], "role": "account_administrator", "account_id": first}))).await;
+    let (client, base) = setup.browser();
+    let link = setup.link_mailed_to("multi@accounts.example").await;
+    accept(&client, &link, "Multi", "a long enough password").await;
+    let (added, _) = setup
+        .api(Method::POST, "/api/v1/users", Some(json!({"name": "Multi", "email": "multi@accounts.example", "role": "tech", "account_id": second})))
+        .await;
+    assert_eq!(added, 201);
+    let page = client
+        .get(format!("{base}/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf(&page);
+
+    let switched = client
+        .post(format!("{base}/account/switch"))
+        .form(&[("_csrf", token.as_str()), ("account_id", first.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let refused = client
+        .post(format!("{base}/account/switch"))
+        .form(&[("_csrf", token.as_str()), ("account_id", outsider.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let shown = client
+        .get(format!("{base}/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert_eq!(switched.status().as_u16(), 303);
+    assert_eq!(refused.status().as_u16(), 404);
+    assert!(shown.contains("First Account Ltd"));
+    assert!(shown.contains("Second Account Ltd"));
+    assert!(!shown.contains("Outsider Ltd"));
+    assert!(!second.is_empty());
+}
+
+#[tokio::test]
+async fn profile_password_change_needs_current_password() {
+    let setup = Setup::start().await;
+    let (client, base) = setup.browser();
+    let sign_in_page = client
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/sign-in"))
+        .form(&[
+            ("_csrf", csrf(&sign_in_page).as_str()),
+            ("email", setup.wl.admin_email.as_str()),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let page = client
+        .get(format!("{base}/profile"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf(&page);
+
+    let wrong = client
+        .post(format!("{base}/profile"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("name", "Admin"),
+            ("current_password", "not it at all"),
+            ("new_password", "another good password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let right = client
+        .post(format!("{base}/profile"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("name", "Admin Renamed"),
+            ("current_password", PASSWORD),
+            ("new_password", "another good password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(wrong.status().as_u16(), 422);
+    assert_eq!(right.status().as_u16(), 200);
+    assert!(setup
+        .app
+        .sign_in(&setup.wl.admin_email, "another good password", None)
+        .await
+        .is_ok());
+}

@@ -4,8 +4,8 @@ use askama::Template;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use tandem_app::access::AccountMember;
@@ -14,11 +14,16 @@ use tandem_store::white_labels::WhiteLabelRow;
 use super::customers::{entry_line, EntryLine};
 use super::{error_page, message_page, render, Chrome, NavLink};
 use crate::api::format_money;
-use crate::extract::PortalSession;
+use crate::extract::{cookie, PortalSession};
 use crate::AppState;
 
+/// The cookie naming the account a member of several accounts acts on.
+const ACCOUNT_COOKIE: &str = "tandem_account";
+
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/account", get(overview))
+    Router::new()
+        .route("/account", get(overview))
+        .route("/account/switch", post(switch))
 }
 
 /// A signed-in member of a customer account of this white label.
@@ -70,13 +75,16 @@ impl FromRequestParts<AppState> for AccountPortal {
             ));
         };
         crate::ops::record_tenant(white_label.id.as_str());
-        // NOTE: a member of several accounts acts on the first; choosing among them is not built yet.
-        let Some((customer_id, _)) = session
-            .principal
-            .customer_roles(&white_label.id)
-            .into_iter()
-            .next()
-        else {
+        // The chosen account comes from a cookie, but only an account the user is a member of
+        // is ever used, so the choice cannot widen what they see.
+        let roles = session.principal.customer_roles(&white_label.id);
+        let chosen = cookie(parts, ACCOUNT_COOKIE);
+        let picked = roles
+            .iter()
+            .find(|(id, _)| Some(id.as_str()) == chosen.as_deref())
+            .or_else(|| roles.first())
+            .map(|(id, _)| id.clone());
+        let Some(customer_id) = picked else {
             return Err(message_page(
                 state,
                 &session.brand,
@@ -112,6 +120,8 @@ struct OverviewPage {
     balance: String,
     support_email: String,
     entries: Option<Vec<EntryLine>>,
+    /// The accounts the user may switch to: id, name, whether it is the current one.
+    accounts: Vec<(String, String, bool)>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,7 +149,29 @@ async fn overview(
         Err(tandem_app::AppError::Forbidden(_)) => None,
         Err(error) => return error_page(&state, &portal.session.brand, error),
     };
+    let mut accounts = Vec::new();
+    for (id, _) in portal
+        .session
+        .principal
+        .customer_roles(&portal.white_label.id)
+    {
+        let Ok(member) = portal
+            .session
+            .principal
+            .account_member(&portal.white_label.id, &id)
+        else {
+            continue;
+        };
+        if let Ok(row) = state.app.own_account(&member).await {
+            accounts.push((
+                id.to_string(),
+                row.legal_name,
+                id == *portal.member.customer_id(),
+            ));
+        }
+    }
     let page = OverviewPage {
+        accounts,
         chrome: portal.chrome(&state, &account.legal_name),
         welcome: query.welcome.is_some(),
         account_number: tandem_domain::AccountNumber::parse(&account.account_number)
@@ -154,4 +186,35 @@ async fn overview(
         entries,
     };
     render(&page)
+}
+
+async fn switch(
+    State(state): State<AppState>,
+    posted: super::forms::Posted<AccountPortal>,
+) -> Response {
+    let portal = posted.ctx;
+    let wanted = posted.form.get("account_id").to_string();
+    let allowed = portal
+        .session
+        .principal
+        .customer_roles(&portal.white_label.id)
+        .iter()
+        .any(|(id, _)| id.as_str() == wanted);
+    if !allowed {
+        let error = tandem_app::AppError::NotFound("customer account");
+        return error_page(&state, &portal.session.brand, error);
+    }
+    let mut response = axum::response::Redirect::to("/account").into_response();
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!("{ACCOUNT_COOKIE}={wanted}; Path=/; HttpOnly; SameSite=Lax{secure}");
+    if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    response
 }

@@ -12,6 +12,7 @@ mod passwords;
 mod payments;
 mod plans;
 mod platform;
+mod profile;
 mod settings;
 mod team;
 
@@ -52,6 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(team::router())
         .merge(passwords::router())
+        .merge(profile::router())
         .merge(messages::router())
         .merge(platform::router())
 }

@@ -205,6 +205,10 @@ async fn join(
         Err(response) => return response,
     };
     let name = field(&fields, "name");
+    let source = format!("invitation:source:{}", ip.as_deref().unwrap_or("unknown"));
+    if let Err(error) = state.app.throttle(&source, 30) {
+        return super::error_page(&state, &brand, error);
+    }
     match state
         .app
         .accept_invitation(
@@ -319,7 +323,12 @@ async fn forgot_page(State(state): State<AppState>, brand: Brand, request: Reque
     )
 }
 
-async fn forgot(State(state): State<AppState>, brand: Brand, request: Request) -> Response {
+async fn forgot(
+    State(state): State<AppState>,
+    brand: Brand,
+    ClientIp(ip): ClientIp,
+    request: Request,
+) -> Response {
     let Some(white_label) = brand.white_label.clone() else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -327,12 +336,22 @@ async fn forgot(State(state): State<AppState>, brand: Brand, request: Request) -
         Ok(read) => read,
         Err(response) => return response,
     };
-    if let Err(error) = state
+    let email = field(&fields, "email");
+    let source = format!("reset:source:{}", ip.as_deref().unwrap_or("unknown"));
+    let per_email = format!("reset:email:{}", email.trim().to_lowercase());
+    let allowed = state
         .app
-        .request_password_reset(&white_label.id, &field(&fields, "email"))
-        .await
-    {
-        tracing::error!(%error, "password reset request failed");
+        .throttle(&source, 20)
+        .and_then(|()| state.app.throttle(&per_email, 5));
+    if allowed.is_ok() {
+        // The work runs apart from the response, so a known and an unknown email take the same
+        // time to answer.
+        let app = state.app.clone();
+        tokio::spawn(async move {
+            if let Err(error) = app.request_password_reset(&white_label.id, &email).await {
+                tracing::error!(%error, "password reset request failed");
+            }
+        });
     }
     // The same answer whether or not the email has a login, so the page reveals nothing.
     let intro = "If that email address has a login here, a link to set a new password is on its way. It works for one hour.".to_string();
