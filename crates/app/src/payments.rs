@@ -491,10 +491,7 @@ impl App {
         store_payments::finish(tx, &payment.id, "succeeded", None, now).await?;
         let currency = Currency::parse(&payment.currency)
             .map_err(|e| AppError::Internal(format!("stored currency: {e}")))?;
-        let description = format!(
-            "Card payment {}",
-            event.gateway_reference.clone().unwrap_or_default()
-        );
+        let description = "Card payment".to_string();
         let entry = ledger::NewEntry {
             account: ledger::Account::Customer(&white_label.id, &payment.customer_id),
             customer_id: Some(&payment.customer_id),

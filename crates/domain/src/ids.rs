@@ -31,15 +31,29 @@ fn encode_body(millis: u64, random: u128) -> String {
     body
 }
 
-/// Creates a new id body from the current time and `rand::thread_rng`.
+/// Creates a new id body from the current time and `rand::thread_rng`. Within one process
+/// ids are strictly increasing: an id made in the same millisecond as the previous one (or
+/// after the clock stepped back) takes the previous one's random part plus one, so rows
+/// written together keep the order they were written in.
 fn new_body() -> String {
+    static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
     // A clock before 1970 is a broken host; an id at time zero still stays unique by its
     // random bits.
-    let millis = SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as u64)
         .unwrap_or(0);
-    encode_body(millis, rand::thread_rng().gen())
+    let mask_80 = (1u128 << 80) - 1;
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (millis, random) = if now > last.0 {
+        (now, rand::thread_rng().gen::<u128>() & (mask_80 >> 1))
+    } else if last.1 < mask_80 {
+        (last.0, last.1 + 1)
+    } else {
+        (last.0 + 1, 0)
+    };
+    *last = (millis, random);
+    encode_body(millis, random)
 }
 
 /// Checks that `body` is 26 lowercase Crockford base32 characters that fit in 128 bits.
@@ -311,5 +325,18 @@ mod tests {
     fn id_deserialize_rejects_invalid() {
         let result: Result<AuditEntryId, _> = serde_json::from_str("\"aud_nope\"");
         assert!(result.is_err());
+    }
+}
+
+#[cfg(test)]
+mod monotonic_tests {
+    use super::new_body;
+
+    #[test]
+    fn ids_made_together_increase() {
+        let ids: Vec<String> = (0..1000).map(|_| new_body()).collect();
+        for pair in ids.windows(2) {
+            assert!(pair[0] < pair[1], "{} then {}", pair[0], pair[1]);
+        }
     }
 }

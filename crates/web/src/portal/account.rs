@@ -143,7 +143,13 @@ async fn overview(
         Ok(entries) => Some(
             entries
                 .iter()
-                .map(|e| entry_line(e, &account.time_zone))
+                .map(|e| {
+                    // The customer's own page links nowhere else: the customer page is the
+                    // white label's.
+                    let mut line = entry_line(e, &account.time_zone);
+                    line.customer = None;
+                    line
+                })
                 .collect(),
         ),
         Err(tandem_app::AppError::Forbidden(_)) => None,
@@ -178,7 +184,7 @@ async fn overview(
             .map(|n| n.display())
             .unwrap_or_default(),
         plan: account.plan_name.clone(),
-        status: account.status.replace('_', " "),
+        status: capitalised(&account.status.replace('_', " ")),
         role: portal.member.role().label().to_string(),
         balance: format_money(account.balance_minor, &account.currency),
         support_email: portal.white_label.support_email.clone(),
@@ -217,4 +223,12 @@ async fn switch(
             .append(axum::http::header::SET_COOKIE, value);
     }
     response
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

@@ -347,7 +347,7 @@ async fn returned(
         Ok(ActivationReturn::Activated) => render(&page("Your account is active", "Your payment was received and your account is active. Sign in with your email address and password.".into(), false, true, false)),
         Ok(ActivationReturn::Pending) if query.cancelled.is_some() => render(&page("Payment not completed", "You left the payment page before paying. Go back to the link in your activation email to try again.".into(), true, false, false)),
         Ok(ActivationReturn::Pending) => render(&page("Waiting for your payment", "We have not yet heard from the payment provider. This page checks again when you reload it.".into(), false, false, true)),
-        Ok(ActivationReturn::Failed { reason }) => render(&page("The payment did not go through", format!("{reason}. Nothing was charged. Open the link in your activation email again to retry."), true, false, false)),
+        Ok(ActivationReturn::Failed { reason }) => render(&page("The payment did not go through", format!("The payment provider said: {}. Nothing was charged. Open the link in your activation email again to retry.", reason.trim_end_matches('.')), true, false, false)),
         Ok(ActivationReturn::Held) => render(&page("Your payment is being checked", format!("Your payment was received but needs a check by {} before your account opens. They will be in touch.", white_label.name), false, false, false)),
         Err(AppError::NotFound(_)) => message_page(&state, &brand, StatusCode::NOT_FOUND, "Not found", "There is no such payment."),
         Err(error) => super::error_page(&state, &brand, error),

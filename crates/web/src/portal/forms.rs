@@ -106,6 +106,8 @@ pub struct Form {
     pub errors: HashMap<String, String>,
     /// An error that belongs to no single field.
     pub summary: Option<String>,
+    /// Field names in the order their errors were found, which follows the form's order.
+    pub order: Vec<String>,
 }
 
 impl Form {
@@ -144,12 +146,19 @@ impl Form {
 
     /// Every error, for the summary at the top of the form.
     pub fn error_list(&self) -> Vec<(String, String)> {
-        let mut list: Vec<_> = self
+        let mut list: Vec<(String, String)> = self
+            .order
+            .iter()
+            .filter_map(|k| self.errors.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
+        let mut rest: Vec<_> = self
             .errors
             .iter()
+            .filter(|(k, _)| !self.order.contains(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        list.sort();
+        rest.sort();
+        list.extend(rest);
         list
     }
 
@@ -162,7 +171,11 @@ impl Form {
         match error {
             AppError::Invalid(fields) => {
                 for FieldError { field, message, .. } in fields {
-                    self.errors.entry(field_names(&field)).or_insert(message);
+                    let name = field_names(&field);
+                    if !self.errors.contains_key(&name) {
+                        self.order.push(name.clone());
+                    }
+                    self.errors.entry(name).or_insert(message);
                 }
                 Ok(())
             }
