@@ -195,7 +195,8 @@ impl Principal {
 }
 
 impl Principal {
-    /// The customer accounts of one white label on which the caller holds a role, with it.
+    /// The customer accounts of one white label on which the caller holds a role, with it. A
+    /// customer account's API key holds its role on its own account only.
     pub fn customer_roles(
         &self,
         white_label_id: &WhiteLabelId,
@@ -206,7 +207,20 @@ impl Principal {
                 .filter(|m| m.white_label_id.as_ref() == Some(white_label_id))
                 .filter_map(|m| Some((m.customer_id.clone()?, Role::parse(&m.role).ok()?)))
                 .collect(),
-            Identity::ApiKey(_) => Vec::new(),
+            Identity::ApiKey(key) => {
+                let Some(customer_id) = &key.customer_id else {
+                    return Vec::new();
+                };
+                match Role::parse(&key.role) {
+                    Ok(role)
+                        if key.white_label_id == *white_label_id
+                            && role.scope() == tandem_domain::ScopeKind::Customer =>
+                    {
+                        vec![(customer_id.clone(), role)]
+                    }
+                    _ => Vec::new(),
+                }
+            }
         }
     }
 
@@ -317,7 +331,7 @@ impl AccountMember {
         self.role
     }
 
-    /// The acting person.
+    /// The acting person or key.
     pub fn actor(&self) -> &Actor {
         &self.actor
     }

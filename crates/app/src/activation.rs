@@ -421,28 +421,24 @@ impl App {
             "held" => return Ok(ActivationReturn::Held),
             _ => {}
         }
-        let paid_here = match (return_secret, &payment.return_token_hash) {
-            (Some(secret), Some(expected)) => {
-                crate::auth::hashes_match(&token_hash(secret), expected)
-            }
-            _ => false,
-        };
-        if !paid_here {
-            return Ok(ActivationReturn::Activated);
-        }
-        let customer = store_customers::get(&mut conn, white_label_id, &payment.customer_id)
-            .await?
-            .ok_or(AppError::NotFound("customer"))?;
-        let user = tandem_store::users::find_by_email_key(
-            &mut conn,
-            &customer.contact_email.to_lowercase(),
-        )
-        .await?;
         drop(conn);
+        let Some(secret) = return_secret else {
+            return Ok(ActivationReturn::Activated);
+        };
+        // Only the browser that paid, once, within an hour, and only as the user this payment
+        // created: never an existing user whose email the contact happens to have.
+        let since = self.now_us() - 3_600_000_000;
+        let mut tx = self.store.begin().await?;
+        let user =
+            payments::take_return_sign_in(&mut tx, payment_id, &token_hash(secret), since).await?;
+        tx.commit().await?;
         match user {
-            Some(user) => Ok(ActivationReturn::SignedIn(
-                self.open_session(&user.id, source_ip).await?,
-            )),
+            Some(user_id) => {
+                let user_id = tandem_domain::UserId::from_trusted(user_id);
+                Ok(ActivationReturn::SignedIn(
+                    self.open_session(&user_id, source_ip).await?,
+                ))
+            }
             None => Ok(ActivationReturn::Activated),
         }
     }

@@ -18,6 +18,7 @@ use tandem_store::{api_keys, memberships, sessions, users};
 
 use crate::access::{Principal, WhiteLabelAdmin};
 use crate::audit::{record, Change};
+use crate::two_factor::PendingSignIn;
 use crate::validate::Fields;
 use crate::{App, AppError, AppResult};
 
@@ -53,14 +54,14 @@ struct Attempts {
 
 impl SignInLimiter {
     /// Seconds until `key` may try again, if it is locked.
-    fn locked(&self, key: &str, now: i64) -> Option<u64> {
+    pub(crate) fn locked(&self, key: &str, now: i64) -> Option<u64> {
         let entries = self.entries.lock().expect("limiter lock");
         let until = entries.get(key).map(|a| a.locked_until).unwrap_or(0);
         (until > now).then(|| ((until - now) / 1_000_000).max(1) as u64)
     }
 
     /// Records a failure for `key`, locking it once `limit` failures fall in the window.
-    fn fail(&self, key: &str, limit: usize, now: i64) {
+    pub(crate) fn fail(&self, key: &str, limit: usize, now: i64) {
         let mut entries = self.entries.lock().expect("limiter lock");
         if entries.len() > 100_000 {
             entries.retain(|_, a| {
@@ -89,7 +90,7 @@ impl SignInLimiter {
         Ok(())
     }
 
-    fn clear(&self, key: &str) {
+    pub(crate) fn clear(&self, key: &str) {
         self.entries.lock().expect("limiter lock").remove(key);
     }
 }
@@ -102,11 +103,24 @@ pub struct NewSession {
     pub user_id: UserId,
 }
 
+/// Where a sign-in stands after the password passed.
+#[derive(Debug, Clone)]
+pub enum SignInStep {
+    /// Signed in: the new session.
+    Complete(NewSession),
+    /// The user has an authenticator: no session yet, and the browser must send a code with
+    /// the pending sign-in's token to [`App::complete_two_factor_sign_in`].
+    SecondFactor(PendingSignIn),
+}
+
 /// A session found for a cookie.
 #[derive(Debug, Clone)]
 pub struct SessionPrincipal {
     pub principal: Principal,
     pub csrf_token: String,
+    /// True when a white label requires this user to sign in with a second factor and they
+    /// have no authenticator yet: until they enrol, the portal lets them only enrol or sign out.
+    pub must_enrol_two_factor: bool,
 }
 
 /// A newly created API key; `secret` is shown once and never again.
@@ -154,8 +168,24 @@ pub fn check_password(password: &str) -> Result<(), tandem_domain::ValueError> {
     Ok(())
 }
 
+/// Bounds how many Argon2id computations (19 MiB each) run at once, so a burst of sign-ins
+/// queues instead of taking a thread and its memory each.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
+}
+
 /// Hashes a password with Argon2id on a blocking thread.
 pub async fn hash_password(password: String) -> AppResult<String> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -169,6 +199,9 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 
 /// Verifies a password against a stored hash on a blocking thread.
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let Ok(_permit) = hashing_permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
@@ -196,14 +229,36 @@ fn decoy_hash() -> &'static str {
 }
 
 impl App {
-    /// Signs a user in with email and password and opens a new session. A wrong password and an
-    /// unknown email fail the same way and take about the same time.
+    /// Signs in a user who has no authenticator, with email and password, and opens a new
+    /// session. A user with an authenticator fails with `Forbidden` here: the portal signs
+    /// them in with [`App::sign_in_with_password`] and the second step.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
         source_ip: Option<String>,
     ) -> AppResult<NewSession> {
+        match self
+            .sign_in_with_password(email, password, source_ip)
+            .await?
+        {
+            SignInStep::Complete(session) => Ok(session),
+            SignInStep::SecondFactor(_) => Err(AppError::Forbidden(
+                "this user signs in with a second factor: use the portal's sign-in page".into(),
+            )),
+        }
+    }
+
+    /// Checks a user's email and password. Opens a session at once for a user without an
+    /// authenticator; for one with an authenticator, opens a pending sign-in that waits for a
+    /// code. A wrong password and an unknown email fail the same way and take about the same
+    /// time.
+    pub async fn sign_in_with_password(
+        &self,
+        email: &str,
+        password: &str,
+        source_ip: Option<String>,
+    ) -> AppResult<SignInStep> {
         let email_key = email.trim().to_lowercase();
         let now = self.now_us();
         let email_limit_key = format!("email:{email_key}");
@@ -243,11 +298,18 @@ impl App {
                 return Err(AppError::Unauthenticated);
             }
         };
+        if self.has_active_two_factor(&user.id).await? {
+            // The email's failure count is cleared only once the code passes too, so wrong
+            // codes after a right password still lead to the lockout.
+            let pending = self.open_challenge(&user.id).await?;
+            tracing::info!(user.id = %user.id, "password accepted; waiting for a code");
+            return Ok(SignInStep::SecondFactor(pending));
+        }
         self.sign_in_limiter.clear(&email_limit_key);
 
         let session = self.open_session(&user.id, source_ip.as_deref()).await?;
         tracing::info!(user.id = %user.id, "signed in");
-        Ok(session)
+        Ok(SignInStep::Complete(session))
     }
 
     /// Counts an attempt under `key` (such as `reset:source:192.0.2.1`), failing with
@@ -333,9 +395,15 @@ impl App {
             return Ok(None);
         }
         let memberships = memberships::active_for_user(&mut conn, &user.id).await?;
+        let must_enrol_two_factor = crate::two_factor::required_for(&mut conn, &memberships)
+            .await?
+            && !tandem_store::two_factor::get(&mut conn, &user.id)
+                .await?
+                .is_some_and(|row| row.is_active());
         Ok(Some(SessionPrincipal {
             principal: Principal::user(user, memberships, source_ip),
             csrf_token: session.csrf_token,
+            must_enrol_two_factor,
         }))
     }
 

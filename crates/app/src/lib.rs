@@ -7,6 +7,7 @@
 //! store call below takes the tenant from the guard, never from the request body.
 
 pub mod access;
+pub mod account_keys;
 pub mod account;
 pub mod activation;
 pub mod audit;
@@ -20,6 +21,7 @@ pub mod payments;
 pub mod pending;
 pub mod plans;
 pub mod team;
+pub mod two_factor;
 pub mod white_labels;
 
 mod charges;
@@ -51,6 +53,9 @@ pub struct AppSettings {
     pub stripe_api_base: String,
     /// How far a gateway webhook's signed timestamp may be from now.
     pub webhook_tolerance: Duration,
+    /// Whether a white label's webhook URL may name a loopback or private address; off in
+    /// production, on where the receiver runs beside Tandem (tests, a private network).
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Default for AppSettings {
@@ -62,6 +67,7 @@ impl Default for AppSettings {
             activation_ttl: Duration::from_secs(7 * 24 * 3600),
             stripe_api_base: "https://api.stripe.com".into(),
             webhook_tolerance: Duration::from_secs(300),
+            webhook_allow_private_targets: false,
         }
     }
 }

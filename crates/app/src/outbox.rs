@@ -474,7 +474,7 @@ fn decode_cursor(cursor: &str) -> AppResult<(i64, String)> {
 
 /// Checks a webhook URL: http or https, a host, no credentials or spaces, at most 500
 /// characters, and not an address literal that reaches the cloud metadata service or no host.
-fn parse_webhook_url(input: &str) -> Result<String, FieldError> {
+fn parse_webhook_url(input: &str, allow_private: bool) -> Result<String, FieldError> {
     let url = input.trim();
     let invalid = |message: &str| FieldError::custom("webhook_url", "invalid_url", message);
     let rest = url
@@ -497,22 +497,47 @@ fn parse_webhook_url(input: &str) -> Result<String, FieldError> {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
-    // NOTE: only address literals are checked here; a host name that resolves to a private
-    // address is still accepted.
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        let blocked = match ip {
-            std::net::IpAddr::V4(v4) => {
-                v4.is_link_local() || v4.is_unspecified() || v4.is_multicast()
-            }
-            std::net::IpAddr::V6(v6) => {
-                v6.is_unspecified() || v6.is_multicast() || (v6.segments()[0] & 0xffc0) == 0xfe80
-            }
-        };
-        if blocked {
+    // A host of digits (or hex) alone is read by URL parsers as an IPv4 address, such as
+    // 2852039166 for 169.254.169.254, so it is refused like the literal it stands for.
+    let numeric = !host.is_empty()
+        && host.split('.').all(|part| {
+            !part.is_empty()
+                && (part.chars().all(|c| c.is_ascii_digit())
+                    || part.to_ascii_lowercase().starts_with("0x"))
+        });
+    let ip = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(std::net::IpAddr::V4)
+            .unwrap_or(std::net::IpAddr::V6(v6)),
+        Ok(ip) => ip,
+        Err(_) if numeric => {
             return Err(invalid(
-                "webhooks cannot go to link-local, multicast or unspecified addresses",
-            ));
+                "give the webhook host as a name or a dotted address",
+            ))
         }
+        Err(_) => return Ok(url.to_string()),
+    };
+    // NOTE: only address literals are checked; a host name that resolves to a private address
+    // is still accepted.
+    let (never, private) = match ip {
+        std::net::IpAddr::V4(v4) => {
+            let cgnat = v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64;
+            (
+                v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast(),
+                v4.is_loopback() || v4.is_private() || cgnat,
+            )
+        }
+        std::net::IpAddr::V6(v6) => (
+            v6.is_unspecified() || v6.is_multicast() || (v6.segments()[0] & 0xffc0) == 0xfe80,
+            v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        ),
+    };
+    if never || (private && !allow_private) {
+        return Err(invalid(
+            "webhooks go to a public address: not loopback, private, link-local, multicast or \
+             unspecified",
+        ));
     }
     Ok(url.to_string())
 }
@@ -590,7 +615,8 @@ impl App {
         let url = if url.trim().is_empty() {
             None
         } else {
-            Some(parse_webhook_url(url).map_err(|e| AppError::Invalid(vec![e]))?)
+            let allow_private = self.settings().webhook_allow_private_targets;
+            Some(parse_webhook_url(url, allow_private).map_err(|e| AppError::Invalid(vec![e]))?)
         };
         let now = self.now_us();
         let id = admin.white_label_id();
@@ -707,7 +733,7 @@ mod tests {
             "http://127.0.0.1:8081/hook",
             "https://[2001:db8::1]:8443/x",
         ] {
-            assert_eq!(parse_webhook_url(url).as_deref(), Ok(url), "{url}");
+            assert_eq!(parse_webhook_url(url, true).as_deref(), Ok(url), "{url}");
         }
     }
 
@@ -721,8 +747,19 @@ mod tests {
             "http://169.254.169.254/latest/meta-data",
             "http://0.0.0.0/",
             "http://[fe80::1]/",
+            "http://2852039166/",
+            "http://0xa9.0xfe.0xa9.0xfe/",
+            "http://[::ffff:169.254.169.254]/",
         ] {
-            assert!(parse_webhook_url(url).is_err(), "{url} accepted");
+            assert!(parse_webhook_url(url, true).is_err(), "{url} accepted");
+        }
+        for url in [
+            "http://127.0.0.1:8081/hook",
+            "http://10.0.0.5/",
+            "http://100.64.0.1/",
+            "http://[::1]/",
+        ] {
+            assert!(parse_webhook_url(url, false).is_err(), "{url} accepted");
         }
     }
 

@@ -310,10 +310,13 @@ impl App {
 
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
+        // Event ids are unique per gateway account, and two white labels may share one, so the
+        // key that makes an event count once includes the white label.
+        let event_key = format!("{white_label_id}:{}", event.event_id);
         let fresh = store_payments::record_event(
             &mut tx,
             gateway_kind,
-            &event.event_id,
+            &event_key,
             white_label_id,
             event.payment_id.as_deref(),
             &event.event_type,
@@ -333,7 +336,7 @@ impl App {
             WebhookOutcome::Held => "held",
             WebhookOutcome::UnknownPayment => "unknown_payment",
         };
-        store_payments::set_event_outcome(&mut tx, gateway_kind, &event.event_id, label).await?;
+        store_payments::set_event_outcome(&mut tx, gateway_kind, &event_key, label).await?;
         tx.commit().await?;
         tracing::info!(white_label.id = %white_label_id, event.id = %event.event_id, outcome = label, "gateway event applied");
         Ok(outcome)
@@ -360,7 +363,16 @@ impl App {
         let Some(payment) = store_payments::get(tx, white_label_id, &payment_id).await? else {
             return Ok(WebhookOutcome::UnknownPayment);
         };
-        if payment.state != "pending" {
+        if payment.state != "pending" && payment.state != "superseded" {
+            return Ok(WebhookOutcome::Ignored);
+        }
+        // An event settles only a payment started on its own gateway, for its own checkout.
+        let other_reference = matches!(
+            (&event.gateway_reference, &payment.gateway_reference),
+            (Some(sent), Some(ours)) if sent != ours
+        );
+        if payment.gateway != gateway_kind || other_reference {
+            tracing::warn!(payment.id = %payment.id, "gateway event names another gateway's payment; ignored");
             return Ok(WebhookOutcome::Ignored);
         }
         let white_label = store_wl::get(tx, white_label_id)
@@ -402,8 +414,10 @@ impl App {
         reason: &str,
         actor: &Actor,
     ) -> AppResult<()> {
-        store_payments::finish(tx, &payment.id, "failed", Some(reason), now).await?;
-        if payment.purpose == "activation" {
+        if !store_payments::finish(tx, &payment.id, "failed", Some(reason), now).await? {
+            return Ok(());
+        }
+        if payment.purpose == "activation" && payment.state == "pending" {
             store_customers::set_activation_state(
                 tx,
                 &payment.customer_id,
@@ -468,7 +482,9 @@ impl App {
                 payment.amount_minor,
                 payment.currency
             );
-            store_payments::finish(tx, &payment.id, "held", Some(&reason), now).await?;
+            if !store_payments::finish(tx, &payment.id, "held", Some(&reason), now).await? {
+                return Ok(WebhookOutcome::Ignored);
+            }
             record(
                 tx,
                 now,
@@ -488,7 +504,11 @@ impl App {
             return Ok(WebhookOutcome::Held);
         }
 
-        store_payments::finish(tx, &payment.id, "succeeded", None, now).await?;
+        // The conditional update serialises concurrent confirmations: on PostgreSQL a second
+        // one waits for the first and then finds the payment no longer open.
+        if !store_payments::finish(tx, &payment.id, "succeeded", None, now).await? {
+            return Ok(WebhookOutcome::Ignored);
+        }
         let currency = Currency::parse(&payment.currency)
             .map_err(|e| AppError::Internal(format!("stored currency: {e}")))?;
         let description = "Card payment".to_string();
@@ -523,7 +543,10 @@ impl App {
         let mut customer = store_customers::get(tx, &white_label.id, &payment.customer_id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
+        // A superseded payment (the contact email changed, or the account was cancelled or
+        // converted meanwhile) is credited but activates nothing.
         if payment.purpose == "activation"
+            && payment.state == "pending"
             && customer.status == CustomerStatus::PendingActivation.as_str()
         {
             self.activate(tx, now, white_label, &customer, payment, actor)
@@ -608,7 +631,8 @@ impl App {
 
         let email_key = customer.contact_email.to_lowercase();
         let user_id = match users::find_by_email_key(tx, &email_key).await? {
-            // An existing user keeps their password; the one typed on the page is not used.
+            // An existing user keeps their password; the one typed on the page is not used, and
+            // the paying browser is not signed in as them.
             Some(user) => user.id,
             None => {
                 let id = UserId::new();
@@ -626,6 +650,7 @@ impl App {
                     now,
                 )
                 .await?;
+                store_payments::set_activated_user(tx, &payment.id, id.as_str()).await?;
                 id
             }
         };

@@ -9,7 +9,7 @@ use tandem_domain::{
 use tandem_store::activation as tokens;
 use tandem_store::customers::{self as store_customers, CustomerRow};
 use tandem_store::white_labels::{self as store_wl, WhiteLabelRow};
-use tandem_store::{outbox, plans, Tx};
+use tandem_store::{outbox, payments, plans, Tx};
 
 use crate::access::{Actor, WhiteLabelAdmin};
 use crate::audit::{record, Change};
@@ -159,6 +159,7 @@ impl App {
             now,
         )
         .await?;
+        payments::supersede_pending(&mut tx, customer_id, now).await?;
         let updated = store_customers::get(&mut tx, &white_label.id, customer_id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
@@ -243,6 +244,7 @@ impl App {
             return Err(not_pending(customer));
         }
         tokens::revoke_for_customer(tx, &customer.id, now).await?;
+        payments::supersede_pending(tx, &customer.id, now).await?;
         store_customers::set_activation_state(tx, &customer.id, activation_state, now).await?;
         record(
             tx,
@@ -302,6 +304,7 @@ impl App {
             });
         }
         tokens::revoke_for_customer(&mut tx, customer_id, now).await?;
+        payments::supersede_pending(&mut tx, customer_id, now).await?;
         store_customers::set_payer(
             &mut tx,
             &white_label.id,

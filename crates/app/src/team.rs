@@ -741,6 +741,15 @@ impl App {
         let Some(user) = users::find_by_email_key(&mut tx, &email.key()).await? else {
             return Ok(());
         };
+        // Only people of this white label's tree get its reset mail; the platform's own
+        // administrators and other white labels' users reset through their own portals.
+        let belongs = memberships::active_for_user(&mut tx, &user.id)
+            .await?
+            .iter()
+            .any(|m| m.white_label_id.as_ref() == Some(white_label_id));
+        if !belongs {
+            return Ok(());
+        }
         let token = random_token();
         store_invitations::insert_reset(
             &mut tx,

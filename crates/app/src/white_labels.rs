@@ -139,9 +139,12 @@ fn validate(input: &WhiteLabelInput) -> AppResult<ValidSettings> {
         .split([',', ' ', '\n', '\r', '\t'])
         .filter(|s| !s.is_empty())
     {
+        // A portal is named by its host alone: the port a browser uses does not make another
+        // portal, so one white label can never claim another's name on a different port.
         if let Some(host) = fields.check("hosts", HostName::parse(raw)) {
-            if !hosts.contains(&host.as_str().to_string()) {
-                hosts.push(host.as_str().to_string());
+            let name = host.host_without_port().to_string();
+            if !hosts.contains(&name) {
+                hosts.push(name);
             }
         }
     }
@@ -252,6 +255,17 @@ impl App {
         let before = store_wl::get(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound("white label"))?;
+        let mut new_hosts = valid.hosts.clone();
+        new_hosts.sort();
+        let mut old_hosts = before.hosts.clone();
+        old_hosts.sort();
+        if new_hosts != old_hosts && admin.role() != tandem_domain::Role::PlatformAdministrator {
+            return Err(AppError::Forbidden(
+                "portal host names are changed by the platform operator: ask them to add or remove \
+                 one"
+                .into(),
+            ));
+        }
         if before.currency != valid.fields.currency && has_money_history(&mut tx, &before).await? {
             return Err(AppError::Invalid(vec![FieldError::custom(
                 "currency",

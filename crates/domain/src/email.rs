@@ -42,6 +42,17 @@ impl EmailAddress {
             .with_required_tld();
         let parsed = email_address::EmailAddress::parse_with_options(trimmed, options)
             .map_err(|error| invalid(trimmed, &describe(&error)))?;
+        // Quoted local parts and comments are valid RFC 5322 but not deliverable through the
+        // mailer, so only a dot-atom local part is accepted.
+        let local_ok = parsed.local_part().chars().all(|c| {
+            c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || !c.is_ascii()
+        });
+        if !local_ok || parsed.local_part().starts_with('.') || parsed.local_part().ends_with('.') {
+            return Err(invalid(
+                trimmed,
+                "the part before @ may use letters, digits and . ! # $ % & ' * + - / = ? ^ _ ` { | } ~ only",
+            ));
+        }
         if !parsed.domain().contains('.') {
             return Err(invalid(
                 trimmed,
@@ -178,5 +189,11 @@ mod tests {
     fn email_deserialize_rejects_invalid() {
         let result: Result<EmailAddress, _> = serde_json::from_str("\"a@localhost\"");
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn email_quoted_local_part_rejected() {
+        assert!(EmailAddress::parse("\"a b\"@example.com").is_err());
+        assert!(EmailAddress::parse("first.last+tag@example.com").is_ok());
     }
 }

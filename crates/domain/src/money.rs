@@ -9,7 +9,7 @@ mod tax_rate;
 use serde::{Deserialize, Serialize};
 
 pub use self::currency::Currency;
-pub use self::parse::AmountRule;
+pub use self::parse::{AmountRule, MAX_AMOUNT_MINOR};
 pub use self::tax_rate::TaxRate;
 
 /// An amount of money: a signed count of minor units and its currency.

@@ -5,9 +5,6 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use tandem_app::outbox::{DeliveryError, WebhookSender};
 
-/// How much of a failed response's body is kept for the delivery log, in bytes.
-const BODY_EXCERPT_BYTES: usize = 200;
-
 /// POSTs webhooks with a time-out and without following redirects: a 3xx response counts as a
 /// failure, because following it would send the signed body somewhere the white label did not
 /// configure.
@@ -28,23 +25,6 @@ impl HttpWebhookSender {
             .map_err(|error| format!("building the webhook HTTP client failed: {error}"))?;
         Ok(Self { client })
     }
-}
-
-async fn body_excerpt(mut response: reqwest::Response) -> String {
-    let mut bytes = Vec::new();
-    while bytes.len() < BODY_EXCERPT_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    bytes.truncate(BODY_EXCERPT_BYTES);
-    String::from_utf8_lossy(&bytes)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
 }
 
 #[async_trait::async_trait]
@@ -76,14 +56,11 @@ impl WebhookSender for HttpWebhookSender {
         if status.is_success() {
             return Ok(());
         }
-        let excerpt = body_excerpt(response).await;
+        // Only the status is kept: the receiver's body could carry anything from a host the
+        // white label chose, and the delivery log shows this message to them.
         let mut message = format!("HTTP {status}");
         if status.is_redirection() {
             message.push_str(" (redirects are not followed)");
-        }
-        if !excerpt.is_empty() {
-            message.push_str(": ");
-            message.push_str(&excerpt);
         }
         Err(DeliveryError::transient(message))
     }

@@ -1,4 +1,4 @@
-//! API keys of white labels (and later of customer accounts), stored as SHA-256 hashes.
+//! API keys of white labels and of customer accounts, stored as SHA-256 hashes.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -111,6 +111,46 @@ pub async fn revoke(
     .bind(now_us)
     .bind(id.as_str())
     .bind(white_label_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Lists the keys of one customer account, newest first, revoked ones included.
+pub async fn list_for_customer(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    customer_id: &CustomerId,
+) -> StoreResult<Vec<ApiKeyRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE white_label_id = $1 AND customer_id = $2 \
+         ORDER BY created_us DESC, id DESC"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(white_label_id.as_str())
+        .bind(customer_id.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Revokes a key of one customer account; returns false if the account has no such
+/// unrevoked key.
+pub async fn revoke_for_customer(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    customer_id: &CustomerId,
+    id: &ApiKeyId,
+    now_us: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE api_keys SET revoked_us = $1 \
+         WHERE id = $2 AND white_label_id = $3 AND customer_id = $4 AND revoked_us IS NULL",
+    )
+    .bind(now_us)
+    .bind(id.as_str())
+    .bind(white_label_id.as_str())
+    .bind(customer_id.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -94,7 +94,9 @@ pub enum Posting {
 
 /// Appends an entry and moves the balance, unless a debit would pass the credit limit.
 pub async fn post(conn: &mut Conn, entry: &NewEntry<'_>, now_us: i64) -> StoreResult<Posting> {
-    let change = entry.amount_minor + entry.tax_minor;
+    let Some(change) = entry.amount_minor.checked_add(entry.tax_minor) else {
+        return Ok(Posting::AccountMismatch);
+    };
     let table = entry.account.table();
     let sql = format!(
         "UPDATE {table} SET balance_minor = balance_minor + $1 \

@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod payments;
 pub mod plans;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;
 pub mod white_labels;
 

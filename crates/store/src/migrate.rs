@@ -19,6 +19,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0004_activation_links.sql"),
     ),
     ("0005_team", include_str!("../migrations/0005_team.sql")),
+    (
+        "0007_payment_safety",
+        include_str!("../migrations/0007_payment_safety.sql"),
+    ),
+    (
+        "0006_two_factor",
+        include_str!("../migrations/0006_two_factor.sql"),
+    ),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -140,7 +140,7 @@ pub async fn finish(
 ) -> StoreResult<bool> {
     let result = sqlx::query(
         "UPDATE payments SET state = $1, failure_reason = $2, pending_password_hash = NULL, \
-         updated_us = $3 WHERE id = $4 AND state = 'pending'",
+         updated_us = $3 WHERE id = $4 AND state IN ('pending', 'superseded')",
     )
     .bind(state)
     .bind(failure_reason)
@@ -253,4 +253,55 @@ pub async fn recent_pending_for_token(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(found.is_some())
+}
+
+/// Records the user an activation payment created, so that only that user can be signed in
+/// when the paying browser returns.
+pub async fn set_activated_user(conn: &mut Conn, id: &PaymentId, user_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE payments SET activated_user_id = $1 WHERE id = $2")
+        .bind(user_id)
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes the user to sign in for a returning browser: the user the payment created, if the
+/// return secret matches and was not used before, within `since_us`. The secret is cleared, so
+/// it works once.
+pub async fn take_return_sign_in(
+    conn: &mut Conn,
+    id: &PaymentId,
+    return_token_hash: &str,
+    since_us: i64,
+) -> StoreResult<Option<String>> {
+    let user: Option<Option<String>> = sqlx::query_scalar(
+        "UPDATE payments SET return_token_hash = NULL WHERE id = $1 AND return_token_hash = $2 \
+         AND state = 'succeeded' AND updated_us > $3 RETURNING activated_user_id",
+    )
+    .bind(id.as_str())
+    .bind(return_token_hash)
+    .bind(since_us)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(user.flatten())
+}
+
+/// Marks a customer's pending payments `superseded`: the details they carry (the contact's
+/// password, the activation they belong to) no longer apply, but money that still arrives for
+/// them is credited.
+pub async fn supersede_pending(
+    conn: &mut Conn,
+    customer_id: &CustomerId,
+    now_us: i64,
+) -> StoreResult<u64> {
+    let result = sqlx::query(
+        "UPDATE payments SET state = 'superseded', pending_password_hash = NULL, updated_us = $1 \
+         WHERE customer_id = $2 AND state = 'pending'",
+    )
+    .bind(now_us)
+    .bind(customer_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected())
 }

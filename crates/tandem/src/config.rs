@@ -52,6 +52,8 @@ pub struct Settings {
     pub activation_expiry_interval_secs: u64,
     /// Base URL of Stripe's API.
     pub stripe_api_base: String,
+    /// Allow white labels' webhook URLs on loopback and private addresses.
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Default for Settings {
@@ -78,6 +80,7 @@ impl Default for Settings {
             activation_ttl_days: 7,
             activation_expiry_interval_secs: 60,
             stripe_api_base: "https://api.stripe.com".into(),
+            webhook_allow_private_targets: false,
         }
     }
 }

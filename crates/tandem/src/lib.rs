@@ -49,6 +49,7 @@ pub fn build_app(store: Store, settings: &Settings) -> App {
         },
         activation_ttl: Duration::from_secs(settings.activation_ttl_days.max(1) * 24 * 3600),
         stripe_api_base: settings.stripe_api_base.clone(),
+        webhook_allow_private_targets: settings.webhook_allow_private_targets,
         ..AppSettings::default()
     };
     App::new(store, Arc::new(SystemClock), app_settings)

@@ -809,3 +809,45 @@ async fn openapi_document_is_served() {
     assert!(doc["paths"]["/api/v1/customers"]["post"].is_object());
     assert!(doc["components"]["schemas"]["CreateCustomerRequest"].is_object());
 }
+
+#[tokio::test]
+async fn white_label_cannot_change_own_hosts() {
+    let app = TestApp::spawn().await;
+    let (_, current) = app
+        .api(Method::GET, "/api/v1/white-label", &app.wl.api_key, None)
+        .await;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "If-Match",
+        HeaderValue::from_str(&current["version"].to_string()).unwrap(),
+    );
+    let body = json!({"name": "harbour Telecom", "hosts": ["harbour.localhost", "127.0.0.1"], "country": "NZ",
+                      "currency": "NZD", "support_email": "support@harbour.example", "primary_colour": "#0b6e4f",
+                      "tax_name": "GST", "tax_rate_percent": "15", "show_prices_with_tax": true});
+
+    let (status, _) = app
+        .api_with_headers(
+            Method::PUT,
+            "/api/v1/white-label",
+            &app.wl.api_key,
+            Some(body),
+            headers,
+        )
+        .await;
+
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn plan_amount_above_maximum_rejected() {
+    let app = TestApp::spawn().await;
+    let body = json!({"name": "Mint", "description": "", "setup_fee": "92233720368547758.07", "monthly_fee": "0",
+                      "included_extensions": 1, "extra_extension_fee": "0", "number_rental": "0", "min_opening_credit": "0"});
+
+    let (status, problem) = app
+        .api(Method::POST, "/api/v1/plans", &app.wl.api_key, Some(body))
+        .await;
+
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "setup_fee");
+}

@@ -429,7 +429,8 @@ async fn signed_event(setup: &Activation, body: &[u8]) -> reqwest::Response {
         .unwrap()
 }
 
-async fn pending_payment(setup: &Activation) -> (String, String) {
+/// Starts a payment; returns the customer id, the payment id and the checkout reference.
+async fn pending_payment(setup: &Activation) -> (String, String, String) {
     let customer = setup.create_pending("Webhook Ltd").await;
     let link = activation_link(&setup.mail(1).await);
     let (client, base) = setup.browser();
@@ -438,20 +439,29 @@ async fn pending_payment(setup: &Activation) -> (String, String) {
         .to_str()
         .unwrap()
         .replace(&base, "");
+    let payment_id = path.trim_start_matches("/pay/test/").to_string();
+    let mut conn = setup.app.store().conn().await.unwrap();
+    let reference: String =
+        sqlx::query_scalar("SELECT gateway_reference FROM payments WHERE id = $1")
+            .bind(&payment_id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
     (
         customer["id"].as_str().unwrap().to_string(),
-        path.trim_start_matches("/pay/test/").to_string(),
+        payment_id,
+        reference,
     )
 }
 
 #[tokio::test]
 async fn same_webhook_event_credits_once() {
     let setup = Activation::start().await;
-    let (customer_id, payment_id) = pending_payment(&setup).await;
+    let (customer_id, payment_id, reference) = pending_payment(&setup).await;
     let body = tandem_payments::test_gateway::event_body(
         "evt_test_once",
         true,
-        "cs_test_x",
+        &reference,
         &payment_id,
         15_000,
         "NZD",
@@ -471,11 +481,11 @@ async fn same_webhook_event_credits_once() {
 #[tokio::test]
 async fn wrong_currency_payment_held_for_review() {
     let setup = Activation::start().await;
-    let (customer_id, payment_id) = pending_payment(&setup).await;
+    let (customer_id, payment_id, reference) = pending_payment(&setup).await;
     let body = tandem_payments::test_gateway::event_body(
         "evt_test_usd",
         true,
-        "cs_test_y",
+        &reference,
         &payment_id,
         15_000,
         "USD",
@@ -502,11 +512,11 @@ async fn wrong_currency_payment_held_for_review() {
 #[tokio::test]
 async fn unsigned_or_forged_webhook_rejected() {
     let setup = Activation::start().await;
-    let (customer_id, payment_id) = pending_payment(&setup).await;
+    let (customer_id, payment_id, reference) = pending_payment(&setup).await;
     let body = tandem_payments::test_gateway::event_body(
         "evt_test_forged",
         true,
-        "cs_test_z",
+        &reference,
         &payment_id,
         15_000,
         "NZD",
@@ -796,4 +806,96 @@ async fn stripe_secret_key_never_shown_back() {
         assert!(!shown.contains("whsec_abc"));
     }
     assert_eq!(read["secret_key_hint"], "…cdef");
+}
+
+#[tokio::test]
+async fn return_page_never_signs_in_existing_user() {
+    let setup = Activation::start().await;
+    setup
+        .app
+        .ensure_user_with_role(
+            "victim@platform.example",
+            "Victim",
+            "victim's own password",
+            tandem_domain::Role::PlatformAdministrator,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut body = customer_body(&setup.wl.plan_id, "Trap Ltd");
+    body["mode"] = json!("self_activation");
+    body["contact"]["email"] = json!("Victim@Platform.example");
+    let (_, customer) = setup
+        .api(Method::POST, "/api/v1/customers", Some(body))
+        .await;
+    let link = activation_link(&setup.mail(1).await);
+    let (client, base) = setup.browser();
+
+    let started = start_payment(&client, &link, "150.00").await;
+    let path = started.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace(&base, "");
+    let decided = decide(&client, &base, &path, "approve").await;
+    let back = client
+        .get(format!(
+            "{base}{}",
+            decided.headers()["location"].to_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(back.status().as_u16(), 200);
+    assert!(back.headers().get("set-cookie").is_none());
+    let (_, active) = setup
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{}", customer["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(active["status"], "active");
+    assert!(setup
+        .app
+        .sign_in("victim@platform.example", "correct horse battery", None)
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn payment_before_email_change_does_not_activate() {
+    let setup = Activation::start().await;
+    let id = setup.create_pending("Typo Ltd").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = activation_link(&setup.mail(1).await);
+    let (client, base) = setup.browser();
+    let started = start_payment(&client, &link, "150.00").await;
+    let path = started.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace(&base, "");
+
+    let (changed, _) = setup
+        .api(
+            Method::PUT,
+            &format!("/api/v1/customers/{id}/contact-email"),
+            Some(json!({"email": "right@kauri.example"})),
+        )
+        .await;
+    decide(&client, &base, &path, "approve").await;
+
+    assert_eq!(changed, 204);
+    let (_, customer) = setup
+        .api(Method::GET, &format!("/api/v1/customers/{id}"), None)
+        .await;
+    assert_eq!(customer["status"], "pending_activation");
+    assert_eq!(customer["balance"]["amount_minor"], 15_000);
+    assert!(setup
+        .app
+        .sign_in("right@kauri.example", "correct horse battery", None)
+        .await
+        .is_err());
 }

@@ -88,12 +88,14 @@ impl FromRequestParts<AppState> for Brand {
             return Ok(brand.clone());
         }
         let host = request_host(parts);
-        let mut white_label = state.app.white_label_for_host(&host).await?;
-        if white_label.is_none() {
-            if let Some((name, _port)) = host.rsplit_once(':') {
-                white_label = state.app.white_label_for_host(name).await?;
-            }
-        }
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host.as_str(),
+        };
+        let white_label = state
+            .app
+            .white_label_for_host(name.trim_end_matches('.'))
+            .await?;
         let brand = Brand { white_label };
         parts.extensions.insert(brand.clone());
         Ok(brand)
@@ -106,6 +108,14 @@ pub struct PortalSession {
     pub principal: Principal,
     pub csrf_token: String,
     pub brand: Brand,
+    /// True when a white label requires a second factor of this user and they have not
+    /// enrolled one: every page but the profile and sign-out redirects to the profile.
+    pub must_enrol_two_factor: bool,
+}
+
+/// The paths a user who must enrol a second factor may still reach.
+fn allowed_before_enrolment(path: &str) -> bool {
+    path == "/profile" || path.starts_with("/profile/") || path == "/sign-out"
 }
 
 /// Sends an anonymous portal visitor to the sign-in page.
@@ -141,10 +151,16 @@ impl FromRequestParts<AppState> for PortalSession {
             return Err(SignInRequired(next).into_response());
         };
         match state.app.session(&token, ip).await {
+            Ok(Some(session))
+                if session.must_enrol_two_factor && !allowed_before_enrolment(parts.uri.path()) =>
+            {
+                Err(Redirect::to("/profile").into_response())
+            }
             Ok(Some(session)) => Ok(PortalSession {
                 principal: session.principal,
                 csrf_token: session.csrf_token,
                 brand,
+                must_enrol_two_factor: session.must_enrol_two_factor,
             }),
             Ok(None) => Err(SignInRequired(next).into_response()),
             Err(error) => Err(ApiError::from(error).into_response()),
@@ -190,6 +206,14 @@ impl FromRequestParts<AppState> for ApiCaller {
         let Some(session) = state.app.session(&token, ip).await? else {
             return Err(AppError::Unauthenticated.into());
         };
+        if session.must_enrol_two_factor {
+            return Err(AppError::Forbidden(
+                "your white label requires two-factor sign-in: enrol an authenticator app on \
+                 your profile page first"
+                    .into(),
+            )
+            .into());
+        }
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         let sent = parts
             .headers

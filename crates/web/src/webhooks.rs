@@ -55,6 +55,16 @@ async fn receive(
             )
                 .into_response()
         }
+        // An unknown white label or gateway is answered like a bad signature, so the route does
+        // not reveal which white labels exist or which gateway they use.
+        Err(tandem_app::AppError::NotFound(_)) => {
+            tracing::warn!(white_label.id = %white_label_id, "gateway webhook for no such gateway");
+            (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"error": "webhook signature rejected"})),
+            )
+                .into_response()
+        }
         Err(tandem_app::AppError::Forbidden(reason)) => {
             tracing::warn!(white_label.id = %white_label_id, %reason, "gateway webhook rejected");
             (

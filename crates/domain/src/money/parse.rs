@@ -30,6 +30,9 @@ impl Money {
         let amount = parse_unsigned(trimmed, number, currency)?;
         let signed = if negative { -amount } else { amount };
         let amount_minor = i64::try_from(signed).map_err(|_| too_large(trimmed))?;
+        if amount_minor.unsigned_abs() > MAX_AMOUNT_MINOR as u64 {
+            return Err(too_large(trimmed));
+        }
 
         match rule {
             AmountRule::Positive if amount_minor <= 0 => Err(ValueError::new(
@@ -45,6 +48,11 @@ impl Money {
         }
     }
 }
+
+/// The largest amount accepted from input, in minor units: a trillion (ten billion dollars).
+/// Far above any real charge, and far enough below `i64::MAX` that sums of many such amounts
+/// and their tax cannot overflow.
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 
 /// Splits off a leading `-` and `$` (in either order), returning the sign and the digits.
 fn split_sign_and_symbol(input: &str, currency: Currency) -> Result<(bool, &str), ValueError> {
@@ -169,6 +177,17 @@ mod tests {
     }
 
     #[test]
+    fn money_parse_rejects_above_maximum() {
+        for input in [
+            "10000000000.01",
+            "92233720368547758.07",
+            "-92233720368547758.08",
+        ] {
+            assert!(parse_nzd(input, AmountRule::Any).is_err(), "{input}");
+        }
+    }
+
+    #[test]
     fn money_parse_valid_cases() {
         let valid = [
             ("2557.68", 255_768),
@@ -186,8 +205,8 @@ mod tests {
             ("-$0.10", -10),
             ("$-0.10", -10),
             ("0", 0),
-            ("92233720368547758.07", i64::MAX),
-            ("-92233720368547758.08", i64::MIN),
+            ("10000000000.00", MAX_AMOUNT_MINOR),
+            ("-10000000000.00", -MAX_AMOUNT_MINOR),
         ];
         for (input, expected) in valid {
             assert_eq!(parse_nzd(input, AmountRule::Any), Ok(expected), "{input}");

@@ -121,6 +121,8 @@ pub fn test_settings() -> Settings {
         listen: "127.0.0.1:0".into(),
         log_level: "warn".into(),
         data_dir,
+        // Test webhook receivers listen on 127.0.0.1.
+        webhook_allow_private_targets: true,
         ..Settings::default()
     }
 }

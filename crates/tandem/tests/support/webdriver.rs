@@ -450,6 +450,9 @@ impl Element<'_> {
                 .session_path(&format!("/element/{}/name", old_root.id));
             match self.browser.send(reqwest::Method::GET, path, None).await {
                 Err(error) if error.code == "stale element reference" => break,
+                // While the new document replaces the old one, ChromeDriver may report the old
+                // root as detached instead of stale: the page has changed either way.
+                Err(error) if error.message.contains("does not belong to the document") => break,
                 Err(error) => panic!(
                     "waiting for a new page after clicking {:?} failed: {error}",
                     self.selector

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, with its OpenAPI 3.1 document generated from the handlers.
 
+mod account_keys;
 mod activation;
 mod audit;
 mod customers;
@@ -57,6 +58,7 @@ impl utoipa::Modify for BearerAuth {
 fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(customers::router())
+        .merge(account_keys::router())
         .merge(activation::router())
         .merge(plans::router())
         .merge(white_labels::router())

@@ -398,7 +398,8 @@ async fn test_page(
         amount: format_money(payment.amount_minor, &payment.currency),
         customer: payment.customer_name.clone().unwrap_or_default(),
         white_label_name: white_label.name.clone(),
-        pending: payment.state == "pending",
+        // A superseded payment can still be paid, as a real gateway's open checkout can.
+        pending: payment.state == "pending" || payment.state == "superseded",
         state: payment.state.clone(),
     };
     let mut response = render(&page);

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
+use tandem_app::auth::SignInStep;
 use tandem_app::AppError;
 
 use super::forms::{csrf_failure, tokens_match, CSRF_FIELD};
@@ -19,6 +20,7 @@ use crate::AppState;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-in/code", get(code_page).post(submit_code))
         .route("/sign-out", post(sign_out))
 }
 
@@ -29,6 +31,18 @@ struct SignInPage {
     form: Form,
 }
 
+/// The second step of a sign-in: the form that asks for a code.
+#[derive(Template)]
+#[template(path = "sign_in_code.html")]
+struct CodePage {
+    chrome: Chrome,
+    form: Form,
+}
+
+/// The cookie that binds a sign-in waiting for its code to the browser that entered the
+/// password.
+const CHALLENGE_COOKIE: &str = "tandem_sign_in";
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct NextQuery {
@@ -37,7 +51,13 @@ struct NextQuery {
 
 /// Only same-site paths are followed after sign-in, never another origin.
 fn safe_next(next: &str) -> String {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    // Browsers drop tabs and new lines from URLs and read a backslash as a slash, so any of
+    // them could turn a path into another origin ("/\t/evil.example" is "//evil.example").
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
     if ok {
         next.to_string()
     } else {
@@ -116,18 +136,17 @@ async fn sign_in(
     }
     let (email, password, next) = (get("email"), get("password"), safe_next(&get("next")));
 
-    match state.app.sign_in(&email, &password, ip).await {
-        Ok(session) => {
-            let mut response = Redirect::to(&next).into_response();
-            let max_age = 12 * 3600;
-            let headers = response.headers_mut();
-            headers.append(
+    match state.app.sign_in_with_password(&email, &password, ip).await {
+        Ok(SignInStep::Complete(session)) => signed_in_response(&state, &session.token, &next),
+        Ok(SignInStep::SecondFactor(pending)) => {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &next)
+                .finish();
+            let mut response = Redirect::to(&format!("/sign-in/code?{query}")).into_response();
+            let max_age = tandem_app::two_factor::CHALLENGE_TTL_US / 1_000_000;
+            response.headers_mut().append(
                 header::SET_COOKIE,
-                cookie_header(&state, SESSION_COOKIE, &session.token, max_age),
-            );
-            headers.append(
-                header::SET_COOKIE,
-                cookie_header(&state, PRE_SESSION_CSRF_COOKIE, "", 0),
+                cookie_header(&state, CHALLENGE_COOKIE, &pending.token, max_age),
             );
             response
         }
@@ -149,6 +168,144 @@ async fn sign_in(
                  use Forgot your password."
             ));
             sign_in_response(
+                &state,
+                &brand,
+                form,
+                &expected,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+        }
+        Err(error) => super::error_page(&state, &brand, error),
+    }
+}
+
+/// Sets the session cookie, drops the pre-session cookies and follows `next`.
+fn signed_in_response(state: &AppState, token: &str, next: &str) -> Response {
+    let mut response = Redirect::to(next).into_response();
+    let max_age = 12 * 3600;
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(state, SESSION_COOKIE, token, max_age),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(state, PRE_SESSION_CSRF_COOKIE, "", 0),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(state, CHALLENGE_COOKIE, "", 0),
+    );
+    response
+}
+
+fn code_response(
+    state: &AppState,
+    brand: &Brand,
+    form: Form,
+    csrf: &str,
+    status: StatusCode,
+) -> Response {
+    let page = CodePage {
+        chrome: Chrome::anonymous(
+            brand,
+            &state.settings.platform_name,
+            "Enter your code",
+            csrf,
+        ),
+        form,
+    };
+    let mut response = (status, render(&page)).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(state, PRE_SESSION_CSRF_COOKIE, csrf, 3600),
+    );
+    response
+}
+
+async fn code_page(
+    State(state): State<AppState>,
+    brand: Brand,
+    Query(query): Query<NextQuery>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    if cookie(&parts, CHALLENGE_COOKIE).is_none_or(|c| c.is_empty()) {
+        return Redirect::to("/sign-in").into_response();
+    }
+    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE)
+        .filter(|c| c.len() >= 32)
+        .unwrap_or_else(tandem_app::auth::random_token);
+    let mut form = Form::default();
+    form.values.insert("next".into(), safe_next(&query.next));
+    code_response(&state, &brand, form, &csrf, StatusCode::OK)
+}
+
+async fn submit_code(
+    State(state): State<AppState>,
+    brand: Brand,
+    ClientIp(ip): ClientIp,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
+    let challenge = cookie(&parts, CHALLENGE_COOKIE).unwrap_or_default();
+    let Ok(bytes) = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state).await
+    else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !tokens_match(&get(CSRF_FIELD), &expected) {
+        return csrf_failure();
+    }
+    let next = safe_next(&get("next"));
+    if challenge.is_empty() {
+        return Redirect::to("/sign-in").into_response();
+    }
+    let mut form = Form::default();
+    form.values.insert("next".into(), next.clone());
+    match state
+        .app
+        .complete_two_factor_sign_in(&challenge, &get("code"), ip)
+        .await
+    {
+        Ok(session) => signed_in_response(&state, &session.token, &next),
+        Err(AppError::Unauthenticated) => {
+            form.errors.insert(
+                "code".into(),
+                "That code is not right. Enter the code your app shows now, or a recovery code."
+                    .into(),
+            );
+            form.order.push("code".into());
+            code_response(&state, &brand, form, &expected, StatusCode::UNAUTHORIZED)
+        }
+        Err(AppError::NotFound(_)) => {
+            form.summary = Some(
+                "Your sign-in expired or took too many wrong codes. Enter your email and password \
+                 again."
+                    .into(),
+            );
+            let mut response =
+                sign_in_response(&state, &brand, form, &expected, StatusCode::UNAUTHORIZED);
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                cookie_header(&state, CHALLENGE_COOKIE, "", 0),
+            );
+            response
+        }
+        Err(AppError::RateLimited { retry_after_secs }) => {
+            let minutes = retry_after_secs.div_ceil(60);
+            form.summary = Some(format!(
+                "Too many failed sign-ins. For your security, try again in {minutes} minute(s)."
+            ));
+            code_response(
                 &state,
                 &brand,
                 form,
@@ -210,6 +367,9 @@ mod tests {
         assert_eq!(safe_next("//evil.example/"), "/");
         assert_eq!(safe_next("https://evil.example/"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/\r/evil.example"), "/");
+        assert_eq!(safe_next("/\n/evil.example"), "/");
         assert_eq!(safe_next("/customers?q=a"), "/customers?q=a");
     }
 }

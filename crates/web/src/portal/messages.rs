@@ -166,7 +166,7 @@ async fn outbox_item(
         chrome: portal.chrome(&state, title, active),
         kind: item.row.kind.clone(),
         subject: item.row.subject.clone(),
-        body: item.row.body_text.clone(),
+        body: redact_links(&item.row.body_text),
         attempts: item
             .attempts
             .iter()
@@ -666,5 +666,48 @@ async fn send_test(State(state): State<AppState>, posted: Posted<WhiteLabelPorta
                 Err(error) => error_page(&state, &portal.session.brand, error),
             }
         }
+    }
+}
+
+/// Replaces the secret tokens of activation, invitation and password-reset links in a mail
+/// body with a placeholder, so that the white label's staff can read what was sent but cannot
+/// use a link meant for someone else.
+pub(crate) fn redact_links(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    'scan: loop {
+        let found = ["/activate/", "/invitations/", "/reset-password/"]
+            .iter()
+            .filter_map(|marker| rest.find(marker).map(|at| (at, *marker)))
+            .min_by_key(|(at, _)| *at);
+        let Some((at, marker)) = found else {
+            out.push_str(rest);
+            break 'scan;
+        };
+        let token_start = at + marker.len();
+        out.push_str(&rest[..token_start]);
+        let token_len = rest[token_start..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '='))
+            .unwrap_or(rest.len() - token_start);
+        if token_len > 0 {
+            out.push_str("[hidden]");
+        }
+        rest = &rest[token_start + token_len..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redact_links;
+
+    #[test]
+    fn redact_links_hides_tokens() {
+        let body =
+            "Open https://p.example/activate/AbC-_12 now, or https://p.example/reset-password/x9";
+        let shown = redact_links(body);
+        assert!(!shown.contains("AbC-_12"));
+        assert!(!shown.contains("x9"));
+        assert!(shown.contains("https://p.example/activate/[hidden] now"));
     }
 }

@@ -2,6 +2,7 @@
 //! used. Pages need no JavaScript; every form that changes state carries a CSRF token.
 
 mod account;
+mod account_keys;
 mod activation;
 mod auth;
 mod billing;
@@ -46,6 +47,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(activation::router())
         .merge(account::router())
+        .merge(account_keys::router())
         .merge(customers::router())
         .merge(plans::router())
         .merge(payments::router())

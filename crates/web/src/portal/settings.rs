@@ -16,6 +16,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(show).post(update))
         .route("/settings/logo", post(upload_logo))
+        .route("/settings/two-factor", post(update_two_factor))
 }
 
 /// Turns white-label settings into form values.
@@ -71,9 +72,11 @@ struct SettingsPage {
     logo_href: Option<String>,
     logo_error: Option<String>,
     max_logo_kib: usize,
+    /// Whether administrators and Account Administrators must sign in with a second factor.
+    require_two_factor: bool,
 }
 
-fn page(
+async fn page(
     state: &AppState,
     portal: &WhiteLabelPortal,
     form: Form,
@@ -81,6 +84,10 @@ fn page(
     status: StatusCode,
 ) -> Response {
     let wl = &portal.white_label;
+    let require_two_factor = match state.app.two_factor_requirement(&portal.admin).await {
+        Ok(required) => required,
+        Err(error) => return error_page(state, &portal.session.brand, error),
+    };
     let page = SettingsPage {
         chrome: portal.chrome(state, "Settings", "/settings"),
         form,
@@ -88,13 +95,14 @@ fn page(
         logo_href: wl.has_logo.then(|| super::logo_path(wl)),
         logo_error,
         max_logo_kib: MAX_LOGO_BYTES / 1024,
+        require_two_factor,
     };
     (status, render(&page)).into_response()
 }
 
 async fn show(State(state): State<AppState>, portal: WhiteLabelPortal) -> Response {
     let form = settings_form(&WhiteLabelInput::from_row(&portal.white_label));
-    page(&state, &portal, form, None, StatusCode::OK)
+    page(&state, &portal, form, None, StatusCode::OK).await
 }
 
 async fn update(State(state): State<AppState>, posted: Posted<WhiteLabelPortal>) -> Response {
@@ -112,13 +120,16 @@ async fn update(State(state): State<AppState>, posted: Posted<WhiteLabelPortal>)
         Err(error) => {
             let mut form = Form::with_values(fields.into_values());
             match form.absorb(error, &|f| f.to_string()) {
-                Ok(()) => page(
-                    &state,
-                    &portal,
-                    form,
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                ),
+                Ok(()) => {
+                    page(
+                        &state,
+                        &portal,
+                        form,
+                        None,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await
+                }
                 Err(error) => error_page(&state, &portal.session.brand, error),
             }
         }
@@ -155,7 +166,8 @@ async fn upload_logo(
                     form,
                     Some(message),
                     StatusCode::UNPROCESSABLE_ENTITY,
-                );
+                )
+                .await;
             }
         }
     }
@@ -175,7 +187,27 @@ async fn upload_logo(
                 message,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
+            .await
         }
+        Err(error) => error_page(&state, &portal.session.brand, error),
+    }
+}
+
+async fn update_two_factor(
+    State(state): State<AppState>,
+    posted: Posted<WhiteLabelPortal>,
+) -> Response {
+    let Posted {
+        ctx: portal,
+        form: fields,
+    } = posted;
+    let required = fields.checked("require_two_factor");
+    match state
+        .app
+        .set_two_factor_requirement(&portal.admin, required)
+        .await
+    {
+        Ok(()) => Redirect::to("/settings").into_response(),
         Err(error) => error_page(&state, &portal.session.brand, error),
     }
 }

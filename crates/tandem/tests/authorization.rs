@@ -1,0 +1,2556 @@
+//! Authorization across the whole router: every route of the portal and the API, called by each
+//! kind of caller on the objects of the caller's own tenant and on those of another tenant.
+//!
+//! The table must name every route. `every_route_has_a_table_entry` compares it with the API
+//! routes of the running server's OpenAPI document and with the `.route("PATH", …)` calls in
+//! `crates/web/src`, so a route added without a table entry fails that test.
+//!
+//! Rows whose `bug` note is set assert the safe outcome where the product currently allows more
+//! than the role table in `tandem_domain::role` and `docs/architecture.md` permit. They fail
+//! until the product is fixed, and the failure message repeats the note.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, COOKIE, IF_MATCH, LOCATION};
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+use support::{create_white_label, customer_body, fresh_store, test_settings, PASSWORD};
+use tandem::Server;
+use tandem_app::access::PlatformAdmin;
+use tandem_app::activation::ActivationInput;
+use tandem_app::payments::GatewayInput;
+use tandem_app::App;
+use tandem_domain::{Role, WhiteLabelId};
+
+/// The Platform Administrator every world has.
+const PLATFORM_EMAIL: &str = "root@platform.example";
+/// The host of the platform's own portal: a name no white label claims.
+const PLATFORM_HOST: &str = "localhost";
+/// The value of the double-submitted CSRF cookie and field of forms shown before sign-in. The
+/// server only compares the two, so any value of 32 characters or more works.
+const DOUBLE_SUBMIT_TOKEN: &str = "authorization-test-double-submit-token-0123456789";
+/// The smallest valid PNG: one transparent pixel.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
+
+// ---------------------------------------------------------------------------------------------
+// Callers, expectations and table rows
+// ---------------------------------------------------------------------------------------------
+
+/// A kind of caller. Sessions are used on the host named; API keys are sent to their own white
+/// label's host, where they act as an anonymous visitor on portal pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    /// A Platform Administrator's session on the platform's own host.
+    PlatformOnPlatformHost,
+    /// A Platform Administrator's session on the white label's host.
+    PlatformOnWhiteLabelHost,
+    WhiteLabelSession,
+    WhiteLabelKey,
+    /// The Account Administrator of the white label's managed customer.
+    AccountAdministrator,
+    /// A Tech of the same customer.
+    Tech,
+    /// A Standard User of the same customer.
+    StandardUser,
+    /// An administrator of the second white label, on that white label's host.
+    OtherWhiteLabelSession,
+    /// An API key of the second white label.
+    OtherWhiteLabelKey,
+}
+
+const CUSTOMER_MEMBERS: [Who; 3] = [Who::AccountAdministrator, Who::Tech, Who::StandardUser];
+
+/// Whose objects a request names: those of the caller's own tenant or of the other tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Objects {
+    Own,
+    Other,
+}
+
+/// The outcome a row expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Status(u16),
+    /// 303 See Other to a path that starts with this one, or is exactly `/` when this is `/`.
+    SeeOther(&'static str),
+    /// A rejection: 401, 403, 404 or 410. Used for safe outcomes whose status the product has
+    /// not chosen yet.
+    Denied,
+    /// Any of these statuses.
+    OneOf(&'static [u16]),
+}
+
+const SIGN_IN: Expect = Expect::SeeOther("/sign-in");
+const OK: Expect = Expect::Status(200);
+const CREATED: Expect = Expect::Status(201);
+const NO_CONTENT: Expect = Expect::Status(204);
+const FORBIDDEN: Expect = Expect::Status(403);
+const NOT_FOUND: Expect = Expect::Status(404);
+const INVALID: Expect = Expect::Status(422);
+
+impl Expect {
+    fn matches(&self, outcome: &Outcome) -> bool {
+        match *self {
+            Expect::Status(status) => outcome.status == status,
+            Expect::SeeOther(prefix) => {
+                let path = outcome.location.as_deref().map(location_path);
+                outcome.status == 303
+                    && path.is_some_and(|path| {
+                        if prefix == "/" {
+                            path == "/"
+                        } else {
+                            path.starts_with(prefix)
+                        }
+                    })
+            }
+            Expect::Denied => matches!(outcome.status, 401 | 403 | 404 | 410),
+            Expect::OneOf(statuses) => statuses.contains(&outcome.status),
+        }
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Status(status) => write!(f, "{status}"),
+            Expect::SeeOther(path) => write!(f, "303 to {path}"),
+            Expect::Denied => f.write_str("a rejection (401, 403, 404 or 410)"),
+            Expect::OneOf(statuses) => write!(f, "one of {statuses:?}"),
+        }
+    }
+}
+
+/// The path of a `Location` header, without scheme and host when it is absolute.
+fn location_path(location: &str) -> &str {
+    match location.split_once("://") {
+        Some((_, rest)) => rest.find('/').map(|at| &rest[at..]).unwrap_or("/"),
+        None => location,
+    }
+}
+
+/// The guard a route uses, which decides how each kind of caller is turned away.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    /// No sign-in; the host decides the brand.
+    Public,
+    /// Any signed-in user (`PortalSession`).
+    Session,
+    /// `WhiteLabelPortal`: a white label's administrators, or a Platform Administrator on the
+    /// white label's host.
+    WhiteLabelPortal,
+    /// `AccountPortal`: members of a customer account of the host's white label.
+    AccountPortal,
+    /// `AccountPortal` and then the team guard, which needs `ManageAccountUsers`.
+    AccountTeamPortal,
+    /// `PlatformPortal`: Platform Administrators on the platform's host.
+    PlatformPortal,
+    /// `WhiteLabelApi`.
+    WhiteLabelApi,
+    /// `PlatformApi`.
+    PlatformApi,
+    /// `ApiCaller` and the team guard of `api/team.rs`.
+    TeamApi,
+    /// Listed caller by caller.
+    PerCaller(&'static [(Who, Expect)]),
+}
+
+/// A request body. Placeholders such as `<customer>` are replaced before sending.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    Empty,
+    /// A form; its CSRF token is added: the session's, or the double-submitted one on
+    /// `Access::Public` rows.
+    Form(&'static [(&'static str, &'static str)]),
+    Json(&'static str),
+    /// Raw bytes with `Content-Type: application/json`, as a gateway sends its webhooks.
+    Raw(&'static str),
+    Png,
+    /// The settings page's logo upload: multipart with the session's CSRF token and [`PNG`].
+    LogoUpload,
+}
+
+/// One request of the table, sent by every caller.
+#[derive(Debug, Clone)]
+struct Case {
+    /// The method as the router declares it; `ANY` is sent as GET.
+    method: &'static str,
+    /// The route as the router or the OpenAPI document names it.
+    route: &'static str,
+    /// The path sent, with placeholders.
+    path: &'static str,
+    access: Access,
+    body: Body,
+    /// The outcome for callers the guard lets through, on their own tenant's objects.
+    ok: Expect,
+    /// The outcome for those callers on the other tenant's objects; 404 unless set, and `ok` on
+    /// platform routes.
+    cross: Option<Expect>,
+    /// The outcome of `Access::Public` rows on the platform's host, where no white label is.
+    platform_host: Option<Expect>,
+    overrides: Vec<(Who, Option<Objects>, Expect)>,
+    /// Text that must not appear in the named caller's response.
+    hidden: Vec<(Who, &'static str)>,
+    if_match: Option<&'static str>,
+    /// Sent only on the other tenant's objects.
+    other_only: bool,
+    /// Team requests naming a customer with `account_id`: members of another account are
+    /// answered 404 rather than 403.
+    account_scoped: bool,
+    /// Sent with a new session of the caller's user, because the request ends its session.
+    fresh_session: bool,
+    /// Makes the acting user a member of a customer, which changes what later rows see; these
+    /// rows run after all others.
+    grants_membership: bool,
+    /// Why the expected outcome differs from what the product does today.
+    bug: Option<&'static str>,
+}
+
+fn case(method: &'static str, route: &'static str, path: &'static str, access: Access) -> Case {
+    Case {
+        method,
+        route,
+        path,
+        access,
+        body: Body::Empty,
+        ok: OK,
+        cross: None,
+        platform_host: None,
+        overrides: Vec::new(),
+        hidden: Vec::new(),
+        if_match: None,
+        other_only: false,
+        account_scoped: false,
+        fresh_session: false,
+        grants_membership: false,
+        bug: None,
+    }
+}
+
+/// A row whose route and sent path are the same.
+fn at(method: &'static str, route: &'static str, access: Access) -> Case {
+    case(method, route, route, access)
+}
+
+impl Case {
+    fn ok(mut self, expect: Expect) -> Self {
+        self.ok = expect;
+        self
+    }
+
+    fn cross(mut self, expect: Expect) -> Self {
+        self.cross = Some(expect);
+        self
+    }
+
+    fn body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+
+    fn form(self, fields: &'static [(&'static str, &'static str)]) -> Self {
+        self.body(Body::Form(fields))
+    }
+
+    fn json(self, json: &'static str) -> Self {
+        self.body(Body::Json(json))
+    }
+
+    fn platform_host(mut self, expect: Expect) -> Self {
+        self.platform_host = Some(expect);
+        self
+    }
+
+    /// Sets the outcome for one caller, on both kinds of objects or on one.
+    fn except(mut self, who: Who, objects: Option<Objects>, expect: Expect) -> Self {
+        self.overrides.push((who, objects, expect));
+        self
+    }
+
+    fn hides(mut self, who: Who, text: &'static str) -> Self {
+        self.hidden.push((who, text));
+        self
+    }
+
+    fn if_match(mut self, version: &'static str) -> Self {
+        self.if_match = Some(version);
+        self
+    }
+
+    fn other_only(mut self) -> Self {
+        self.other_only = true;
+        self
+    }
+
+    fn account_scoped(mut self) -> Self {
+        self.account_scoped = true;
+        self
+    }
+
+    fn fresh_session(mut self) -> Self {
+        self.fresh_session = true;
+        self
+    }
+
+    fn grants_membership(mut self) -> Self {
+        self.grants_membership = true;
+        self
+    }
+
+    fn bug(mut self, note: &'static str) -> Self {
+        self.bug = Some(note);
+        self
+    }
+
+    /// The kinds of objects this row is sent with: the other tenant's too when it names any.
+    fn objects(&self) -> Vec<Objects> {
+        if self.other_only {
+            vec![Objects::Other]
+        } else if self.names_tenant_objects() {
+            vec![Objects::Own, Objects::Other]
+        } else {
+            vec![Objects::Own]
+        }
+    }
+
+    fn names_tenant_objects(&self) -> bool {
+        let body = match self.body {
+            Body::Form(fields) => fields.iter().map(|(_, v)| *v).collect::<Vec<_>>().join(" "),
+            Body::Json(text) | Body::Raw(text) => text.to_string(),
+            Body::Empty | Body::Png | Body::LogoUpload => String::new(),
+        };
+        placeholders(self.path)
+            .into_iter()
+            .chain(placeholders(&body))
+            .any(|name| TENANT_PLACEHOLDERS.contains(&name.as_str()))
+    }
+
+    fn is_platform_route(&self) -> bool {
+        matches!(self.access, Access::PlatformPortal | Access::PlatformApi)
+    }
+
+    /// The outcome for `who` on `objects`.
+    fn expected(&self, who: Who, objects: Objects) -> Expect {
+        let overridden = self
+            .overrides
+            .iter()
+            .find(|(w, o, _)| *w == who && o.is_none_or(|o| o == objects));
+        if let Some((_, _, expect)) = overridden {
+            return *expect;
+        }
+        let allowed = match objects {
+            Objects::Own => self.ok,
+            Objects::Other if self.is_platform_route() => self.cross.unwrap_or(self.ok),
+            Objects::Other => self.cross.unwrap_or(NOT_FOUND),
+        };
+        use Who::*;
+        let key_or_anonymous = matches!(who, Anonymous | WhiteLabelKey | OtherWhiteLabelKey);
+        match self.access {
+            Access::Public if who == PlatformOnPlatformHost => {
+                self.platform_host.unwrap_or(allowed)
+            }
+            Access::Public => allowed,
+            Access::Session if key_or_anonymous => SIGN_IN,
+            Access::Session => allowed,
+            Access::WhiteLabelPortal => match who {
+                Anonymous | WhiteLabelKey | OtherWhiteLabelKey => SIGN_IN,
+                PlatformOnPlatformHost => Expect::SeeOther("/white-labels"),
+                AccountAdministrator | Tech | StandardUser => FORBIDDEN,
+                PlatformOnWhiteLabelHost | WhiteLabelSession | OtherWhiteLabelSession => allowed,
+            },
+            Access::AccountPortal | Access::AccountTeamPortal => match who {
+                Anonymous | WhiteLabelKey | OtherWhiteLabelKey => SIGN_IN,
+                PlatformOnPlatformHost => NOT_FOUND,
+                PlatformOnWhiteLabelHost | WhiteLabelSession | OtherWhiteLabelSession => FORBIDDEN,
+                Tech | StandardUser if matches!(self.access, Access::AccountTeamPortal) => {
+                    FORBIDDEN
+                }
+                AccountAdministrator | Tech | StandardUser => allowed,
+            },
+            Access::PlatformPortal => match who {
+                Anonymous | WhiteLabelKey | OtherWhiteLabelKey => SIGN_IN,
+                PlatformOnPlatformHost => allowed,
+                _ => Expect::SeeOther("/customers"),
+            },
+            Access::WhiteLabelApi => match who {
+                Anonymous => Expect::Status(401),
+                PlatformOnPlatformHost | AccountAdministrator | Tech | StandardUser => FORBIDDEN,
+                _ => allowed,
+            },
+            Access::PlatformApi => match who {
+                Anonymous => Expect::Status(401),
+                PlatformOnPlatformHost | PlatformOnWhiteLabelHost => allowed,
+                _ => FORBIDDEN,
+            },
+            Access::TeamApi => match who {
+                Anonymous => Expect::Status(401),
+                PlatformOnPlatformHost => FORBIDDEN,
+                Tech | StandardUser if objects == Objects::Other && self.account_scoped => {
+                    NOT_FOUND
+                }
+                Tech | StandardUser => FORBIDDEN,
+                _ => allowed,
+            },
+            Access::PerCaller(list) => list
+                .iter()
+                .find(|(w, _)| *w == who)
+                .map(|(_, expect)| *expect)
+                .unwrap_or_else(|| {
+                    panic!("{} {} lists no outcome for {who:?}", self.method, self.path)
+                }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+// ---------------------------------------------------------------------------------------------
+
+/// Placeholders that name an object of the tenant a request is sent for.
+const TENANT_PLACEHOLDERS: &[&str] = &[
+    "wl",
+    "customer",
+    "pending",
+    "plan",
+    "payment",
+    "outbox",
+    "activation_token",
+    "invitation_token",
+    "reset_token",
+    "fresh_pending",
+    "fresh_plan",
+    "fresh_key",
+    "fresh_wl_invitation",
+    "fresh_customer_invitation",
+    "fresh_wl_membership",
+    "fresh_customer_membership",
+    "fresh_payment",
+    "fresh_activation_token",
+    "fresh_invitation_token",
+    "fresh_reset_token",
+];
+
+const PLAN_FORM: &[(&str, &str)] = &[
+    ("name", "<fresh_name>"),
+    ("description", "Authorization test plan"),
+    ("setup_fee", "10.00"),
+    ("monthly_fee", "20.00"),
+    ("included_extensions", "3"),
+    ("extra_extension_fee", "1.00"),
+    ("number_rental", "1.00"),
+    ("min_opening_credit", "0.00"),
+    ("version", "1"),
+];
+
+/// A customer form that fails validation, so that it creates nothing.
+const INVALID_CUSTOMER_FORM: &[(&str, &str)] = &[
+    ("mode", "white_label_managed"),
+    ("business.legal_name", "Invalid Email Ltd"),
+    ("contact.email", "not-an-email"),
+];
+
+/// A valid customer form for the plan of the tenant the request is sent for.
+const CUSTOMER_FORM: &[(&str, &str)] = &[
+    ("mode", "white_label_managed"),
+    ("plan_id", "<plan>"),
+    ("business.legal_name", "Visitor Joinery Ltd"),
+    ("contact.given_name", "Aroha"),
+    ("contact.family_name", "Ngata"),
+    ("contact.email", "<fresh_email>"),
+    ("contact.phone", "021 123 4567"),
+    ("billing_address.line1", "12 Queen Street"),
+    ("billing_address.suburb", "Auckland Central"),
+    ("billing_address.city", "Auckland"),
+    ("billing_address.postcode", "1010"),
+    ("billing_address.country", "NZ"),
+    ("service_address.same_as_billing", "on"),
+    ("time_zone", "Pacific/Auckland"),
+];
+
+const ACTIVATION_FORM: &[(&str, &str)] = &[
+    ("given_name", "Pat"),
+    ("family_name", "Payer"),
+    ("password", "<password>"),
+    ("password_confirmation", "<password>"),
+    ("accept_terms", "on"),
+    ("opening_credit", "150.00"),
+];
+
+const PLAN_JSON: &str = r#"{"name": "<fresh_name>", "description": "Authorization test plan",
+    "setup_fee": "10.00", "monthly_fee": "20.00", "included_extensions": 3,
+    "extra_extension_fee": "1.00", "number_rental": "1.00", "min_opening_credit": "0.00"}"#;
+
+const INVALID_CUSTOMER_JSON: &str =
+    r#"{"mode": "white_label_managed", "business": {"legal_name": "Invalid Ltd"}}"#;
+
+const CUSTOMER_JSON: &str = r#"{"mode": "white_label_managed", "plan_id": "<plan>",
+    "business": {"legal_name": "Visitor Joinery Ltd"},
+    "contact": {"given_name": "Aroha", "family_name": "Ngata", "email": "<fresh_email>",
+                "phone": "021 123 4567"},
+    "billing_address": {"line1": "12 Queen Street", "suburb": "Auckland Central",
+                        "city": "Auckland", "postcode": "1010", "country": "NZ"},
+    "service_address": {"same_as_billing": true}, "time_zone": "Pacific/Auckland"}"#;
+
+const METRICS_NOTE: &str = "/metrics serves the platform's request counters by route and \
+    status to anyone, on every white label's public host; it is no public page";
+
+/// Every route, with the requests that check it.
+fn table() -> Vec<Case> {
+    use Access::*;
+    use Who::*;
+    let mut cases = vec![
+        // Portal shell and brand assets: crates/web/src/portal/mod.rs
+        at(
+            "GET",
+            "/",
+            PerCaller(&[
+                (Anonymous, SIGN_IN),
+                (PlatformOnPlatformHost, Expect::SeeOther("/white-labels")),
+                (PlatformOnWhiteLabelHost, Expect::SeeOther("/customers")),
+                (WhiteLabelSession, Expect::SeeOther("/customers")),
+                (WhiteLabelKey, SIGN_IN),
+                (AccountAdministrator, Expect::SeeOther("/account")),
+                (Tech, Expect::SeeOther("/account")),
+                (StandardUser, Expect::SeeOther("/account")),
+                (OtherWhiteLabelSession, Expect::SeeOther("/customers")),
+                (OtherWhiteLabelKey, SIGN_IN),
+            ]),
+        ),
+        at("GET", "/static/tandem.css", Public),
+        // Brand assets are public by design: the sign-in page of every host shows them.
+        case(
+            "GET",
+            "/brand/{id}/theme.css",
+            "/brand/<wl>/theme.css",
+            Public,
+        )
+        .cross(OK),
+        case("GET", "/brand/{id}/logo", "/brand/<wl>/logo", Public).cross(OK),
+        // Sign-in and sign-out: portal/auth.rs
+        at("GET", "/sign-in", Public),
+        at("POST", "/sign-in", Public)
+            .form(&[
+                ("email", "<std_email>"),
+                ("password", "<password>"),
+                ("next", "/"),
+            ])
+            .ok(Expect::SeeOther("/")),
+        at("POST", "/sign-out", Session).fresh_session().ok(SIGN_IN),
+        // The second step of a sign-in needs the cookie of a first step, which no caller has.
+        at("GET", "/sign-in/code", Public).ok(SIGN_IN),
+        at("POST", "/sign-in/code", Public)
+            .form(&[("code", "000000"), ("next", "/")])
+            .ok(SIGN_IN),
+        // Self-activation and the test gateway: portal/activation.rs
+        case(
+            "GET",
+            "/activate/{token}",
+            "/activate/<activation_token>",
+            Public,
+        )
+        .platform_host(NOT_FOUND),
+        case(
+            "POST",
+            "/activate/{token}",
+            "/activate/<fresh_activation_token>",
+            Public,
+        )
+        .form(ACTIVATION_FORM)
+        .ok(Expect::SeeOther("/pay/test/"))
+        .platform_host(NOT_FOUND),
+        case(
+            "GET",
+            "/activate/return/{payment_id}",
+            "/activate/return/<payment>",
+            Public,
+        )
+        .platform_host(NOT_FOUND),
+        case(
+            "GET",
+            "/pay/test/{payment_id}",
+            "/pay/test/<payment>",
+            Public,
+        )
+        .platform_host(NOT_FOUND),
+        // The test gateway approves for whoever holds the payment's id, as a card form would.
+        case(
+            "POST",
+            "/pay/test/{payment_id}",
+            "/pay/test/<fresh_payment>",
+            Public,
+        )
+        .form(&[("decision", "approve")])
+        .ok(Expect::SeeOther("/activate/return/"))
+        .platform_host(NOT_FOUND),
+        // A customer account's own pages: portal/account.rs
+        at("GET", "/account", AccountPortal)
+            .hides(Tech, "account-balance")
+            .hides(StandardUser, "account-balance")
+            .bug(
+                "the account page shows the balance to Techs and Standard Users, whose roles \
+                  lack view_billing",
+            ),
+        at("POST", "/account/switch", AccountPortal)
+            .form(&[("account_id", "<customer>")])
+            .ok(Expect::SeeOther("/account")),
+        // Switching to a sibling account of the same white label is refused like a stranger's.
+        at("POST", "/account/switch", AccountPortal)
+            .form(&[("account_id", "<pending>")])
+            .ok(NOT_FOUND),
+        // The signed-in user's own profile: portal/profile.rs
+        at("GET", "/profile", Session),
+        at("POST", "/profile", Session).form(&[("name", "Profile Name")]),
+        at("POST", "/profile/two-factor", Session),
+        at("POST", "/profile/two-factor/confirm", Session)
+            .form(&[("code", "000000")])
+            .ok(INVALID),
+        at("POST", "/profile/two-factor/disable", Session)
+            .form(&[("password", "not the password"), ("code", "000000")])
+            .ok(INVALID),
+        // Customers: portal/customers.rs
+        at("GET", "/customers", WhiteLabelPortal),
+        at("POST", "/customers", WhiteLabelPortal)
+            .form(INVALID_CUSTOMER_FORM)
+            .ok(INVALID),
+        // A valid form naming the other tenant's plan must not create a customer on it.
+        at("POST", "/customers", WhiteLabelPortal)
+            .form(CUSTOMER_FORM)
+            .other_only()
+            .cross(INVALID),
+        at("GET", "/customers/new", WhiteLabelPortal),
+        case(
+            "GET",
+            "/customers/new/{mode}",
+            "/customers/new/managed",
+            WhiteLabelPortal,
+        ),
+        case(
+            "GET",
+            "/customers/{id}",
+            "/customers/<customer>",
+            WhiteLabelPortal,
+        ),
+        case(
+            "GET",
+            "/customers/{id}/created",
+            "/customers/<customer>/created",
+            WhiteLabelPortal,
+        ),
+        case(
+            "POST",
+            "/customers/{id}/activation/resend",
+            "/customers/<fresh_pending>/activation/resend",
+            WhiteLabelPortal,
+        ),
+        case(
+            "POST",
+            "/customers/{id}/activation/email",
+            "/customers/<fresh_pending>/activation/email",
+            WhiteLabelPortal,
+        )
+        .form(&[("contact.email", "<fresh_email>")]),
+        case(
+            "POST",
+            "/customers/{id}/cancel",
+            "/customers/<fresh_pending>/cancel",
+            WhiteLabelPortal,
+        )
+        .form(&[("reason", "Authorization test")]),
+        case(
+            "POST",
+            "/customers/{id}/convert",
+            "/customers/<fresh_pending>/convert",
+            WhiteLabelPortal,
+        )
+        .grants_membership(),
+        // Plans: portal/plans.rs
+        at("GET", "/plans", WhiteLabelPortal),
+        at("POST", "/plans", WhiteLabelPortal)
+            .form(PLAN_FORM)
+            .ok(Expect::SeeOther("/plans")),
+        at("GET", "/plans/new", WhiteLabelPortal),
+        case("GET", "/plans/{id}", "/plans/<plan>", WhiteLabelPortal),
+        case(
+            "POST",
+            "/plans/{id}",
+            "/plans/<fresh_plan>",
+            WhiteLabelPortal,
+        )
+        .form(PLAN_FORM)
+        .ok(Expect::SeeOther("/plans")),
+        case(
+            "POST",
+            "/plans/{id}/retire",
+            "/plans/<fresh_plan>/retire",
+            WhiteLabelPortal,
+        )
+        .ok(Expect::SeeOther("/plans")),
+        // Payment gateway and payments: portal/payments.rs
+        at("GET", "/settings/payments", WhiteLabelPortal),
+        at("POST", "/settings/payments", WhiteLabelPortal)
+            .form(&[("kind", "test")])
+            .ok(Expect::SeeOther("/settings/payments")),
+        at("GET", "/payments", WhiteLabelPortal),
+        // Balance, audit log and API keys: portal/billing.rs
+        at("GET", "/billing", WhiteLabelPortal),
+        at("GET", "/audit", WhiteLabelPortal),
+        at("GET", "/api-keys", WhiteLabelPortal),
+        at("POST", "/api-keys", WhiteLabelPortal).form(&[("name", "<fresh_name>")]),
+        case(
+            "POST",
+            "/api-keys/{id}/revoke",
+            "/api-keys/<fresh_key>/revoke",
+            WhiteLabelPortal,
+        )
+        .ok(Expect::SeeOther("/api-keys")),
+        // Settings and branding: portal/settings.rs
+        at("GET", "/settings", WhiteLabelPortal),
+        at("POST", "/settings", WhiteLabelPortal)
+            .form(&[("name", "")])
+            .ok(INVALID),
+        at("POST", "/settings/logo", WhiteLabelPortal)
+            .body(Body::LogoUpload)
+            .ok(Expect::SeeOther("/settings")),
+        // Sent unticked: requiring a second factor would send every later session to enrol.
+        at("POST", "/settings/two-factor", WhiteLabelPortal)
+            .form(&[("require_two_factor", "")])
+            .ok(Expect::SeeOther("/settings")),
+        // Teams: portal/team.rs
+        at("GET", "/team", WhiteLabelPortal),
+        case("POST", "/team/{action}", "/team/invite", WhiteLabelPortal)
+            .form(&[("emails", "<fresh_email>"), ("role", "white_label")]),
+        case("POST", "/team/{action}", "/team/add", WhiteLabelPortal).form(&[
+            ("name", "<fresh_name>"),
+            ("email", "<fresh_email>"),
+            ("role", "white_label"),
+        ]),
+        case(
+            "POST",
+            "/team/{action}/{id}",
+            "/team/resend/<fresh_wl_invitation>",
+            WhiteLabelPortal,
+        ),
+        case(
+            "POST",
+            "/team/{action}/{id}",
+            "/team/revoke/<fresh_wl_invitation>",
+            WhiteLabelPortal,
+        ),
+        case(
+            "POST",
+            "/team/{action}/{id}",
+            "/team/member/<fresh_wl_membership>",
+            WhiteLabelPortal,
+        )
+        .form(&[("change", "disable")]),
+        case(
+            "GET",
+            "/customers/{customer}/team",
+            "/customers/<customer>/team",
+            WhiteLabelPortal,
+        ),
+        case(
+            "POST",
+            "/customers/{customer}/team/{action}",
+            "/customers/<customer>/team/invite",
+            WhiteLabelPortal,
+        )
+        .form(&[("emails", "<fresh_email>"), ("role", "tech")]),
+        case(
+            "POST",
+            "/customers/{customer}/team/{action}/{id}",
+            "/customers/<customer>/team/member/<fresh_customer_membership>",
+            WhiteLabelPortal,
+        )
+        .form(&[("change", "disable")]),
+        case(
+            "POST",
+            "/customers/{customer}/team/{action}/{id}",
+            "/customers/<customer>/team/resend/<fresh_customer_invitation>",
+            WhiteLabelPortal,
+        ),
+        at("GET", "/account/team", AccountTeamPortal),
+        case(
+            "POST",
+            "/account/team/{action}",
+            "/account/team/invite",
+            AccountTeamPortal,
+        )
+        .form(&[("emails", "<fresh_email>"), ("role", "standard_user")]),
+        case(
+            "POST",
+            "/account/team/{action}/{id}",
+            "/account/team/member/<fresh_customer_membership>",
+            AccountTeamPortal,
+        )
+        .form(&[("change", "disable")]),
+        case(
+            "POST",
+            "/account/team/{action}/{id}",
+            "/account/team/revoke/<fresh_customer_invitation>",
+            AccountTeamPortal,
+        ),
+        // Invitations and passwords: portal/passwords.rs
+        case(
+            "GET",
+            "/invitations/{token}",
+            "/invitations/<invitation_token>",
+            Public,
+        )
+        .platform_host(NOT_FOUND),
+        case(
+            "POST",
+            "/invitations/{token}",
+            "/invitations/<fresh_invitation_token>",
+            Public,
+        )
+        .form(&[("name", "<fresh_name>"), ("password", "<password>")])
+        .ok(Expect::SeeOther("/"))
+        .platform_host(NOT_FOUND),
+        at("GET", "/forgot-password", Public),
+        at("POST", "/forgot-password", Public)
+            .form(&[("email", "<fresh_email>")])
+            .platform_host(NOT_FOUND),
+        // A reset link names a login, which is one per person across the platform, so it works
+        // on any host; only whoever received the link holds its token.
+        case("GET", "/reset-password/{token}", "/reset-password/<reset_token>", Public)
+            .cross(OK),
+        case("POST", "/reset-password/{token}", "/reset-password/<fresh_reset_token>", Public)
+            .form(&[("password", "a brand new password")])
+            .cross(OK),
+        // Mail, mail templates and webhooks: portal/messages.rs
+        at("GET", "/outbox", WhiteLabelPortal),
+        case("GET", "/outbox/{id}", "/outbox/<outbox>", WhiteLabelPortal),
+        at("GET", "/email-templates", WhiteLabelPortal),
+        at("POST", "/email-templates/sender", WhiteLabelPortal)
+            .form(&[("mail_from_name", ""), ("mail_from_address", "")])
+            .ok(Expect::SeeOther("/email-templates")),
+        case(
+            "GET",
+            "/email-templates/{name}",
+            "/email-templates/invitation",
+            WhiteLabelPortal,
+        ),
+        case(
+            "POST",
+            "/email-templates/{name}",
+            "/email-templates/invitation",
+            WhiteLabelPortal,
+        )
+        .form(&[
+            ("action", "preview"),
+            ("subject", "You are invited"),
+            ("body_html", "<p>Join: {{ invitation_url }}</p>"),
+            ("body_text", "Join: {{ invitation_url }}"),
+        ]),
+        case(
+            "POST",
+            "/email-templates/{name}/reset",
+            "/email-templates/invitation/reset",
+            WhiteLabelPortal,
+        )
+        .ok(Expect::SeeOther("/email-templates/invitation")),
+        at("GET", "/webhooks", WhiteLabelPortal),
+        at("POST", "/webhooks", WhiteLabelPortal).form(&[("webhook_url", "")]),
+        at("POST", "/webhooks/secret", WhiteLabelPortal),
+        // Without a webhook address the test event is refused as input: the guard let it in.
+        at("POST", "/webhooks/test", WhiteLabelPortal).ok(INVALID),
+        // The platform's own portal: portal/platform.rs
+        at("GET", "/white-labels", PlatformPortal),
+        at("POST", "/white-labels", PlatformPortal)
+            .form(&[("name", "")])
+            .ok(INVALID),
+        at("GET", "/white-labels/new", PlatformPortal),
+        case(
+            "GET",
+            "/white-labels/{id}",
+            "/white-labels/<wl>",
+            PlatformPortal,
+        ),
+        case(
+            "POST",
+            "/white-labels/{id}",
+            "/white-labels/<wl>",
+            PlatformPortal,
+        )
+        .form(&[("name", ""), ("version", "1")])
+        .ok(INVALID),
+        case(
+            "POST",
+            "/white-labels/{id}/balance",
+            "/white-labels/<wl>/balance",
+            PlatformPortal,
+        )
+        .form(&[
+            ("kind", "top_up"),
+            ("amount", "1.00"),
+            ("reason", "Authorization test"),
+        ])
+        .ok(Expect::SeeOther("/white-labels/")),
+        case(
+            "POST",
+            "/white-labels/{id}/credit-limit",
+            "/white-labels/<wl>/credit-limit",
+            PlatformPortal,
+        )
+        .form(&[("credit_limit", "0.00")])
+        .ok(Expect::SeeOther("/white-labels/")),
+        at("GET", "/platform-audit", PlatformPortal),
+        // Operations: ops.rs
+        at("GET", "/healthz", Public),
+        at("GET", "/metrics", Public)
+            .ok(Expect::Denied)
+            .platform_host(OK)
+            .except(
+                PlatformOnWhiteLabelHost,
+                None,
+                Expect::OneOf(&[200, 401, 403, 404]),
+            )
+            .bug(METRICS_NOTE),
+        // Gateway webhooks: webhooks.rs. An unsigned event is refused whoever sends it.
+        case(
+            "POST",
+            "/webhooks/{gateway}/{white_label_id}",
+            "/webhooks/test/<wl>",
+            Public,
+        )
+        .body(Body::Raw("{}"))
+        .ok(Expect::Status(400))
+        .cross(Expect::Status(400)),
+        // API plumbing: api/mod.rs
+        at("GET", "/api/v1/openapi.json", Public),
+        case("ANY", "/api/{*rest}", "/api/v0/no-such-route", Public).ok(NOT_FOUND),
+    ];
+    cases.extend(api_table());
+    cases
+}
+
+/// The rows of the API routes that the OpenAPI document lists.
+fn api_table() -> Vec<Case> {
+    use Access::*;
+    use Who::*;
+    vec![
+        // api/customers.rs
+        at("GET", "/api/v1/customers", WhiteLabelApi),
+        at("POST", "/api/v1/customers", WhiteLabelApi)
+            .json(INVALID_CUSTOMER_JSON)
+            .ok(INVALID),
+        at("POST", "/api/v1/customers", WhiteLabelApi)
+            .json(CUSTOMER_JSON)
+            .other_only()
+            .cross(INVALID),
+        case(
+            "GET",
+            "/api/v1/customers/{id}",
+            "/api/v1/customers/<customer>",
+            WhiteLabelApi,
+        ),
+        case(
+            "GET",
+            "/api/v1/customers/{id}/ledger",
+            "/api/v1/customers/<customer>/ledger",
+            WhiteLabelApi,
+        ),
+        // api/activation.rs
+        case(
+            "GET",
+            "/api/v1/customers/{id}/activation",
+            "/api/v1/customers/<pending>/activation",
+            WhiteLabelApi,
+        ),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/activation/resend",
+            "/api/v1/customers/<fresh_pending>/activation/resend",
+            WhiteLabelApi,
+        )
+        .ok(NO_CONTENT),
+        case(
+            "PUT",
+            "/api/v1/customers/{id}/contact-email",
+            "/api/v1/customers/<fresh_pending>/contact-email",
+            WhiteLabelApi,
+        )
+        .json(r#"{"email": "<fresh_email>"}"#)
+        .ok(NO_CONTENT),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/cancel",
+            "/api/v1/customers/<fresh_pending>/cancel",
+            WhiteLabelApi,
+        )
+        .json(r#"{"reason": "Authorization test"}"#),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/convert",
+            "/api/v1/customers/<fresh_pending>/convert",
+            WhiteLabelApi,
+        )
+        .grants_membership(),
+        at("GET", "/api/v1/payments", WhiteLabelApi),
+        at("GET", "/api/v1/white-label/payment-gateway", WhiteLabelApi),
+        at("PUT", "/api/v1/white-label/payment-gateway", WhiteLabelApi).json(r#"{"kind": "test"}"#),
+        // api/plans.rs
+        at("GET", "/api/v1/plans", WhiteLabelApi),
+        at("POST", "/api/v1/plans", WhiteLabelApi)
+            .json(PLAN_JSON)
+            .ok(CREATED),
+        case(
+            "GET",
+            "/api/v1/plans/{id}",
+            "/api/v1/plans/<plan>",
+            WhiteLabelApi,
+        ),
+        case(
+            "PUT",
+            "/api/v1/plans/{id}",
+            "/api/v1/plans/<fresh_plan>",
+            WhiteLabelApi,
+        )
+        .json(PLAN_JSON)
+        .if_match("1"),
+        case(
+            "POST",
+            "/api/v1/plans/{id}/retire",
+            "/api/v1/plans/<fresh_plan>/retire",
+            WhiteLabelApi,
+        ),
+        // api/white_labels.rs
+        at("GET", "/api/v1/white-label", WhiteLabelApi),
+        at("PUT", "/api/v1/white-label", WhiteLabelApi)
+            .json(r#"{"name": ""}"#)
+            .if_match("1")
+            .ok(INVALID),
+        at("PUT", "/api/v1/white-label/logo", WhiteLabelApi)
+            .body(Body::Png)
+            .ok(NO_CONTENT),
+        at("GET", "/api/v1/white-label/ledger", WhiteLabelApi),
+        at("GET", "/api/v1/white-labels", PlatformApi),
+        at("POST", "/api/v1/white-labels", PlatformApi)
+            .json(r#"{"name": ""}"#)
+            .ok(INVALID),
+        case(
+            "GET",
+            "/api/v1/white-labels/{id}",
+            "/api/v1/white-labels/<wl>",
+            PlatformApi,
+        ),
+        case(
+            "PUT",
+            "/api/v1/white-labels/{id}",
+            "/api/v1/white-labels/<wl>",
+            PlatformApi,
+        )
+        .json(r#"{"name": ""}"#)
+        .if_match("1")
+        .ok(INVALID),
+        case(
+            "POST",
+            "/api/v1/white-labels/{id}/balance-entries",
+            "/api/v1/white-labels/<wl>/balance-entries",
+            PlatformApi,
+        )
+        .json(r#"{"kind": "top_up", "amount": "1.00", "reason": "Authorization test"}"#)
+        .ok(CREATED),
+        case(
+            "PUT",
+            "/api/v1/white-labels/{id}/credit-limit",
+            "/api/v1/white-labels/<wl>/credit-limit",
+            PlatformApi,
+        )
+        .json(r#"{"credit_limit": "0.00"}"#),
+        // api/audit.rs
+        at("GET", "/api/v1/audit", WhiteLabelApi),
+        // Filtering by another tenant's customer must find nothing of it.
+        case(
+            "GET",
+            "/api/v1/audit",
+            "/api/v1/audit?customer_id=<customer>",
+            WhiteLabelApi,
+        )
+        .cross(OK),
+        at("GET", "/api/v1/api-keys", WhiteLabelApi),
+        at("POST", "/api/v1/api-keys", WhiteLabelApi)
+            .json(r#"{"name": "<fresh_name>"}"#)
+            .ok(CREATED),
+        case(
+            "DELETE",
+            "/api/v1/api-keys/{id}",
+            "/api/v1/api-keys/<fresh_key>",
+            WhiteLabelApi,
+        )
+        .ok(NO_CONTENT),
+        // api/team.rs. Without `account_id`, an Account Administrator acts on their own account.
+        at("GET", "/api/v1/users", TeamApi),
+        case(
+            "GET",
+            "/api/v1/users",
+            "/api/v1/users?account_id=<customer>",
+            TeamApi,
+        )
+        .account_scoped(),
+        // A sibling account of the same white label is out of its members' reach.
+        case(
+            "GET",
+            "/api/v1/users",
+            "/api/v1/users?account_id=<pending>",
+            TeamApi,
+        )
+        .account_scoped()
+        .except(AccountAdministrator, None, NOT_FOUND)
+        .except(Tech, None, NOT_FOUND)
+        .except(StandardUser, None, NOT_FOUND),
+        at("POST", "/api/v1/users", TeamApi)
+            .json(
+                r#"{"name": "<fresh_name>", "email": "<fresh_email>", "role": "standard_user",
+                    "account_id": "<customer>"}"#,
+            )
+            .account_scoped()
+            .ok(CREATED),
+        at("GET", "/api/v1/invitations", TeamApi),
+        at("POST", "/api/v1/invitations", TeamApi)
+            .json(r#"{"emails": ["<fresh_email>"], "role": "tech", "account_id": "<customer>"}"#)
+            .account_scoped()
+            .ok(CREATED),
+        // Nobody below a Platform Administrator may grant that role.
+        at("POST", "/api/v1/invitations", TeamApi)
+            .json(r#"{"emails": ["<fresh_email>"], "role": "platform_administrator"}"#)
+            .ok(FORBIDDEN)
+            .except(PlatformOnWhiteLabelHost, None, INVALID),
+        case(
+            "POST",
+            "/api/v1/invitations/{id}/resend",
+            "/api/v1/invitations/<fresh_customer_invitation>/resend?account_id=<customer>",
+            TeamApi,
+        )
+        .account_scoped()
+        .ok(NO_CONTENT),
+        case(
+            "DELETE",
+            "/api/v1/invitations/{id}",
+            "/api/v1/invitations/<fresh_customer_invitation>?account_id=<customer>",
+            TeamApi,
+        )
+        .account_scoped()
+        .ok(NO_CONTENT),
+        case(
+            "PATCH",
+            "/api/v1/memberships/{id}",
+            "/api/v1/memberships/<fresh_customer_membership>?account_id=<customer>",
+            TeamApi,
+        )
+        .json(r#"{"state": "disabled"}"#)
+        .account_scoped()
+        .ok(NO_CONTENT),
+        // Without `account_id` the white label's own team is meant; an Account Administrator's
+        // default is their account, where this membership is not.
+        case(
+            "PATCH",
+            "/api/v1/memberships/{id}",
+            "/api/v1/memberships/<fresh_wl_membership>",
+            TeamApi,
+        )
+        .json(r#"{"state": "disabled"}"#)
+        .ok(NO_CONTENT)
+        .except(AccountAdministrator, None, NOT_FOUND),
+        case(
+            "DELETE",
+            "/api/v1/memberships/{id}",
+            "/api/v1/memberships/<fresh_customer_membership>?account_id=<customer>",
+            TeamApi,
+        )
+        .account_scoped()
+        .ok(NO_CONTENT),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world: a server with two white labels, their objects and the callers
+// ---------------------------------------------------------------------------------------------
+
+/// A white label and the objects that requests name.
+struct Tenant {
+    /// The name `create_white_label` was given: `harbour` or `southern`.
+    name: &'static str,
+    /// A word in the name of every object made for this tenant, for the leak checks.
+    marker: &'static str,
+    id: WhiteLabelId,
+    host: String,
+    admin_email: String,
+    api_key: String,
+    plan: String,
+    /// The customer created in "Me, the white-label administrator" mode; the customer members
+    /// among the callers belong to it.
+    customer: String,
+    /// A customer pending self-activation, with a live link.
+    pending: String,
+    activation_token: String,
+    /// A pending payment on the test gateway, of another pending customer.
+    payment: String,
+    /// The activation mail of `pending`.
+    outbox: String,
+    invitation_token: String,
+    reset_token: String,
+}
+
+impl Tenant {
+    /// Lower-case text that only this tenant's pages and answers may contain.
+    fn own_text(&self) -> Vec<String> {
+        vec![
+            self.marker.to_lowercase(),
+            format!("{} telecom", self.name),
+            format!("@{}.example", self.name),
+            format!("{}.localhost", self.name),
+        ]
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    token: String,
+    csrf: String,
+}
+
+struct Caller {
+    who: Who,
+    /// The index in `World::tenants` of the caller's own tenant.
+    home: usize,
+    host: String,
+    email: Option<String>,
+    session: Option<Session>,
+    api_key: Option<String>,
+}
+
+/// A response, reduced to what the checks read.
+struct Outcome {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.status)?;
+        if let Some(location) = &self.location {
+            write!(f, " to {location}")?;
+        }
+        let excerpt = excerpt(&self.body);
+        if !excerpt.is_empty() {
+            write!(f, " ({excerpt})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The title of an HTML page, or the start of any other body.
+fn excerpt(body: &str) -> String {
+    if let Some(start) = body.find("<title>") {
+        let rest = &body[start + "<title>".len()..];
+        return rest
+            .split("</title>")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+    }
+    body.chars()
+        .take(160)
+        .collect::<String>()
+        .replace('\n', " ")
+}
+
+/// Whether a form's CSRF token (or the API's CSRF header) is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Csrf {
+    Send,
+    Omit,
+}
+
+struct World {
+    app: App,
+    server: Server,
+    client: Client,
+    tenants: Vec<Tenant>,
+    callers: Vec<Caller>,
+    standard_user_email: String,
+    counter: AtomicUsize,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Starts a server on loopback whose mail stays in the outbox table, where fixtures read the
+/// links, and that never contacts anything else: the outbox worker and the activation expiry
+/// job are off, and Stripe's address is a closed local port (both white labels use the built-in
+/// test gateway).
+async fn start_server() -> (App, Server, Client) {
+    let mut settings = test_settings();
+    settings.outbox_interval_ms = 0;
+    settings.activation_expiry_interval_secs = 0;
+    settings.stripe_api_base = "http://127.0.0.1:9".into();
+    let app = tandem::build_app(fresh_store().await, &settings);
+    app.ensure_user_with_role(
+        PLATFORM_EMAIL,
+        "Root",
+        PASSWORD,
+        Role::PlatformAdministrator,
+        None,
+    )
+    .await
+    .expect("platform administrator");
+    let server = Server::start(app.clone(), &settings)
+        .await
+        .expect("server starts");
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(PLATFORM_HOST, server.address)
+        .resolve("harbour.localhost", server.address)
+        .resolve("southern.localhost", server.address)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    (app, server, client)
+}
+
+impl World {
+    async fn start() -> World {
+        let (app, server, client) = start_server().await;
+        let mut world = World {
+            app,
+            server,
+            client,
+            tenants: Vec::new(),
+            callers: Vec::new(),
+            standard_user_email: String::new(),
+            counter: AtomicUsize::new(0),
+        };
+        for (name, marker) in [("harbour", "Quokka"), ("southern", "Zephyr")] {
+            let tenant = world.tenant(name, marker).await;
+            world.tenants.push(tenant);
+        }
+        world.callers = world.sign_in_callers().await;
+        world.standard_user_email = world
+            .caller(Who::StandardUser)
+            .email
+            .clone()
+            .unwrap_or_default();
+        world
+    }
+
+    fn url(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.server.address.port())
+    }
+
+    fn next(&self) -> usize {
+        self.counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Sends an API request with `key` to its white label's host; returns status and body.
+    async fn api_as(
+        &self,
+        host: &str,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(host, path))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("API request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends an API request as `tenant`'s key and fails the test unless it succeeds.
+    async fn api_ok(
+        &self,
+        tenant: &Tenant,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let (status, value) = self
+            .api_as(&tenant.host, &tenant.api_key, method.clone(), path, body)
+            .await;
+        assert!(
+            (200..300).contains(&status),
+            "fixture request {method} {path} for {} failed with {status}: {value}",
+            tenant.name
+        );
+        value
+    }
+
+    /// Reads the token that follows `marker` (such as `/invitations/`) in the newest mail to
+    /// `recipient`.
+    async fn mailed_token(&self, recipient: &str, marker: &str) -> String {
+        let mut conn = self.app.store().conn().await.expect("database connection");
+        let body: String = sqlx::query_scalar(
+            "SELECT body_text FROM outbox WHERE recipient = $1 ORDER BY created_us DESC, id DESC",
+        )
+        .bind(recipient)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap_or_else(|error| panic!("no mail to {recipient}: {error}"));
+        let start = body
+            .find(marker)
+            .unwrap_or_else(|| panic!("the mail to {recipient} has no {marker} link: {body}"))
+            + marker.len();
+        body[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && !"\"'<>".contains(*c))
+            .collect()
+    }
+
+    /// Creates a white label with the objects that requests name.
+    async fn tenant(&self, name: &'static str, marker: &'static str) -> Tenant {
+        let created = create_white_label(&self.app, name, "100000.00").await;
+        let platform = PlatformAdmin::command_line().for_white_label(&created.id);
+        let gateway = GatewayInput {
+            kind: "test".into(),
+            ..Default::default()
+        };
+        self.app
+            .configure_gateway(&platform, &gateway)
+            .await
+            .expect("test gateway");
+        let mut tenant = Tenant {
+            name,
+            marker,
+            id: created.id.clone(),
+            host: created.host.clone(),
+            admin_email: created.admin_email.clone(),
+            api_key: created.api_key.clone(),
+            plan: String::new(),
+            customer: String::new(),
+            pending: String::new(),
+            activation_token: String::new(),
+            payment: String::new(),
+            outbox: String::new(),
+            invitation_token: String::new(),
+            reset_token: String::new(),
+        };
+        let logo = self
+            .client
+            .put(self.url(&tenant.host, "/api/v1/white-label/logo"))
+            .bearer_auth(&tenant.api_key)
+            .header(CONTENT_TYPE, "image/png")
+            .body(PNG)
+            .send()
+            .await
+            .expect("logo upload sent");
+        assert_eq!(logo.status().as_u16(), 204, "logo of {name}");
+
+        let plan = json!({"name": format!("{marker} Gold"), "description": "Authorization tests",
+            "setup_fee": "49.00", "monthly_fee": "39.00", "included_extensions": 5,
+            "extra_extension_fee": "5.00", "number_rental": "5.00", "min_opening_credit": "50.00"});
+        let plan = self
+            .api_ok(&tenant, Method::POST, "/api/v1/plans", Some(plan))
+            .await;
+        tenant.plan = plan["id"].as_str().expect("plan id").to_string();
+
+        let mut body = customer_body(&tenant.plan, &format!("{marker} Managed Ltd"));
+        body["contact"]["email"] = json!(format!("owner@{}.example", marker.to_lowercase()));
+        let customer = self
+            .api_ok(&tenant, Method::POST, "/api/v1/customers", Some(body))
+            .await;
+        tenant.customer = customer["id"].as_str().expect("customer id").to_string();
+
+        let contact = format!("pending@{}.example", marker.to_lowercase());
+        let legal_name = format!("{marker} Sibling Pending Ltd");
+        (tenant.pending, tenant.activation_token) =
+            self.pending_customer(&tenant, &legal_name, &contact).await;
+        let mut conn = self.app.store().conn().await.expect("database connection");
+        tenant.outbox = sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE recipient = $1 ORDER BY created_us DESC, id DESC",
+        )
+        .bind(&contact)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("activation mail");
+        drop(conn);
+
+        tenant.payment = self.fresh_payment(&tenant).await;
+        tenant.invitation_token = self.fresh_invitation_token(&tenant).await;
+        tenant.reset_token = self.fresh_reset_token(&tenant).await;
+        tenant
+    }
+
+    /// Creates a customer pending self-activation; returns its id and activation token.
+    async fn pending_customer(
+        &self,
+        tenant: &Tenant,
+        legal_name: &str,
+        contact: &str,
+    ) -> (String, String) {
+        let mut body = customer_body(&tenant.plan, legal_name);
+        body["mode"] = json!("self_activation");
+        body["contact"]["email"] = json!(contact);
+        let customer = self
+            .api_ok(tenant, Method::POST, "/api/v1/customers", Some(body))
+            .await;
+        let id = customer["id"].as_str().expect("customer id").to_string();
+        (id, self.mailed_token(contact, "/activate/").await)
+    }
+
+    async fn fresh_pending(&self, tenant: &Tenant) -> (String, String) {
+        let n = self.next();
+        let marker = tenant.marker;
+        let legal_name = format!("{marker} Sibling Fresh {n} Ltd");
+        let contact = format!("pending{n}@{}.example", marker.to_lowercase());
+        self.pending_customer(tenant, &legal_name, &contact).await
+    }
+
+    /// Starts a payment on the test gateway for a new pending customer; returns its id.
+    async fn fresh_payment(&self, tenant: &Tenant) -> String {
+        let (_, token) = self.fresh_pending(tenant).await;
+        let input = ActivationInput {
+            given_name: "Pat".into(),
+            family_name: "Payer".into(),
+            password: PASSWORD.into(),
+            password_confirmation: PASSWORD.into(),
+            accept_terms: true,
+            opening_credit: "150.00".into(),
+        };
+        let started = self
+            .app
+            .start_activation_payment(&tenant.id, &token, &input)
+            .await
+            .expect("payment starts");
+        started.payment_id.to_string()
+    }
+
+    /// Invites a new email to the managed customer's team; returns the invitation's id and
+    /// the invitee's email.
+    async fn fresh_customer_invitation(&self, tenant: &Tenant) -> (String, String) {
+        let email = format!(
+            "invitee{}@{}.example",
+            self.next(),
+            tenant.marker.to_lowercase()
+        );
+        let body = json!({"emails": [email], "role": "tech", "account_id": tenant.customer});
+        let sent = self
+            .api_ok(tenant, Method::POST, "/api/v1/invitations", Some(body))
+            .await;
+        (
+            sent["ids"][0].as_str().expect("invitation id").to_string(),
+            email,
+        )
+    }
+
+    async fn fresh_invitation_token(&self, tenant: &Tenant) -> String {
+        let (_, email) = self.fresh_customer_invitation(tenant).await;
+        self.mailed_token(&email, "/invitations/").await
+    }
+
+    /// Adds a new Standard User (or White Label user when `account` is `None`) and returns
+    /// their membership id and email.
+    async fn fresh_member(&self, tenant: &Tenant, account: Option<&str>) -> (String, String) {
+        let n = self.next();
+        let email = format!("member{n}@{}.example", tenant.marker.to_lowercase());
+        let name = format!("{} Member {n}", tenant.marker);
+        let (body, list) = match account {
+            Some(account) => (
+                json!({"name": name, "email": email, "role": "standard_user",
+                       "account_id": account}),
+                format!("/api/v1/users?account_id={account}"),
+            ),
+            None => (
+                json!({"name": name, "email": email, "role": "white_label"}),
+                "/api/v1/users".to_string(),
+            ),
+        };
+        let added = self
+            .api_ok(tenant, Method::POST, "/api/v1/users", Some(body))
+            .await;
+        let users = self.api_ok(tenant, Method::GET, &list, None).await;
+        let membership = users
+            .as_array()
+            .expect("user list")
+            .iter()
+            .find(|user| user["id"] == added["id"])
+            .expect("the new member is listed")["membership_id"]
+            .as_str()
+            .expect("membership id")
+            .to_string();
+        (membership, email)
+    }
+
+    /// The link that sets a new member's first password works like a reset link.
+    async fn fresh_reset_token(&self, tenant: &Tenant) -> String {
+        let (_, email) = self.fresh_member(tenant, Some(&tenant.customer)).await;
+        self.mailed_token(&email, "/reset-password/").await
+    }
+
+    /// Makes a new object that one request may change or use up, and returns what names it.
+    async fn fresh(&self, name: &str, tenant: &Tenant) -> Option<String> {
+        let value = match name {
+            "fresh_pending" => self.fresh_pending(tenant).await.0,
+            "fresh_activation_token" => self.fresh_pending(tenant).await.1,
+            "fresh_payment" => self.fresh_payment(tenant).await,
+            "fresh_plan" => {
+                let body = json!({"name": format!("{} Plan {}", tenant.marker, self.next()),
+                    "setup_fee": "1.00", "monthly_fee": "1.00", "included_extensions": 1,
+                    "extra_extension_fee": "1.00", "number_rental": "1.00",
+                    "min_opening_credit": "0.00"});
+                let plan = self
+                    .api_ok(tenant, Method::POST, "/api/v1/plans", Some(body))
+                    .await;
+                plan["id"].as_str().expect("plan id").to_string()
+            }
+            "fresh_key" => {
+                let body = json!({"name": format!("{} key {}", tenant.marker, self.next())});
+                let key = self
+                    .api_ok(tenant, Method::POST, "/api/v1/api-keys", Some(body))
+                    .await;
+                key["id"].as_str().expect("key id").to_string()
+            }
+            "fresh_wl_invitation" => {
+                let email = format!("invitee{}@{}.example", self.next(), tenant.marker);
+                let body = json!({"emails": [email.to_lowercase()], "role": "white_label"});
+                let sent = self
+                    .api_ok(tenant, Method::POST, "/api/v1/invitations", Some(body))
+                    .await;
+                sent["ids"][0].as_str().expect("invitation id").to_string()
+            }
+            "fresh_customer_invitation" => self.fresh_customer_invitation(tenant).await.0,
+            "fresh_invitation_token" => self.fresh_invitation_token(tenant).await,
+            "fresh_wl_membership" => self.fresh_member(tenant, None).await.0,
+            "fresh_customer_membership" => {
+                self.fresh_member(tenant, Some(&tenant.customer)).await.0
+            }
+            "fresh_reset_token" => self.fresh_reset_token(tenant).await,
+            _ => return None,
+        };
+        Some(value)
+    }
+
+    /// The value of a placeholder for a request sent for `tenant`; `None` for text that only
+    /// looks like one, such as `<p>`.
+    async fn placeholder(&self, name: &str, tenant: &Tenant) -> Option<String> {
+        let value = match name {
+            "wl" => tenant.id.to_string(),
+            "customer" => tenant.customer.clone(),
+            "pending" => tenant.pending.clone(),
+            "plan" => tenant.plan.clone(),
+            "payment" => tenant.payment.clone(),
+            "outbox" => tenant.outbox.clone(),
+            "activation_token" => tenant.activation_token.clone(),
+            "invitation_token" => tenant.invitation_token.clone(),
+            "reset_token" => tenant.reset_token.clone(),
+            "fresh_email" => format!("visitor{}@example.test", self.next()),
+            "fresh_name" => format!("Visitor {}", self.next()),
+            "std_email" => self.standard_user_email.clone(),
+            "password" => PASSWORD.to_string(),
+            other => return self.fresh(other, tenant).await,
+        };
+        Some(value)
+    }
+
+    /// Replaces the placeholders in `text`. One name keeps one value within a request.
+    async fn fill(
+        &self,
+        text: &str,
+        tenant: &Tenant,
+        values: &mut HashMap<String, String>,
+    ) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('<') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('>') else {
+                rest = &rest[start..];
+                break;
+            };
+            let name = &after[..end];
+            let value = match values.get(name) {
+                Some(value) => Some(value.clone()),
+                None => self.placeholder(name, tenant).await,
+            };
+            match value {
+                Some(value) => {
+                    values.insert(name.to_string(), value.clone());
+                    out.push_str(&value);
+                }
+                None => out.push_str(&rest[start..start + end + 2]),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Signs in through the portal's form on `host`, as a browser would.
+    async fn sign_in(&self, host: &str, email: &str) -> Session {
+        let page = self
+            .client
+            .get(self.url(host, "/sign-in"))
+            .send()
+            .await
+            .expect("sign-in page");
+        let csrf = set_cookie(page.headers(), "tandem_csrf").expect("CSRF cookie");
+        let form = [
+            ("_csrf", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ];
+        let response = self
+            .client
+            .post(self.url(host, "/sign-in"))
+            .header(COOKIE, format!("tandem_csrf={csrf}"))
+            .form(&form)
+            .send()
+            .await
+            .expect("sign-in sent");
+        assert_eq!(
+            response.status().as_u16(),
+            303,
+            "{email} signs in on {host}"
+        );
+        let token = set_cookie(response.headers(), "tandem_session").expect("session cookie");
+        self.session(host, token).await
+    }
+
+    /// Reads a session's CSRF token from its profile page.
+    async fn session(&self, host: &str, token: String) -> Session {
+        let page = self
+            .client
+            .get(self.url(host, "/profile"))
+            .header(COOKIE, format!("tandem_session={token}"))
+            .send()
+            .await
+            .expect("profile page")
+            .text()
+            .await
+            .expect("profile page body");
+        Session {
+            csrf: csrf_field(&page),
+            token,
+        }
+    }
+
+    /// Adds the customer members and signs in every caller.
+    async fn sign_in_callers(&self) -> Vec<Caller> {
+        let harbour = &self.tenants[0];
+        let southern = &self.tenants[1];
+        let marker = harbour.marker.to_lowercase();
+
+        // The Account Administrator joins through an invitation accepted on the portal.
+        let owner = format!("owner.admin@{marker}.example");
+        let body = json!({"emails": [owner], "role": "account_administrator",
+                          "account_id": harbour.customer});
+        self.api_ok(harbour, Method::POST, "/api/v1/invitations", Some(body))
+            .await;
+        let token = self.mailed_token(&owner, "/invitations/").await;
+        let accepted = self
+            .client
+            .post(self.url(&harbour.host, &format!("/invitations/{token}")))
+            .header(COOKIE, format!("tandem_csrf={DOUBLE_SUBMIT_TOKEN}"))
+            .form(&[
+                ("_csrf", DOUBLE_SUBMIT_TOKEN),
+                ("name", "Quokka Owner"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("invitation accepted");
+        assert_eq!(accepted.status().as_u16(), 303, "invitation accepted");
+        let owner_token = set_cookie(accepted.headers(), "tandem_session").expect("session");
+        let owner_session = self.session(&harbour.host, owner_token).await;
+
+        // The Tech and the Standard User are added by the white label and set their password
+        // through the link mailed to them.
+        let mut members = Vec::new();
+        for (role, label) in [("tech", "Tech"), ("standard_user", "Standard")] {
+            let email = format!("{role}@{marker}.example");
+            let body = json!({"name": format!("Quokka {label}"), "email": email, "role": role,
+                              "account_id": harbour.customer});
+            self.api_ok(harbour, Method::POST, "/api/v1/users", Some(body))
+                .await;
+            let token = self.mailed_token(&email, "/reset-password/").await;
+            self.app
+                .reset_password(&token, PASSWORD)
+                .await
+                .expect("password set");
+            let session = self.sign_in(&harbour.host, &email).await;
+            members.push((email, session));
+        }
+        let (standard_email, standard_session) = members.pop().expect("standard user");
+        let (tech_email, tech_session) = members.pop().expect("tech");
+
+        let session_caller = |who, home: usize, host: &str, email: &str, session: Session| Caller {
+            who,
+            home,
+            host: host.to_string(),
+            email: Some(email.to_string()),
+            session: Some(session),
+            api_key: None,
+        };
+        let key_caller = |who, home: usize, tenant: &Tenant| Caller {
+            who,
+            home,
+            host: tenant.host.clone(),
+            email: None,
+            session: None,
+            api_key: Some(tenant.api_key.clone()),
+        };
+        vec![
+            Caller {
+                who: Who::Anonymous,
+                home: 0,
+                host: harbour.host.clone(),
+                email: None,
+                session: None,
+                api_key: None,
+            },
+            session_caller(
+                Who::PlatformOnPlatformHost,
+                0,
+                PLATFORM_HOST,
+                PLATFORM_EMAIL,
+                self.sign_in(PLATFORM_HOST, PLATFORM_EMAIL).await,
+            ),
+            session_caller(
+                Who::PlatformOnWhiteLabelHost,
+                0,
+                &harbour.host,
+                PLATFORM_EMAIL,
+                self.sign_in(&harbour.host, PLATFORM_EMAIL).await,
+            ),
+            session_caller(
+                Who::WhiteLabelSession,
+                0,
+                &harbour.host,
+                &harbour.admin_email,
+                self.sign_in(&harbour.host, &harbour.admin_email).await,
+            ),
+            key_caller(Who::WhiteLabelKey, 0, harbour),
+            session_caller(
+                Who::AccountAdministrator,
+                0,
+                &harbour.host,
+                &owner,
+                owner_session,
+            ),
+            session_caller(Who::Tech, 0, &harbour.host, &tech_email, tech_session),
+            session_caller(
+                Who::StandardUser,
+                0,
+                &harbour.host,
+                &standard_email,
+                standard_session,
+            ),
+            session_caller(
+                Who::OtherWhiteLabelSession,
+                1,
+                &southern.host,
+                &southern.admin_email,
+                self.sign_in(&southern.host, &southern.admin_email).await,
+            ),
+            key_caller(Who::OtherWhiteLabelKey, 1, southern),
+        ]
+    }
+
+    fn caller(&self, who: Who) -> &Caller {
+        self.callers
+            .iter()
+            .find(|caller| caller.who == who)
+            .expect("every kind of caller exists")
+    }
+
+    /// Sends one row's request as `caller`, for the objects of `tenant`.
+    async fn send(&self, case: &Case, caller: &Caller, tenant: &Tenant, csrf: Csrf) -> Outcome {
+        let mut values = HashMap::new();
+        let path = self.fill(case.path, tenant, &mut values).await;
+        let method = match case.method {
+            "ANY" => Method::GET,
+            other => Method::from_bytes(other.as_bytes()).expect("HTTP method"),
+        };
+        let session = match (&caller.session, &caller.email) {
+            (Some(_), Some(email)) if case.fresh_session => {
+                let fresh = self
+                    .app
+                    .sign_in(email, PASSWORD, None)
+                    .await
+                    .expect("fresh session");
+                Some(Session {
+                    token: fresh.token,
+                    csrf: fresh.csrf_token,
+                })
+            }
+            (session, _) => session.clone(),
+        };
+        let mut request = self
+            .client
+            .request(method.clone(), self.url(&caller.host, &path));
+        let mut cookies = Vec::new();
+        if let Some(session) = &session {
+            cookies.push(format!("tandem_session={}", session.token));
+        }
+        if let Some(key) = &caller.api_key {
+            request = request.header(AUTHORIZATION, format!("Bearer {key}"));
+        }
+        let send_csrf = csrf == Csrf::Send;
+        // A portal form without fields still carries its CSRF token.
+        let body = match case.body {
+            Body::Empty if method != Method::GET && !path.starts_with("/api/") => Body::Form(&[]),
+            body => body,
+        };
+        match body {
+            Body::Empty => {}
+            Body::Form(fields) => {
+                let mut pairs = Vec::new();
+                if send_csrf && matches!(case.access, Access::Public) {
+                    cookies.push(format!("tandem_csrf={DOUBLE_SUBMIT_TOKEN}"));
+                    pairs.push(("_csrf".to_string(), DOUBLE_SUBMIT_TOKEN.to_string()));
+                } else if let (true, Some(session)) = (send_csrf, &session) {
+                    pairs.push(("_csrf".to_string(), session.csrf.clone()));
+                }
+                for (name, value) in fields {
+                    pairs.push((
+                        name.to_string(),
+                        self.fill(value, tenant, &mut values).await,
+                    ));
+                }
+                let encoded = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&pairs)
+                    .finish();
+                request = request
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(encoded);
+            }
+            Body::Json(text) | Body::Raw(text) => {
+                let text = self.fill(text, tenant, &mut values).await;
+                request = request.header(CONTENT_TYPE, "application/json").body(text);
+            }
+            Body::Png => {
+                request = request.header(CONTENT_TYPE, "image/png").body(PNG);
+            }
+            Body::LogoUpload => {
+                let token = match (&session, send_csrf) {
+                    (Some(session), true) => Some(session.csrf.as_str()),
+                    _ => None,
+                };
+                let (content_type, body) = logo_upload(token);
+                request = request.header(CONTENT_TYPE, content_type).body(body);
+            }
+        }
+        if let (true, Some(session)) = (send_csrf, &session) {
+            if path.starts_with("/api/") && method != Method::GET {
+                request = request.header("x-csrf-token", &session.csrf);
+            }
+        }
+        if let Some(version) = case.if_match {
+            request = request.header(IF_MATCH, format!("\"{version}\""));
+        }
+        if !cookies.is_empty() {
+            request = request.header(COOKIE, cookies.join("; "));
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        let body = response.text().await.unwrap_or_default();
+        Outcome {
+            status,
+            location,
+            body,
+        }
+    }
+
+    /// Lower-case text that must not appear in `caller`'s response to `case`.
+    fn forbidden_text(&self, case: &Case, caller: &Caller) -> Vec<String> {
+        let platform_admin = matches!(
+            caller.who,
+            Who::PlatformOnPlatformHost | Who::PlatformOnWhiteLabelHost
+        );
+        // The platform's own portal lists every white label.
+        if caller.who == Who::PlatformOnPlatformHost || (platform_admin && case.is_platform_route())
+        {
+            return Vec::new();
+        }
+        let own = &self.tenants[caller.home];
+        let mut text = self.tenants[1 - caller.home].own_text();
+        let token_page = matches!(case.access, Access::Public);
+        if CUSTOMER_MEMBERS.contains(&caller.who) && !token_page {
+            text.push(format!("{} sibling", own.marker.to_lowercase()));
+        }
+        if caller.who == Who::Anonymous && !token_page {
+            text.push(format!("{} managed", own.marker.to_lowercase()));
+        }
+        text
+    }
+
+    /// Sends one row's request and describes every way its outcome differs from the row.
+    async fn check(&self, case: &Case, caller: &Caller, objects: Objects) -> Result<(), String> {
+        let tenant = match objects {
+            Objects::Own => &self.tenants[caller.home],
+            Objects::Other => &self.tenants[1 - caller.home],
+        };
+        let outcome = self.send(case, caller, tenant, Csrf::Send).await;
+        let expected = case.expected(caller.who, objects);
+        let mut problems = Vec::new();
+        if !expected.matches(&outcome) {
+            problems.push(format!("expected {expected}, got {outcome}"));
+        }
+        let body = outcome.body.to_lowercase();
+        for text in self.forbidden_text(case, caller) {
+            if body.contains(&text) {
+                problems.push(format!("the response ({}) shows '{text}'", outcome.status));
+            }
+        }
+        for (who, text) in &case.hidden {
+            if *who == caller.who && outcome.body.contains(text) {
+                problems.push(format!("the response ({}) shows '{text}'", outcome.status));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let known = case
+            .bug
+            .map(|note| format!(" [known: {note}]"))
+            .unwrap_or_default();
+        Err(format!(
+            "{:?} {} {} on {} objects ({} {}): {}{known}",
+            caller.who,
+            case.method,
+            case.route,
+            tenant.name,
+            case.method,
+            case.path,
+            problems.join("; ")
+        ))
+    }
+}
+
+/// Reads a cookie's value from a response's `Set-Cookie` headers.
+fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
+/// Reads the hidden CSRF field of a page.
+fn csrf_field(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap_or("").to_string()
+}
+
+/// A multipart body for the logo form: the CSRF token when given, and [`PNG`].
+fn logo_upload(csrf: Option<&str>) -> (String, Vec<u8>) {
+    let boundary = "authorization-test-boundary";
+    let mut body = Vec::new();
+    if let Some(csrf) = csrf {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"logo\"; \
+             filename=\"logo.png\"\r\nContent-Type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(PNG);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The names of the `<placeholders>` in `text`, and of anything that looks like one.
+fn placeholders(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else {
+            break;
+        };
+        names.push(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    names
+}
+
+// ---------------------------------------------------------------------------------------------
+// Route discovery
+// ---------------------------------------------------------------------------------------------
+
+const ROUTER_METHODS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "head", "options", "trace", "any",
+];
+
+/// Lists the `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// Collects `(METHOD, path)` from every `.route("PATH", …)` call in the `.rs` files under
+/// `dir`, with the methods of the handlers chained in the call (`get(…).post(…)`, `any(…)`).
+/// Returns the routes and a description of each call the scan cannot read.
+fn scan_routes(dir: &Path) -> (BTreeSet<(String, String)>, Vec<String>) {
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    files.sort();
+    let mut routes = BTreeSet::new();
+    let mut unreadable = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("source file");
+        let shown = file.display();
+        // Routers mounted under a prefix would need the prefix added to their paths.
+        for unsupported in [".nest(", ".nest_service(", ".route_service("] {
+            if text.contains(unsupported) {
+                unreadable.push(format!(
+                    "{shown} calls {unsupported}…), which this scan cannot read"
+                ));
+            }
+        }
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(".route(") {
+            let args = rest[at + ".route(".len()..].trim_start();
+            rest = &rest[at + ".route(".len()..];
+            let Some(literal) = args.strip_prefix('"') else {
+                unreadable.push(format!(
+                    "{shown}: a .route( call whose path is no string literal"
+                ));
+                continue;
+            };
+            let Some(end) = literal.find('"') else {
+                unreadable.push(format!("{shown}: an unterminated route path"));
+                continue;
+            };
+            let path = &literal[..end];
+            let methods = chained_methods(&literal[end + 1..]);
+            if methods.is_empty() {
+                unreadable.push(format!("{shown}: no method handler found for {path}"));
+            }
+            for method in methods {
+                routes.insert((method.to_uppercase(), path.to_string()));
+            }
+        }
+    }
+    (routes, unreadable)
+}
+
+/// The router methods called at the top level of a `.route(` call's remaining arguments,
+/// which end at the call's closing parenthesis.
+fn chained_methods(args: &str) -> Vec<String> {
+    let bytes = args.as_bytes();
+    let mut methods = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                if depth == 0 {
+                    break;
+                }
+                depth -= 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let ident = &args[start..i];
+                if depth == 0 && bytes.get(i) == Some(&b'(') && ROUTER_METHODS.contains(&ident) {
+                    methods.push(ident.to_string());
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    methods
+}
+
+/// Reads `(METHOD, path)` of every operation in the server's OpenAPI document.
+async fn openapi_routes(client: &Client, url: &str) -> BTreeSet<(String, String)> {
+    let document: Value = client
+        .get(url)
+        .send()
+        .await
+        .expect("OpenAPI document")
+        .json()
+        .await
+        .expect("OpenAPI JSON");
+    let paths = document["paths"].as_object().expect("OpenAPI paths");
+    let mut routes = BTreeSet::new();
+    for (path, item) in paths {
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            if item.get(method).is_some() {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_route_has_a_table_entry() {
+    let (_app, server, client) = start_server().await;
+    let web_src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
+    let (source_routes, unreadable) = scan_routes(&web_src);
+    let url = format!(
+        "http://{PLATFORM_HOST}:{}/api/v1/openapi.json",
+        server.address.port()
+    );
+    let api_routes = openapi_routes(&client, &url).await;
+    server.abort();
+    let listed: BTreeSet<(String, String)> = table()
+        .iter()
+        .map(|case| (case.method.to_string(), case.route.to_string()))
+        .collect();
+    let served: BTreeSet<(String, String)> = source_routes.union(&api_routes).cloned().collect();
+
+    let missing: Vec<_> = served.difference(&listed).collect();
+    let stale: Vec<_> = listed.difference(&served).collect();
+
+    assert!(
+        unreadable.is_empty(),
+        "the route scan cannot read: {unreadable:#?}"
+    );
+    assert!(
+        source_routes.len() > 40,
+        "only {} routes found under {}",
+        source_routes.len(),
+        web_src.display()
+    );
+    assert!(
+        api_routes.len() > 20,
+        "only {} API routes",
+        api_routes.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the authorization table: {missing:#?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rows for routes the server does not serve: {stale:#?}"
+    );
+}
+
+#[tokio::test]
+async fn every_route_as_every_caller() {
+    let world = World::start().await;
+    let mut cases = table();
+    cases.sort_by_key(|case| case.grants_membership);
+    let routes: BTreeSet<(&str, &str)> = cases.iter().map(|c| (c.method, c.route)).collect();
+
+    let mut failures = Vec::new();
+    let mut requests = 0;
+    for case in &cases {
+        for caller in &world.callers {
+            for objects in case.objects() {
+                requests += 1;
+                if let Err(failure) = world.check(case, caller, objects).await {
+                    failures.push(failure);
+                }
+            }
+        }
+    }
+
+    println!(
+        "authorization table: {} routes in {} rows, {} callers, {requests} requests",
+        routes.len(),
+        cases.len(),
+        world.callers.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {requests} requests broke the table:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn forms_without_csrf_token_are_rejected() {
+    use Access::*;
+    use Who::*;
+    let world = World::start().await;
+    // One form of each family, each sent by a caller its guard lets through.
+    let families = [
+        (
+            WhiteLabelSession,
+            at("POST", "/plans", WhiteLabelPortal).form(PLAN_FORM),
+        ),
+        (
+            PlatformOnPlatformHost,
+            case(
+                "POST",
+                "/white-labels/{id}/credit-limit",
+                "/white-labels/<wl>/credit-limit",
+                PlatformPortal,
+            )
+            .form(&[("credit_limit", "0.00")]),
+        ),
+        (
+            AccountAdministrator,
+            case(
+                "POST",
+                "/account/team/{action}",
+                "/account/team/invite",
+                AccountTeamPortal,
+            )
+            .form(&[("emails", "<fresh_email>"), ("role", "standard_user")]),
+        ),
+        (
+            AccountAdministrator,
+            at("POST", "/account/switch", AccountPortal).form(&[("account_id", "<customer>")]),
+        ),
+        (
+            Tech,
+            at("POST", "/profile", Session).form(&[("name", "Profile Name")]),
+        ),
+        (StandardUser, at("POST", "/sign-out", Session).form(&[])),
+        (
+            WhiteLabelSession,
+            at("POST", "/settings/logo", WhiteLabelPortal).body(Body::LogoUpload),
+        ),
+        (
+            Anonymous,
+            at("POST", "/sign-in", Public)
+                .form(&[("email", "<std_email>"), ("password", "<password>")]),
+        ),
+        (
+            Anonymous,
+            at("POST", "/forgot-password", Public).form(&[("email", "<fresh_email>")]),
+        ),
+        (
+            Anonymous,
+            case(
+                "POST",
+                "/invitations/{token}",
+                "/invitations/<fresh_invitation_token>",
+                Public,
+            )
+            .form(&[("name", "<fresh_name>"), ("password", "<password>")]),
+        ),
+        (
+            Anonymous,
+            case(
+                "POST",
+                "/reset-password/{token}",
+                "/reset-password/<fresh_reset_token>",
+                Public,
+            )
+            .form(&[("password", "a brand new password")]),
+        ),
+        (
+            Anonymous,
+            case(
+                "POST",
+                "/activate/{token}",
+                "/activate/<fresh_activation_token>",
+                Public,
+            )
+            .form(ACTIVATION_FORM),
+        ),
+        (
+            Anonymous,
+            case(
+                "POST",
+                "/pay/test/{payment_id}",
+                "/pay/test/<fresh_payment>",
+                Public,
+            )
+            .form(&[("decision", "approve")]),
+        ),
+        (
+            WhiteLabelSession,
+            at("POST", "/api/v1/plans", WhiteLabelApi).json(PLAN_JSON),
+        ),
+        (
+            AccountAdministrator,
+            at("POST", "/api/v1/invitations", TeamApi)
+                .json(r#"{"emails": ["<fresh_email>"], "role": "tech"}"#),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (who, case) in &families {
+        let caller = world.caller(*who);
+        let tenant = &world.tenants[caller.home];
+        let outcome = world.send(case, caller, tenant, Csrf::Omit).await;
+        if outcome.status != 403 {
+            failures.push(format!(
+                "{who:?} {} {} without a CSRF token: expected 403, got {outcome}",
+                case.method, case.path
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A reset requested on one white label's host must not mail a link for a login that is not
+/// that white label's: another white label's administrator, or a Platform Administrator, whose
+/// password the forgot-password page says is reset only from the server's shell. The mail is
+/// rendered from the requesting white label's own template.
+#[tokio::test]
+async fn password_reset_mail_stays_within_white_label() {
+    let (app, server, client) = start_server().await;
+    let harbour = create_white_label(&app, "harbour", "0").await;
+    let southern = create_white_label(&app, "southern", "0").await;
+    let url = |path: &str| format!("http://{}:{}{path}", harbour.host, server.address.port());
+
+    for email in [&southern.admin_email, PLATFORM_EMAIL, &harbour.admin_email] {
+        let response = client
+            .post(url("/forgot-password"))
+            .header(COOKIE, format!("tandem_csrf={DOUBLE_SUBMIT_TOKEN}"))
+            .form(&[("_csrf", DOUBLE_SUBMIT_TOKEN), ("email", email)])
+            .send()
+            .await
+            .expect("reset requested");
+        assert_eq!(response.status().as_u16(), 200, "reset for {email}");
+    }
+    let mail_count = |recipient: String| {
+        let app = app.clone();
+        async move {
+            let mut conn = app.store().conn().await.expect("database connection");
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND topic = 'password_reset'",
+            )
+            .bind(recipient)
+            .fetch_one(&mut *conn)
+            .await
+            .expect("outbox count");
+            count
+        }
+    };
+    // The requests run after the answer; the own administrator's mail shows they have run.
+    let mut own = 0;
+    for _ in 0..100 {
+        own = mail_count(harbour.admin_email.clone()).await;
+        if own > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let foreign_admin = mail_count(southern.admin_email.clone()).await;
+    let platform_admin = mail_count(PLATFORM_EMAIL.to_string()).await;
+    server.abort();
+
+    assert_eq!(own, 1, "the white label's own administrator gets a link");
+    assert_eq!(
+        foreign_admin, 0,
+        "harbour's host mailed a reset link to southern's administrator"
+    );
+    assert_eq!(
+        platform_admin, 0,
+        "harbour's host mailed a reset link to the Platform Administrator"
+    );
+}
+
+/// Host names decide which portal answers. A white label that adds the platform's own host to
+/// its settings takes over the platform's sign-in page, where Platform Administrators type
+/// their password.
+#[tokio::test]
+async fn white_label_cannot_claim_platform_host() {
+    let (app, server, client) = start_server().await;
+    let harbour = create_white_label(&app, "harbour", "0").await;
+    let port = server.address.port();
+    let api = format!("http://{}:{port}/api/v1/white-label", harbour.host);
+    let current: Value = client
+        .get(&api)
+        .bearer_auth(&harbour.api_key)
+        .send()
+        .await
+        .expect("white label read")
+        .json()
+        .await
+        .expect("white label JSON");
+    let mut settings = current.clone();
+    settings["hosts"] = json!([harbour.host, PLATFORM_HOST]);
+    settings["tax_rate_percent"] = json!("15");
+
+    let claimed = client
+        .put(&api)
+        .bearer_auth(&harbour.api_key)
+        .header(IF_MATCH, format!("\"{}\"", current["version"]))
+        .json(&settings)
+        .send()
+        .await
+        .expect("settings sent");
+    let status = claimed.status().as_u16();
+    let body = claimed.text().await.unwrap_or_default();
+    let platform_sign_in = client
+        .get(format!("http://{PLATFORM_HOST}:{port}/sign-in"))
+        .send()
+        .await
+        .expect("platform sign-in page")
+        .text()
+        .await
+        .expect("sign-in page body");
+    server.abort();
+
+    assert!(
+        matches!(status, 403 | 409 | 422),
+        "a white label claimed the platform's host {PLATFORM_HOST}: {status} {body}"
+    );
+    assert!(
+        !platform_sign_in.contains("harbour Telecom"),
+        "the platform's sign-in page shows harbour's brand"
+    );
+}
