@@ -196,7 +196,7 @@ impl Principal {
 
 impl Principal {
     /// The customer accounts of one white label on which the caller holds a role, with it. A
-    /// customer account's API key holds its role on its own account only.
+    /// customer account's API key has its role on its own account only.
     pub fn customer_roles(
         &self,
         white_label_id: &WhiteLabelId,

@@ -1,7 +1,7 @@
 //! API keys of customer accounts, created and revoked by the account's Account
 //! Administrators. A key carries one customer role, never above its creator's, and acts only
-//! inside its own account: it holds no role on the white label, so white-label routes reject
-//! it, and every store call here filters on the guard's white label and account.
+//! inside its own account. It has no role on the white label, so white-label routes reject it.
+//! Every store call here filters on the guard's white label and account.
 
 use tandem_domain::{ApiKeyId, Name, Permission, Role, ScopeKind};
 use tandem_store::api_keys;

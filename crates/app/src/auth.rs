@@ -103,7 +103,7 @@ pub struct NewSession {
     pub user_id: UserId,
 }
 
-/// Where a sign-in stands after the password passed.
+/// The state of a sign-in after the password passed.
 #[derive(Debug, Clone)]
 pub enum SignInStep {
     /// Signed in: the new session.

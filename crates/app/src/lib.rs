@@ -7,8 +7,8 @@
 //! store call below takes the tenant from the guard, never from the request body.
 
 pub mod access;
-pub mod account_keys;
 pub mod account;
+pub mod account_keys;
 pub mod activation;
 pub mod audit;
 pub mod auth;

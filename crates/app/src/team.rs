@@ -20,7 +20,7 @@ use tandem_store::{customers, sessions, users, Tx};
 use crate::access::{Actor, Principal, TeamAdmin};
 use crate::audit::{record, Change};
 use crate::auth::{
-    check_password, hash_password, random_token, token_hash, verify_password, NewSession,
+    check_password, hash_password, random_token, token_hash, verify_password, SignInStep,
 };
 use crate::mail::MailTemplate;
 use crate::{App, AppError, AppResult, FieldError};
@@ -71,6 +71,8 @@ pub struct AddedMember {
     /// True when the email already belonged to a user, who got a membership instead of a
     /// second login.
     pub existing_user: bool,
+    /// True when an invitation was sent instead of a membership added (an existing login).
+    pub invited: bool,
 }
 
 fn expires(now: i64, ttl: Duration) -> i64 {
@@ -439,7 +441,16 @@ impl App {
                         field: Some("email".into()),
                     });
                 }
-                (user.id, true)
+                // A login that already exists joins only with its owner's consent: they get an
+                // invitation, and become a member when they accept it with their password.
+                drop(tx);
+                self.invite(admin, &[email.as_str().to_string()], role)
+                    .await?;
+                return Ok(AddedMember {
+                    user_id: user.id,
+                    existing_user: true,
+                    invited: true,
+                });
             }
             None => {
                 let id = UserId::new();
@@ -503,6 +514,7 @@ impl App {
         Ok(AddedMember {
             user_id,
             existing_user,
+            invited: false,
         })
     }
 
@@ -623,7 +635,8 @@ impl App {
 
     /// Accepts an invitation: exactly once, however many times or however concurrently the link
     /// is used. A new user sets a name and password; an existing user keeps theirs and must
-    /// give it. Returns a session for the accepting user.
+    /// give it. Returns a session for the accepting user, or, when they have an authenticator,
+    /// a pending sign-in that waits for their code.
     pub async fn accept_invitation(
         &self,
         white_label_id: &WhiteLabelId,
@@ -631,7 +644,7 @@ impl App {
         name: &str,
         password: &str,
         source_ip: Option<&str>,
-    ) -> AppResult<NewSession> {
+    ) -> AppResult<SignInStep> {
         let hash = token_hash(token);
         let now = self.now_us();
         let mut conn = self.store.conn().await?;
@@ -721,7 +734,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.open_session(&user_id, source_ip).await
+        self.session_or_challenge(&user_id, source_ip).await
     }
 
     /// Mails a password-reset link if `email` belongs to a user; answers the same either way.
@@ -741,12 +754,14 @@ impl App {
         let Some(user) = users::find_by_email_key(&mut tx, &email.key()).await? else {
             return Ok(());
         };
-        // Only people of this white label's tree get its reset mail; the platform's own
-        // administrators and other white labels' users reset through their own portals.
-        let belongs = memberships::active_for_user(&mut tx, &user.id)
-            .await?
-            .iter()
-            .any(|m| m.white_label_id.as_ref() == Some(white_label_id));
+        // Only people wholly of this white label's tree get its reset mail, because the white
+        // label writes its template: a login that also belongs to the platform or to another
+        // white label resets elsewhere, and no existing login joins a tree without accepting.
+        let memberships = memberships::active_for_user(&mut tx, &user.id).await?;
+        let belongs = !memberships.is_empty()
+            && memberships
+                .iter()
+                .all(|m| m.white_label_id.as_ref() == Some(white_label_id));
         if !belongs {
             return Ok(());
         }

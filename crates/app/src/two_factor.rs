@@ -2,10 +2,10 @@
 //! 30-second steps, and single-use recovery codes.
 //!
 //! Enrolment stores a pending secret and activates it only when the user enters a valid code.
-//! A sign-in of an enrolled user stops after the password at a challenge bound to the browser
-//! (a random token in a cookie; the database keeps its SHA-256) and opens a session only when
-//! a code passes. A code is accepted once: the last accepted time step is stored and only later
-//! steps pass. Codes and secrets are never logged or audited.
+//! A sign-in of an enrolled user stops after the password at a challenge bound to the browser,
+//! which holds a random token in a cookie while the database keeps its SHA-256. A session opens
+//! only when a code passes. A code is accepted once, because the last accepted time step is
+//! stored and only later steps pass. Codes and secrets are never logged or audited.
 
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
@@ -98,13 +98,13 @@ pub fn totp(secret: &[u8], step: i64, digits: u32) -> String {
     format!("{value:0width$}", width = digits as usize)
 }
 
-/// The TOTP step of a time in microseconds since the Unix epoch.
+/// Returns the TOTP step of a time in microseconds since the Unix epoch.
 pub fn step_at(now_us: i64) -> i64 {
     now_us.div_euclid(1_000_000).div_euclid(STEP_SECS)
 }
 
-/// The `otpauth://` URI that authenticator apps read (the Key Uri Format of Google
-/// Authenticator, which other apps follow), labelled `issuer:account`.
+/// Builds the `otpauth://` URI that authenticator apps read, labelled `issuer:account`, in the
+/// Key Uri Format of Google Authenticator that other apps follow too.
 pub fn otpauth_uri(issuer: &str, account: &str, secret_base32: &str) -> String {
     let encode = |s: &str| -> String {
         form_urlencoded::byte_serialize(s.as_bytes())
@@ -120,7 +120,7 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret_base32: &str) -> String {
     )
 }
 
-/// A new recovery code: 10 characters from the base32 alphabet in two groups of five, such as
+/// Generates a recovery code: 10 characters from the base32 alphabet in two groups of five, such as
 /// `ab3cd-ef7gh` (50 random bits).
 fn new_recovery_code() -> String {
     let mut bytes = [0u8; 10];
@@ -132,7 +132,7 @@ fn new_recovery_code() -> String {
     format!("{}-{}", &chars[..5], &chars[5..])
 }
 
-/// The stored form of a recovery code: the SHA-256 of its characters, lower case, without the
+/// Hashes a recovery code for storage: the SHA-256 of its characters, lower case, without the
 /// dash or spaces, so that `AB3CD EF7GH` matches `ab3cd-ef7gh`.
 fn recovery_code_hash(code: &str) -> String {
     let normalised: String = code
@@ -143,14 +143,14 @@ fn recovery_code_hash(code: &str) -> String {
     token_hash(&normalised)
 }
 
-/// Whether `input` looks like a TOTP code (digits only, after removing spaces).
+/// Returns the digits of `input` if it is a TOTP code once spaces are removed.
 fn as_totp_code(input: &str) -> Option<String> {
     let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
     (digits.len() == DIGITS as usize && digits.chars().all(|c| c.is_ascii_digit()))
         .then_some(digits)
 }
 
-/// The step within the allowed drift around `now_step` whose code is `code`, if any.
+/// Finds the step within the allowed drift around `now_step` whose code is `code`.
 fn matching_step(secret: &[u8], code: &str, now_step: i64) -> Option<i64> {
     (now_step - ALLOWED_DRIFT_STEPS..=now_step + ALLOWED_DRIFT_STEPS)
         .find(|step| hashes_match(&totp(secret, *step, DIGITS), code))
@@ -163,14 +163,14 @@ pub struct Enrolment {
     pub otpauth_uri: String,
 }
 
-/// Where a user stands with two-factor sign-in.
+/// The state of a user's two-factor sign-in.
 #[derive(Debug, Clone)]
 pub enum TwoFactorStatus {
     /// No authenticator.
     Off,
     /// A secret was issued and waits for a valid code.
     Pending(Enrolment),
-    /// Enrolled; sign-in asks for a code.
+    /// Enrolled, so sign-in requires a code.
     Active { unused_recovery_codes: i64 },
 }
 
@@ -196,8 +196,8 @@ fn person(principal: &Principal) -> AppResult<&users::UserRow> {
         .ok_or_else(|| AppError::Forbidden("API keys do not use two-factor sign-in".into()))
 }
 
-/// Whether the memberships include a role for which a white label requires a second factor:
-/// an administrator of that white label, or an Account Administrator of one of its customers.
+/// Returns whether the memberships include a role for which a white label requires a second
+/// factor: an administrator of that white label, or an Account Administrator of its customers.
 pub(crate) async fn required_for(
     conn: &mut Conn,
     memberships: &[MembershipRow],
@@ -216,8 +216,8 @@ pub(crate) async fn required_for(
 }
 
 impl App {
-    /// Reads where the signed-in user stands with two-factor sign-in. `issuer` names the
-    /// portal in the authenticator app: the white label's name, or the platform's.
+    /// Reads the state of the signed-in user's two-factor sign-in. `issuer` names the portal in
+    /// the authenticator app: the white label's name, or the platform's.
     pub async fn two_factor_status(
         &self,
         principal: &Principal,
@@ -284,6 +284,7 @@ impl App {
             .ok_or(AppError::NotFound("pending two-factor enrolment"))?;
         let secret = base32_decode(&row.secret_base32)
             .ok_or_else(|| AppError::Internal("stored TOTP secret is not base32".into()))?;
+
         let step = as_totp_code(code).and_then(|code| matching_step(&secret, &code, step_at(now)));
         let Some(step) = step else {
             drop(tx);
@@ -291,6 +292,7 @@ impl App {
                 .await?;
             return Err(wrong_code());
         };
+
         store::activate(&mut tx, &user.id, step, now).await?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(c)).collect();
@@ -332,6 +334,7 @@ impl App {
                 ),
             ));
         }
+
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let row = store::get(&mut tx, &user.id)
@@ -343,6 +346,7 @@ impl App {
                 .await?;
             return Err(wrong_code());
         }
+
         store::delete(&mut tx, &user.id).await?;
         store::delete_challenges_for_user(&mut tx, &user.id).await?;
         record(
@@ -393,7 +397,7 @@ impl App {
         Ok(())
     }
 
-    /// Whether a white label requires a second factor of its administrators and its
+    /// Returns whether a white label requires a second factor of its administrators and its
     /// customers' Account Administrators.
     pub async fn two_factor_requirement(&self, admin: &WhiteLabelAdmin) -> AppResult<bool> {
         let mut conn = self.store.conn().await?;
@@ -417,7 +421,22 @@ impl App {
         Ok(PendingSignIn { token })
     }
 
-    /// Whether a user has an active authenticator.
+    /// Opens a session for a user who has just proved their password, unless they have an
+    /// authenticator: then opens a pending sign-in that waits for their code.
+    pub(crate) async fn session_or_challenge(
+        &self,
+        user_id: &UserId,
+        source_ip: Option<&str>,
+    ) -> AppResult<crate::auth::SignInStep> {
+        if self.has_active_two_factor(user_id).await? {
+            let pending = self.open_challenge(user_id).await?;
+            return Ok(crate::auth::SignInStep::SecondFactor(pending));
+        }
+        let session = self.open_session(user_id, source_ip).await?;
+        Ok(crate::auth::SignInStep::Complete(session))
+    }
+
+    /// Returns whether a user has an active authenticator.
     pub(crate) async fn has_active_two_factor(&self, user_id: &UserId) -> AppResult<bool> {
         let mut conn = self.store.conn().await?;
         Ok(store::get(&mut conn, user_id)

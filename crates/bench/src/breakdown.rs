@@ -111,7 +111,9 @@ where
             }
             Err(error) => {
                 total.failed += 1;
-                total.first_error.get_or_insert(format!("task panicked: {error}"));
+                total
+                    .first_error
+                    .get_or_insert(format!("task panicked: {error}"));
             }
         }
     }
@@ -423,7 +425,10 @@ pub fn print(findings: &Findings) {
         findings.lookups.cpu_ms_per_operation(),
     );
     println!("CPU ms/op is this process's CPU time (client, server, and SQLite when used).");
-    for (name, phase) in [("use case", &findings.use_case), ("lookups", &findings.lookups)] {
+    for (name, phase) in [
+        ("use case", &findings.use_case),
+        ("lookups", &findings.lookups),
+    ] {
         if phase.failed > 0 {
             println!(
                 "{name}: {} operations failed; first: {}",
@@ -480,7 +485,9 @@ fn print_postgres(creations: u64, before: &PgCounters, after: &PgCounters, waits
 /// end.
 fn print_tables(creations: u64, before: &PgCounters, after: &PgCounters) {
     println!();
-    println!("PostgreSQL tables, per created customer during the HTTP phase (pg_stat_user_tables):");
+    println!(
+        "PostgreSQL tables, per created customer during the HTTP phase (pg_stat_user_tables):"
+    );
     println!();
     println!(
         "| table              | idx scans | idx rows fetched | seq scans | seq rows read \

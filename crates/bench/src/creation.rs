@@ -200,7 +200,8 @@ async fn create_until(
             }
             Err(error) => {
                 *run.failures.entry("no response".to_string()).or_default() += 1;
-                run.first_failure.get_or_insert_with(|| format!("{error:#}"));
+                run.first_failure
+                    .get_or_insert_with(|| format!("{error:#}"));
             }
         }
     }

@@ -122,13 +122,13 @@ async fn insert_one(
         .map_or(0, |d| d.as_micros() as i64);
     let mut tx = store.begin().await?;
     sqlx::query(INSERT_SQL)
-    .bind(CustomerId::new().as_str())
-    .bind(white_label_id)
-    .bind(legal_name)
-    .bind(details)
-    .bind(created_us)
-    .execute(&mut *tx)
-    .await?;
+        .bind(CustomerId::new().as_str())
+        .bind(white_label_id)
+        .bind(legal_name)
+        .bind(details)
+        .bind(created_us)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -156,9 +156,15 @@ async fn measure(
         }
         _ => None,
     };
-    eprintln!("measuring the creation use case alone for {} s", args.seconds);
+    eprintln!(
+        "measuring the creation use case alone for {} s",
+        args.seconds
+    );
     let use_case = breakdown::use_case_rate(&app, &tenant, args.clients, duration).await;
-    eprintln!("measuring the per-request lookups alone for {} s", args.seconds);
+    eprintln!(
+        "measuring the per-request lookups alone for {} s",
+        args.seconds
+    );
     let host = server.address.to_string();
     let lookups = breakdown::lookup_rate(&app, &tenant, &host, args.clients, duration).await;
     breakdown::print(&breakdown::Findings {

@@ -170,7 +170,10 @@ mod tests {
         let values: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
         assert_eq!(percentile(&values, 50.0), Some(Duration::from_millis(50)));
         assert_eq!(percentile(&values, 99.0), Some(Duration::from_millis(99)));
-        assert_eq!(percentile(&values[..1], 99.0), Some(Duration::from_millis(1)));
+        assert_eq!(
+            percentile(&values[..1], 99.0),
+            Some(Duration::from_millis(1))
+        );
         assert_eq!(percentile(&[], 50.0), None);
     }
 }

@@ -106,7 +106,7 @@ pub async fn revoke(
 ) -> StoreResult<bool> {
     let result = sqlx::query(
         "UPDATE api_keys SET revoked_us = $1 \
-         WHERE id = $2 AND white_label_id = $3 AND revoked_us IS NULL",
+         WHERE id = $2 AND white_label_id = $3 AND customer_id IS NULL AND revoked_us IS NULL",
     )
     .bind(now_us)
     .bind(id.as_str())

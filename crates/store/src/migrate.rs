@@ -20,12 +20,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0005_team", include_str!("../migrations/0005_team.sql")),
     (
-        "0007_payment_safety",
-        include_str!("../migrations/0007_payment_safety.sql"),
-    ),
-    (
         "0006_two_factor",
         include_str!("../migrations/0006_two_factor.sql"),
+    ),
+    (
+        "0007_payment_safety",
+        include_str!("../migrations/0007_payment_safety.sql"),
     ),
 ];
 

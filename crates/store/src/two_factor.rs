@@ -94,7 +94,7 @@ pub async fn activate(
 }
 
 /// Records that the code of `step` was used. Returns false, so the code must be rejected, if
-/// that step or a later one was already used; the check and the update are one statement, so
+/// that step or a later one was already used. The check and the update are one statement, so
 /// two concurrent uses of one code cannot both pass.
 pub async fn claim_step(conn: &mut Conn, user_id: &UserId, step: i64) -> StoreResult<bool> {
     let result = sqlx::query(

@@ -7,7 +7,8 @@
 //!
 //! Rows whose `bug` note is set assert the safe outcome where the product currently allows more
 //! than the role table in `tandem_domain::role` and `docs/architecture.md` permit. They fail
-//! until the product is fixed, and the failure message repeats the note.
+//! until the product is fixed, and the failure message repeats the note. The tests after the
+//! walk check cross-tenant paths that no single request shows.
 
 mod support;
 
@@ -32,7 +33,7 @@ use tandem_domain::{Role, WhiteLabelId};
 const PLATFORM_EMAIL: &str = "root@platform.example";
 /// The host of the platform's own portal: a name no white label claims.
 const PLATFORM_HOST: &str = "localhost";
-/// The value of the double-submitted CSRF cookie and field of forms shown before sign-in. The
+/// The value of the double-submitted CSRF cookie and field of forms source before sign-in. The
 /// server only compares the two, so any value of 32 characters or more works.
 const DOUBLE_SUBMIT_TOKEN: &str = "authorization-test-double-submit-token-0123456789";
 /// The smallest valid PNG: one transparent pixel.
@@ -48,10 +49,10 @@ const PNG: &[u8] = &[
 // Callers, expectations and table rows
 // ---------------------------------------------------------------------------------------------
 
-/// A kind of caller. Sessions are used on the host named; API keys are sent to their own white
+/// A kind of caller. Sessions are used on the host named. API keys are sent to their own white
 /// label's host, where they act as an anonymous visitor on portal pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Who {
+enum CallerKind {
     Anonymous,
     /// A Platform Administrator's session on the platform's own host.
     PlatformOnPlatformHost,
@@ -65,13 +66,37 @@ enum Who {
     Tech,
     /// A Standard User of the same customer.
     StandardUser,
+    /// An API key of the same customer with the Account Administrator role.
+    AccountAdministratorKey,
+    /// An API key of the same customer with the Tech role.
+    TechKey,
     /// An administrator of the second white label, on that white label's host.
     OtherWhiteLabelSession,
     /// An API key of the second white label.
     OtherWhiteLabelKey,
 }
 
-const CUSTOMER_MEMBERS: [Who; 3] = [Who::AccountAdministrator, Who::Tech, Who::StandardUser];
+const CUSTOMER_MEMBERS: [CallerKind; 5] = [
+    CallerKind::AccountAdministrator,
+    CallerKind::Tech,
+    CallerKind::StandardUser,
+    CallerKind::AccountAdministratorKey,
+    CallerKind::TechKey,
+];
+
+impl CallerKind {
+    /// Returns true when the caller has no portal session.
+    fn sessionless(self) -> bool {
+        matches!(
+            self,
+            CallerKind::Anonymous
+                | CallerKind::WhiteLabelKey
+                | CallerKind::OtherWhiteLabelKey
+                | CallerKind::AccountAdministratorKey
+                | CallerKind::TechKey
+        )
+    }
+}
 
 /// Whose objects a request names: those of the caller's own tenant or of the other tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +109,8 @@ enum Objects {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
     Status(u16),
-    /// 303 See Other to a path that starts with this one, or is exactly `/` when this is `/`.
+    /// 303 See Other to this path (any query string aside), or to a path under it when it ends
+    /// with `/`.
     SeeOther(&'static str),
     /// A rejection: 401, 403, 404 or 410. Used for safe outcomes whose status the product has
     /// not chosen yet.
@@ -100,6 +126,8 @@ const NO_CONTENT: Expect = Expect::Status(204);
 const FORBIDDEN: Expect = Expect::Status(403);
 const NOT_FOUND: Expect = Expect::Status(404);
 const INVALID: Expect = Expect::Status(422);
+/// Either a success or a rejection, for callers that a row does not constrain.
+const ANY_OUTCOME: Expect = Expect::OneOf(&[200, 401, 403, 404]);
 
 impl Expect {
     fn matches(&self, outcome: &Outcome) -> bool {
@@ -109,10 +137,11 @@ impl Expect {
                 let path = outcome.location.as_deref().map(location_path);
                 outcome.status == 303
                     && path.is_some_and(|path| {
-                        if prefix == "/" {
-                            path == "/"
+                        let route = path.split('?').next().unwrap_or("");
+                        if prefix.ends_with('/') && prefix.len() > 1 {
+                            route.starts_with(prefix)
                         } else {
-                            path.starts_with(prefix)
+                            route == prefix
                         }
                     })
             }
@@ -133,7 +162,7 @@ impl fmt::Display for Expect {
     }
 }
 
-/// The path of a `Location` header, without scheme and host when it is absolute.
+/// Returns the path of a `Location` header, without scheme and host when it is absolute.
 fn location_path(location: &str) -> &str {
     match location.split_once("://") {
         Some((_, rest)) => rest.find('/').map(|at| &rest[at..]).unwrap_or("/"),
@@ -144,7 +173,7 @@ fn location_path(location: &str) -> &str {
 /// The guard a route uses, which decides how each kind of caller is turned away.
 #[derive(Debug, Clone, Copy)]
 enum Access {
-    /// No sign-in; the host decides the brand.
+    /// No sign-in. The host decides the brand.
     Public,
     /// Any signed-in user (`PortalSession`).
     Session,
@@ -163,16 +192,18 @@ enum Access {
     PlatformApi,
     /// `ApiCaller` and the team guard of `api/team.rs`.
     TeamApi,
+    /// `ApiCaller` and the guard of `api/account_keys.rs`: the caller's own customer account.
+    AccountApi,
     /// Listed caller by caller.
-    PerCaller(&'static [(Who, Expect)]),
+    PerCaller(&'static [(CallerKind, Expect)]),
 }
 
 /// A request body. Placeholders such as `<customer>` are replaced before sending.
 #[derive(Debug, Clone, Copy)]
 enum Body {
     Empty,
-    /// A form; its CSRF token is added: the session's, or the double-submitted one on
-    /// `Access::Public` rows.
+    /// A form. The request carries its CSRF token too: the session's, or the double-submitted
+    /// one on `Access::Public` rows.
     Form(&'static [(&'static str, &'static str)]),
     Json(&'static str),
     /// Raw bytes with `Content-Type: application/json`, as a gateway sends its webhooks.
@@ -185,7 +216,7 @@ enum Body {
 /// One request of the table, sent by every caller.
 #[derive(Debug, Clone)]
 struct Case {
-    /// The method as the router declares it; `ANY` is sent as GET.
+    /// The method as the router declares it. `ANY` is sent as GET.
     method: &'static str,
     /// The route as the router or the OpenAPI document names it.
     route: &'static str,
@@ -195,23 +226,23 @@ struct Case {
     body: Body,
     /// The outcome for callers the guard lets through, on their own tenant's objects.
     ok: Expect,
-    /// The outcome for those callers on the other tenant's objects; 404 unless set, and `ok` on
-    /// platform routes.
+    /// The outcome for those callers on the other tenant's objects. It is 404 unless set, or
+    /// `ok` on platform routes.
     cross: Option<Expect>,
-    /// The outcome of `Access::Public` rows on the platform's host, where no white label is.
+    /// The outcome of `Access::Public` rows on the platform's host, which no white label claims.
     platform_host: Option<Expect>,
-    overrides: Vec<(Who, Option<Objects>, Expect)>,
+    overrides: Vec<(CallerKind, Option<Objects>, Expect)>,
     /// Text that must not appear in the named caller's response.
-    hidden: Vec<(Who, &'static str)>,
+    hidden: Vec<(CallerKind, &'static str)>,
     if_match: Option<&'static str>,
     /// Sent only on the other tenant's objects.
     other_only: bool,
-    /// Team requests naming a customer with `account_id`: members of another account are
-    /// answered 404 rather than 403.
+    /// Names a customer with `account_id`. Customer members who lack the permission then get 404
+    /// on the other tenant's account, which is not theirs, rather than 403.
     account_scoped: bool,
     /// Sent with a new session of the caller's user, because the request ends its session.
     fresh_session: bool,
-    /// Makes the acting user a member of a customer, which changes what later rows see; these
+    /// Makes the acting user a member of a customer, which changes what later rows see. These
     /// rows run after all others.
     grants_membership: bool,
     /// Why the expected outcome differs from what the product does today.
@@ -239,7 +270,7 @@ fn case(method: &'static str, route: &'static str, path: &'static str, access: A
     }
 }
 
-/// A row whose route and sent path are the same.
+/// Builds a row whose route and sent path are the same.
 fn at(method: &'static str, route: &'static str, access: Access) -> Case {
     case(method, route, route, access)
 }
@@ -274,13 +305,21 @@ impl Case {
     }
 
     /// Sets the outcome for one caller, on both kinds of objects or on one.
-    fn except(mut self, who: Who, objects: Option<Objects>, expect: Expect) -> Self {
-        self.overrides.push((who, objects, expect));
+    fn except(mut self, kind: CallerKind, objects: Option<Objects>, expect: Expect) -> Self {
+        self.overrides.push((kind, objects, expect));
         self
     }
 
-    fn hides(mut self, who: Who, text: &'static str) -> Self {
-        self.hidden.push((who, text));
+    /// Sets the outcome for each of `callers`, on both kinds of objects.
+    fn except_each(mut self, callers: &[CallerKind], expect: Expect) -> Self {
+        for kind in callers {
+            self.overrides.push((*kind, None, expect));
+        }
+        self
+    }
+
+    fn hides(mut self, kind: CallerKind, text: &'static str) -> Self {
+        self.hidden.push((kind, text));
         self
     }
 
@@ -314,7 +353,7 @@ impl Case {
         self
     }
 
-    /// The kinds of objects this row is sent with: the other tenant's too when it names any.
+    /// Lists the kinds of objects this row is sent with: the other tenant's too when it names any.
     fn objects(&self) -> Vec<Objects> {
         if self.other_only {
             vec![Objects::Other]
@@ -341,12 +380,12 @@ impl Case {
         matches!(self.access, Access::PlatformPortal | Access::PlatformApi)
     }
 
-    /// The outcome for `who` on `objects`.
-    fn expected(&self, who: Who, objects: Objects) -> Expect {
+    /// Returns the outcome for `kind` on `objects`.
+    fn expected(&self, kind: CallerKind, objects: Objects) -> Expect {
         let overridden = self
             .overrides
             .iter()
-            .find(|(w, o, _)| *w == who && o.is_none_or(|o| o == objects));
+            .find(|(w, o, _)| *w == kind && o.is_none_or(|o| o == objects));
         if let Some((_, _, expect)) = overridden {
             return *expect;
         }
@@ -355,60 +394,74 @@ impl Case {
             Objects::Other if self.is_platform_route() => self.cross.unwrap_or(self.ok),
             Objects::Other => self.cross.unwrap_or(NOT_FOUND),
         };
-        use Who::*;
-        let key_or_anonymous = matches!(who, Anonymous | WhiteLabelKey | OtherWhiteLabelKey);
+        use CallerKind::*;
+        let names_other_account = objects == Objects::Other && self.account_scoped;
         match self.access {
-            Access::Public if who == PlatformOnPlatformHost => {
+            Access::Public if kind == PlatformOnPlatformHost => {
                 self.platform_host.unwrap_or(allowed)
             }
             Access::Public => allowed,
-            Access::Session if key_or_anonymous => SIGN_IN,
+            Access::Session
+            | Access::WhiteLabelPortal
+            | Access::AccountPortal
+            | Access::AccountTeamPortal
+            | Access::PlatformPortal
+                if kind.sessionless() =>
+            {
+                SIGN_IN
+            }
             Access::Session => allowed,
-            Access::WhiteLabelPortal => match who {
-                Anonymous | WhiteLabelKey | OtherWhiteLabelKey => SIGN_IN,
+            Access::WhiteLabelPortal => match kind {
                 PlatformOnPlatformHost => Expect::SeeOther("/white-labels"),
-                AccountAdministrator | Tech | StandardUser => FORBIDDEN,
                 PlatformOnWhiteLabelHost | WhiteLabelSession | OtherWhiteLabelSession => allowed,
+                _ => FORBIDDEN,
             },
-            Access::AccountPortal | Access::AccountTeamPortal => match who {
-                Anonymous | WhiteLabelKey | OtherWhiteLabelKey => SIGN_IN,
+            Access::AccountPortal | Access::AccountTeamPortal => match kind {
                 PlatformOnPlatformHost => NOT_FOUND,
-                PlatformOnWhiteLabelHost | WhiteLabelSession | OtherWhiteLabelSession => FORBIDDEN,
-                Tech | StandardUser if matches!(self.access, Access::AccountTeamPortal) => {
-                    FORBIDDEN
-                }
-                AccountAdministrator | Tech | StandardUser => allowed,
+                AccountAdministrator => allowed,
+                Tech | StandardUser if matches!(self.access, Access::AccountPortal) => allowed,
+                _ => FORBIDDEN,
             },
-            Access::PlatformPortal => match who {
-                Anonymous | WhiteLabelKey | OtherWhiteLabelKey => SIGN_IN,
+            Access::PlatformPortal => match kind {
                 PlatformOnPlatformHost => allowed,
                 _ => Expect::SeeOther("/customers"),
             },
-            Access::WhiteLabelApi => match who {
+            Access::WhiteLabelApi => match kind {
                 Anonymous => Expect::Status(401),
-                PlatformOnPlatformHost | AccountAdministrator | Tech | StandardUser => FORBIDDEN,
-                _ => allowed,
+                PlatformOnWhiteLabelHost
+                | WhiteLabelSession
+                | WhiteLabelKey
+                | OtherWhiteLabelSession
+                | OtherWhiteLabelKey => allowed,
+                _ => FORBIDDEN,
             },
-            Access::PlatformApi => match who {
+            Access::PlatformApi => match kind {
                 Anonymous => Expect::Status(401),
                 PlatformOnPlatformHost | PlatformOnWhiteLabelHost => allowed,
                 _ => FORBIDDEN,
             },
-            Access::TeamApi => match who {
+            Access::TeamApi => match kind {
                 Anonymous => Expect::Status(401),
                 PlatformOnPlatformHost => FORBIDDEN,
-                Tech | StandardUser if objects == Objects::Other && self.account_scoped => {
-                    NOT_FOUND
-                }
-                Tech | StandardUser => FORBIDDEN,
+                Tech | StandardUser | TechKey if names_other_account => NOT_FOUND,
+                Tech | StandardUser | TechKey => FORBIDDEN,
                 _ => allowed,
+            },
+            Access::AccountApi => match kind {
+                Anonymous => Expect::Status(401),
+                AccountAdministrator | AccountAdministratorKey => allowed,
+                Tech | StandardUser | TechKey if names_other_account => NOT_FOUND,
+                _ => FORBIDDEN,
             },
             Access::PerCaller(list) => list
                 .iter()
-                .find(|(w, _)| *w == who)
+                .find(|(w, _)| *w == kind)
                 .map(|(_, expect)| *expect)
                 .unwrap_or_else(|| {
-                    panic!("{} {} lists no outcome for {who:?}", self.method, self.path)
+                    panic!(
+                        "{} {} lists no outcome for {kind:?}",
+                        self.method, self.path
+                    )
                 }),
         }
     }
@@ -440,6 +493,7 @@ const TENANT_PLACEHOLDERS: &[&str] = &[
     "fresh_activation_token",
     "fresh_invitation_token",
     "fresh_reset_token",
+    "fresh_account_key",
 ];
 
 const PLAN_FORM: &[(&str, &str)] = &[
@@ -504,12 +558,12 @@ const CUSTOMER_JSON: &str = r#"{"mode": "white_label_managed", "plan_id": "<plan
     "service_address": {"same_as_billing": true}, "time_zone": "Pacific/Auckland"}"#;
 
 const METRICS_NOTE: &str = "/metrics serves the platform's request counters by route and \
-    status to anyone, on every white label's public host; it is no public page";
+    status to anyone on every white label's public host, although it is not a public page";
 
-/// Every route, with the requests that check it.
+/// Lists every route with the requests that check it.
 fn table() -> Vec<Case> {
     use Access::*;
-    use Who::*;
+    use CallerKind::*;
     let mut cases = vec![
         // Portal shell and brand assets: crates/web/src/portal/mod.rs
         at(
@@ -526,6 +580,8 @@ fn table() -> Vec<Case> {
                 (StandardUser, Expect::SeeOther("/account")),
                 (OtherWhiteLabelSession, Expect::SeeOther("/customers")),
                 (OtherWhiteLabelKey, SIGN_IN),
+                (AccountAdministratorKey, SIGN_IN),
+                (TechKey, SIGN_IN),
             ]),
         ),
         at("GET", "/static/tandem.css", Public),
@@ -584,7 +640,7 @@ fn table() -> Vec<Case> {
             Public,
         )
         .platform_host(NOT_FOUND),
-        // The test gateway approves for whoever holds the payment's id, as a card form would.
+        // Anyone who has a payment's id may approve it on the test gateway, as on a card form.
         case(
             "POST",
             "/pay/test/{payment_id}",
@@ -802,6 +858,26 @@ fn table() -> Vec<Case> {
             "/account/team/revoke/<fresh_customer_invitation>",
             AccountTeamPortal,
         ),
+        // A customer account's API keys: portal/account_keys.rs. Managing them needs
+        // manage_account_users, as managing the team does.
+        at("GET", "/account/api-keys", AccountTeamPortal),
+        at("POST", "/account/api-keys", AccountTeamPortal)
+            .form(&[("name", "<fresh_name>"), ("role", "standard_user")]),
+        case(
+            "POST",
+            "/account/api-keys/{id}/revoke",
+            "/account/api-keys/<fresh_account_key>/revoke",
+            AccountTeamPortal,
+        )
+        .ok(Expect::SeeOther("/account/api-keys")),
+        // The white label's own keys are out of an account's reach.
+        case(
+            "POST",
+            "/account/api-keys/{id}/revoke",
+            "/account/api-keys/<fresh_key>/revoke",
+            AccountTeamPortal,
+        )
+        .ok(NOT_FOUND),
         // Invitations and passwords: portal/passwords.rs
         case(
             "GET",
@@ -824,12 +900,22 @@ fn table() -> Vec<Case> {
             .form(&[("email", "<fresh_email>")])
             .platform_host(NOT_FOUND),
         // A reset link names a login, which is one per person across the platform, so it works
-        // on any host; only whoever received the link holds its token.
-        case("GET", "/reset-password/{token}", "/reset-password/<reset_token>", Public)
-            .cross(OK),
-        case("POST", "/reset-password/{token}", "/reset-password/<fresh_reset_token>", Public)
-            .form(&[("password", "a brand new password")])
-            .cross(OK),
+        // on any host. Only the person who received the link has its token.
+        case(
+            "GET",
+            "/reset-password/{token}",
+            "/reset-password/<reset_token>",
+            Public,
+        )
+        .cross(OK),
+        case(
+            "POST",
+            "/reset-password/{token}",
+            "/reset-password/<fresh_reset_token>",
+            Public,
+        )
+        .form(&[("password", "a brand new password")])
+        .cross(OK),
         // Mail, mail templates and webhooks: portal/messages.rs
         at("GET", "/outbox", WhiteLabelPortal),
         case("GET", "/outbox/{id}", "/outbox/<outbox>", WhiteLabelPortal),
@@ -865,7 +951,7 @@ fn table() -> Vec<Case> {
         at("GET", "/webhooks", WhiteLabelPortal),
         at("POST", "/webhooks", WhiteLabelPortal).form(&[("webhook_url", "")]),
         at("POST", "/webhooks/secret", WhiteLabelPortal),
-        // Without a webhook address the test event is refused as input: the guard let it in.
+        // Without a webhook address the test event is rejected as input, after the guard.
         at("POST", "/webhooks/test", WhiteLabelPortal).ok(INVALID),
         // The platform's own portal: portal/platform.rs
         at("GET", "/white-labels", PlatformPortal),
@@ -910,16 +996,13 @@ fn table() -> Vec<Case> {
         at("GET", "/platform-audit", PlatformPortal),
         // Operations: ops.rs
         at("GET", "/healthz", Public),
+        // Platform Administrators may reach the metrics or not. Other callers must be rejected.
         at("GET", "/metrics", Public)
             .ok(Expect::Denied)
-            .platform_host(OK)
-            .except(
-                PlatformOnWhiteLabelHost,
-                None,
-                Expect::OneOf(&[200, 401, 403, 404]),
-            )
+            .platform_host(ANY_OUTCOME)
+            .except(PlatformOnWhiteLabelHost, None, ANY_OUTCOME)
             .bug(METRICS_NOTE),
-        // Gateway webhooks: webhooks.rs. An unsigned event is refused whoever sends it.
+        // Gateway webhooks: webhooks.rs. An unsigned event is rejected from any sender.
         case(
             "POST",
             "/webhooks/{gateway}/{white_label_id}",
@@ -937,10 +1020,10 @@ fn table() -> Vec<Case> {
     cases
 }
 
-/// The rows of the API routes that the OpenAPI document lists.
+/// Lists the rows of the API routes, which the OpenAPI document describes.
 fn api_table() -> Vec<Case> {
     use Access::*;
-    use Who::*;
+    use CallerKind::*;
     vec![
         // api/customers.rs
         at("GET", "/api/v1/customers", WhiteLabelApi),
@@ -1092,6 +1175,52 @@ fn api_table() -> Vec<Case> {
             WhiteLabelApi,
         )
         .ok(NO_CONTENT),
+        // A customer's keys are the customer's: the white label's key routes do not reach them.
+        case(
+            "DELETE",
+            "/api/v1/api-keys/{id}",
+            "/api/v1/api-keys/<fresh_account_key>",
+            WhiteLabelApi,
+        )
+        .ok(NOT_FOUND),
+        // api/account_keys.rs
+        at("GET", "/api/v1/account/api-keys", AccountApi),
+        case(
+            "GET",
+            "/api/v1/account/api-keys",
+            "/api/v1/account/api-keys?account_id=<customer>",
+            AccountApi,
+        )
+        .account_scoped(),
+        case(
+            "GET",
+            "/api/v1/account/api-keys",
+            "/api/v1/account/api-keys?account_id=<pending>",
+            AccountApi,
+        )
+        .except_each(&CUSTOMER_MEMBERS, NOT_FOUND),
+        at("POST", "/api/v1/account/api-keys", AccountApi)
+            .json(r#"{"name": "<fresh_name>", "role": "standard_user"}"#)
+            .ok(CREATED),
+        // An account's key never gets a role outside the account.
+        at("POST", "/api/v1/account/api-keys", AccountApi)
+            .json(r#"{"name": "<fresh_name>", "role": "white_label"}"#)
+            .ok(INVALID),
+        case(
+            "DELETE",
+            "/api/v1/account/api-keys/{id}",
+            "/api/v1/account/api-keys/<fresh_account_key>?account_id=<customer>",
+            AccountApi,
+        )
+        .account_scoped()
+        .ok(NO_CONTENT),
+        case(
+            "DELETE",
+            "/api/v1/account/api-keys/{id}",
+            "/api/v1/account/api-keys/<fresh_key>",
+            AccountApi,
+        )
+        .ok(NOT_FOUND),
         // api/team.rs. Without `account_id`, an Account Administrator acts on their own account.
         at("GET", "/api/v1/users", TeamApi),
         case(
@@ -1109,9 +1238,7 @@ fn api_table() -> Vec<Case> {
             TeamApi,
         )
         .account_scoped()
-        .except(AccountAdministrator, None, NOT_FOUND)
-        .except(Tech, None, NOT_FOUND)
-        .except(StandardUser, None, NOT_FOUND),
+        .except_each(&CUSTOMER_MEMBERS, NOT_FOUND),
         at("POST", "/api/v1/users", TeamApi)
             .json(
                 r#"{"name": "<fresh_name>", "email": "<fresh_email>", "role": "standard_user",
@@ -1124,7 +1251,7 @@ fn api_table() -> Vec<Case> {
             .json(r#"{"emails": ["<fresh_email>"], "role": "tech", "account_id": "<customer>"}"#)
             .account_scoped()
             .ok(CREATED),
-        // Nobody below a Platform Administrator may grant that role.
+        // Only a Platform Administrator may grant that role.
         at("POST", "/api/v1/invitations", TeamApi)
             .json(r#"{"emails": ["<fresh_email>"], "role": "platform_administrator"}"#)
             .ok(FORBIDDEN)
@@ -1154,8 +1281,8 @@ fn api_table() -> Vec<Case> {
         .json(r#"{"state": "disabled"}"#)
         .account_scoped()
         .ok(NO_CONTENT),
-        // Without `account_id` the white label's own team is meant; an Account Administrator's
-        // default is their account, where this membership is not.
+        // Without `account_id` the white label's own team is meant. An Account Administrator's
+        // default is their account, which this membership is not on.
         case(
             "PATCH",
             "/api/v1/memberships/{id}",
@@ -1164,7 +1291,7 @@ fn api_table() -> Vec<Case> {
         )
         .json(r#"{"state": "disabled"}"#)
         .ok(NO_CONTENT)
-        .except(AccountAdministrator, None, NOT_FOUND),
+        .except_each(&[AccountAdministrator, AccountAdministratorKey], NOT_FOUND),
         case(
             "DELETE",
             "/api/v1/memberships/{id}",
@@ -1203,10 +1330,13 @@ struct Tenant {
     outbox: String,
     invitation_token: String,
     reset_token: String,
+    /// An API key of `customer` with the Account Administrator role. Fixtures make the
+    /// account's other keys with it.
+    account_key: String,
 }
 
 impl Tenant {
-    /// Lower-case text that only this tenant's pages and answers may contain.
+    /// Lower-case text that only this tenant's pages and responses may contain.
     fn own_text(&self) -> Vec<String> {
         vec![
             self.marker.to_lowercase(),
@@ -1224,7 +1354,7 @@ struct Session {
 }
 
 struct Caller {
-    who: Who,
+    kind: CallerKind,
     /// The index in `World::tenants` of the caller's own tenant.
     home: usize,
     host: String,
@@ -1254,7 +1384,7 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// The title of an HTML page, or the start of any other body.
+/// Returns the title of an HTML page, or the start of any other body.
 fn excerpt(body: &str) -> String {
     if let Some(start) = body.find("<title>") {
         let rest = &body[start + "<title>".len()..];
@@ -1295,9 +1425,9 @@ impl Drop for World {
 }
 
 /// Starts a server on loopback whose mail stays in the outbox table, where fixtures read the
-/// links, and that never contacts anything else: the outbox worker and the activation expiry
-/// job are off, and Stripe's address is a closed local port (both white labels use the built-in
-/// test gateway).
+/// links. It contacts nothing else, because the outbox worker and the activation expiry job are
+/// off. Stripe's API address is on 127.0.0.1 too, though nothing calls it: both white labels use
+/// the built-in test gateway.
 async fn start_server() -> (App, Server, Client) {
     let mut settings = test_settings();
     settings.outbox_interval_ms = 0;
@@ -1345,7 +1475,7 @@ impl World {
         }
         world.callers = world.sign_in_callers().await;
         world.standard_user_email = world
-            .caller(Who::StandardUser)
+            .caller(CallerKind::StandardUser)
             .email
             .clone()
             .unwrap_or_default();
@@ -1356,11 +1486,12 @@ impl World {
         format!("http://{host}:{}{path}", self.server.address.port())
     }
 
+    /// A number that no earlier fixture or request of this world used, for unique names.
     fn next(&self) -> usize {
         self.counter.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Sends an API request with `key` to its white label's host; returns status and body.
+    /// Sends an API request with `key` to `host` and returns the status and the body.
     async fn api_as(
         &self,
         host: &str,
@@ -1448,6 +1579,7 @@ impl World {
             outbox: String::new(),
             invitation_token: String::new(),
             reset_token: String::new(),
+            account_key: String::new(),
         };
         let logo = self
             .client
@@ -1492,10 +1624,72 @@ impl World {
         tenant.payment = self.fresh_payment(&tenant).await;
         tenant.invitation_token = self.fresh_invitation_token(&tenant).await;
         tenant.reset_token = self.fresh_reset_token(&tenant).await;
+        tenant.account_key = self.account_key(&tenant).await;
         tenant
     }
 
-    /// Creates a customer pending self-activation; returns its id and activation token.
+    /// Adds an Account Administrator to the managed customer, who makes an Account
+    /// Administrator key of the account, and returns the key's secret.
+    async fn account_key(&self, tenant: &Tenant) -> String {
+        let marker = tenant.marker;
+        let email = format!("keyholder@{}.example", marker.to_lowercase());
+        let body = json!({"name": format!("{marker} Keyholder"), "email": email,
+                          "role": "account_administrator", "account_id": tenant.customer});
+        self.api_ok(tenant, Method::POST, "/api/v1/users", Some(body))
+            .await;
+        let token = self.mailed_token(&email, "/reset-password/").await;
+        self.app
+            .reset_password(&token, PASSWORD)
+            .await
+            .expect("password set");
+        let session = self
+            .app
+            .sign_in(&email, PASSWORD, None)
+            .await
+            .expect("keyholder signs in");
+
+        let body =
+            json!({"name": format!("{marker} account key"), "role": "account_administrator"});
+        let response = self
+            .client
+            .post(self.url(&tenant.host, "/api/v1/account/api-keys"))
+            .header(COOKIE, format!("tandem_session={}", session.token))
+            .header("x-csrf-token", &session.csrf_token)
+            .json(&body)
+            .send()
+            .await
+            .expect("account key request sent");
+        assert_eq!(
+            response.status().as_u16(),
+            201,
+            "account key of {}",
+            tenant.name
+        );
+        let created: Value = response.json().await.expect("account key JSON");
+        created["secret"].as_str().expect("key secret").to_string()
+    }
+
+    /// Makes an API key of the managed customer with `role` and returns its id and secret.
+    async fn fresh_account_key(&self, tenant: &Tenant, role: &str) -> (String, String) {
+        let body = json!({"name": format!("{} account key {}", tenant.marker, self.next()),
+                          "role": role});
+        let (status, created) = self
+            .api_as(
+                &tenant.host,
+                &tenant.account_key,
+                Method::POST,
+                "/api/v1/account/api-keys",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201, "account key of {}: {created}", tenant.name);
+        (
+            created["id"].as_str().expect("key id").to_string(),
+            created["secret"].as_str().expect("key secret").to_string(),
+        )
+    }
+
+    /// Creates a customer pending self-activation and returns its id and activation token.
     async fn pending_customer(
         &self,
         tenant: &Tenant,
@@ -1520,7 +1714,7 @@ impl World {
         self.pending_customer(tenant, &legal_name, &contact).await
     }
 
-    /// Starts a payment on the test gateway for a new pending customer; returns its id.
+    /// Starts a payment on the test gateway for a new pending customer and returns its id.
     async fn fresh_payment(&self, tenant: &Tenant) -> String {
         let (_, token) = self.fresh_pending(tenant).await;
         let input = ActivationInput {
@@ -1539,7 +1733,7 @@ impl World {
         started.payment_id.to_string()
     }
 
-    /// Invites a new email to the managed customer's team; returns the invitation's id and
+    /// Invites a new email to the managed customer's team and returns the invitation's id and
     /// the invitee's email.
     async fn fresh_customer_invitation(&self, tenant: &Tenant) -> (String, String) {
         let email = format!(
@@ -1595,7 +1789,8 @@ impl World {
         (membership, email)
     }
 
-    /// The link that sets a new member's first password works like a reset link.
+    /// Adds a new member and returns the token of the link that sets their first password, which
+    /// works like a reset link.
     async fn fresh_reset_token(&self, tenant: &Tenant) -> String {
         let (_, email) = self.fresh_member(tenant, Some(&tenant.customer)).await;
         self.mailed_token(&email, "/reset-password/").await
@@ -1639,13 +1834,14 @@ impl World {
                 self.fresh_member(tenant, Some(&tenant.customer)).await.0
             }
             "fresh_reset_token" => self.fresh_reset_token(tenant).await,
+            "fresh_account_key" => self.fresh_account_key(tenant, "standard_user").await.0,
             _ => return None,
         };
         Some(value)
     }
 
-    /// The value of a placeholder for a request sent for `tenant`; `None` for text that only
-    /// looks like one, such as `<p>`.
+    /// Returns the value of a placeholder for a request sent for `tenant`, or `None` for text
+    /// that only looks like one, such as `<p>`.
     async fn placeholder(&self, name: &str, tenant: &Tenant) -> Option<String> {
         let value = match name {
             "wl" => tenant.id.to_string(),
@@ -1799,25 +1995,27 @@ impl World {
         let (standard_email, standard_session) = members.pop().expect("standard user");
         let (tech_email, tech_session) = members.pop().expect("tech");
 
-        let session_caller = |who, home: usize, host: &str, email: &str, session: Session| Caller {
-            who,
-            home,
-            host: host.to_string(),
-            email: Some(email.to_string()),
-            session: Some(session),
-            api_key: None,
-        };
-        let key_caller = |who, home: usize, tenant: &Tenant| Caller {
-            who,
+        let session_caller =
+            |kind, home: usize, host: &str, email: &str, session: Session| Caller {
+                kind,
+                home,
+                host: host.to_string(),
+                email: Some(email.to_string()),
+                session: Some(session),
+                api_key: None,
+            };
+        let key_caller = |kind, home: usize, tenant: &Tenant, key: &str| Caller {
+            kind,
             home,
             host: tenant.host.clone(),
             email: None,
             session: None,
-            api_key: Some(tenant.api_key.clone()),
+            api_key: Some(key.to_string()),
         };
+        let (_, tech_key) = self.fresh_account_key(harbour, "tech").await;
         vec![
             Caller {
-                who: Who::Anonymous,
+                kind: CallerKind::Anonymous,
                 home: 0,
                 host: harbour.host.clone(),
                 email: None,
@@ -1825,69 +2023,82 @@ impl World {
                 api_key: None,
             },
             session_caller(
-                Who::PlatformOnPlatformHost,
+                CallerKind::PlatformOnPlatformHost,
                 0,
                 PLATFORM_HOST,
                 PLATFORM_EMAIL,
                 self.sign_in(PLATFORM_HOST, PLATFORM_EMAIL).await,
             ),
             session_caller(
-                Who::PlatformOnWhiteLabelHost,
+                CallerKind::PlatformOnWhiteLabelHost,
                 0,
                 &harbour.host,
                 PLATFORM_EMAIL,
                 self.sign_in(&harbour.host, PLATFORM_EMAIL).await,
             ),
             session_caller(
-                Who::WhiteLabelSession,
+                CallerKind::WhiteLabelSession,
                 0,
                 &harbour.host,
                 &harbour.admin_email,
                 self.sign_in(&harbour.host, &harbour.admin_email).await,
             ),
-            key_caller(Who::WhiteLabelKey, 0, harbour),
+            key_caller(CallerKind::WhiteLabelKey, 0, harbour, &harbour.api_key),
             session_caller(
-                Who::AccountAdministrator,
+                CallerKind::AccountAdministrator,
                 0,
                 &harbour.host,
                 &owner,
                 owner_session,
             ),
-            session_caller(Who::Tech, 0, &harbour.host, &tech_email, tech_session),
             session_caller(
-                Who::StandardUser,
+                CallerKind::Tech,
+                0,
+                &harbour.host,
+                &tech_email,
+                tech_session,
+            ),
+            session_caller(
+                CallerKind::StandardUser,
                 0,
                 &harbour.host,
                 &standard_email,
                 standard_session,
             ),
             session_caller(
-                Who::OtherWhiteLabelSession,
+                CallerKind::OtherWhiteLabelSession,
                 1,
                 &southern.host,
                 &southern.admin_email,
                 self.sign_in(&southern.host, &southern.admin_email).await,
             ),
-            key_caller(Who::OtherWhiteLabelKey, 1, southern),
+            key_caller(
+                CallerKind::OtherWhiteLabelKey,
+                1,
+                southern,
+                &southern.api_key,
+            ),
+            key_caller(
+                CallerKind::AccountAdministratorKey,
+                0,
+                harbour,
+                &harbour.account_key,
+            ),
+            key_caller(CallerKind::TechKey, 0, harbour, &tech_key),
         ]
     }
 
-    fn caller(&self, who: Who) -> &Caller {
+    fn caller(&self, kind: CallerKind) -> &Caller {
         self.callers
             .iter()
-            .find(|caller| caller.who == who)
+            .find(|caller| caller.kind == kind)
             .expect("every kind of caller exists")
     }
 
-    /// Sends one row's request as `caller`, for the objects of `tenant`.
-    async fn send(&self, case: &Case, caller: &Caller, tenant: &Tenant, csrf: Csrf) -> Outcome {
-        let mut values = HashMap::new();
-        let path = self.fill(case.path, tenant, &mut values).await;
-        let method = match case.method {
-            "ANY" => Method::GET,
-            other => Method::from_bytes(other.as_bytes()).expect("HTTP method"),
-        };
-        let session = match (&caller.session, &caller.email) {
+    /// Returns the session a row is sent with: the caller's own, or a new one of the same user
+    /// for rows that end their session.
+    async fn session_for(&self, case: &Case, caller: &Caller) -> Option<Session> {
+        match (&caller.session, &caller.email) {
             (Some(_), Some(email)) if case.fresh_session => {
                 let fresh = self
                     .app
@@ -1900,7 +2111,19 @@ impl World {
                 })
             }
             (session, _) => session.clone(),
+        }
+    }
+
+    /// Sends one row's request as `caller`, for the objects of `tenant`.
+    async fn send(&self, case: &Case, caller: &Caller, tenant: &Tenant, csrf: Csrf) -> Outcome {
+        let mut values = HashMap::new();
+        let path = self.fill(case.path, tenant, &mut values).await;
+        let method = match case.method {
+            "ANY" => Method::GET,
+            other => Method::from_bytes(other.as_bytes()).expect("HTTP method"),
         };
+        let session = self.session_for(case, caller).await;
+
         let mut request = self
             .client
             .request(method.clone(), self.url(&caller.host, &path));
@@ -1911,6 +2134,7 @@ impl World {
         if let Some(key) = &caller.api_key {
             request = request.header(AUTHORIZATION, format!("Bearer {key}"));
         }
+
         let send_csrf = csrf == Csrf::Send;
         // A portal form without fields still carries its CSRF token.
         let body = match case.body {
@@ -1956,6 +2180,7 @@ impl World {
                 request = request.header(CONTENT_TYPE, content_type).body(body);
             }
         }
+
         if let (true, Some(session)) = (send_csrf, &session) {
             if path.starts_with("/api/") && method != Method::GET {
                 request = request.header("x-csrf-token", &session.csrf);
@@ -1967,6 +2192,7 @@ impl World {
         if !cookies.is_empty() {
             request = request.header(COOKIE, cookies.join("; "));
         }
+
         let response = request.send().await.expect("request sent");
         let status = response.status().as_u16();
         let location = response
@@ -1985,21 +2211,22 @@ impl World {
     /// Lower-case text that must not appear in `caller`'s response to `case`.
     fn forbidden_text(&self, case: &Case, caller: &Caller) -> Vec<String> {
         let platform_admin = matches!(
-            caller.who,
-            Who::PlatformOnPlatformHost | Who::PlatformOnWhiteLabelHost
+            caller.kind,
+            CallerKind::PlatformOnPlatformHost | CallerKind::PlatformOnWhiteLabelHost
         );
         // The platform's own portal lists every white label.
-        if caller.who == Who::PlatformOnPlatformHost || (platform_admin && case.is_platform_route())
+        if caller.kind == CallerKind::PlatformOnPlatformHost
+            || (platform_admin && case.is_platform_route())
         {
             return Vec::new();
         }
         let own = &self.tenants[caller.home];
         let mut text = self.tenants[1 - caller.home].own_text();
         let token_page = matches!(case.access, Access::Public);
-        if CUSTOMER_MEMBERS.contains(&caller.who) && !token_page {
+        if CUSTOMER_MEMBERS.contains(&caller.kind) && !token_page {
             text.push(format!("{} sibling", own.marker.to_lowercase()));
         }
-        if caller.who == Who::Anonymous && !token_page {
+        if caller.kind == CallerKind::Anonymous && !token_page {
             text.push(format!("{} managed", own.marker.to_lowercase()));
         }
         text
@@ -2012,7 +2239,7 @@ impl World {
             Objects::Other => &self.tenants[1 - caller.home],
         };
         let outcome = self.send(case, caller, tenant, Csrf::Send).await;
-        let expected = case.expected(caller.who, objects);
+        let expected = case.expected(caller.kind, objects);
         let mut problems = Vec::new();
         if !expected.matches(&outcome) {
             problems.push(format!("expected {expected}, got {outcome}"));
@@ -2023,8 +2250,8 @@ impl World {
                 problems.push(format!("the response ({}) shows '{text}'", outcome.status));
             }
         }
-        for (who, text) in &case.hidden {
-            if *who == caller.who && outcome.body.contains(text) {
+        for (kind, text) in &case.hidden {
+            if *kind == caller.kind && outcome.body.contains(text) {
                 problems.push(format!("the response ({}) shows '{text}'", outcome.status));
             }
         }
@@ -2037,7 +2264,7 @@ impl World {
             .unwrap_or_default();
         Err(format!(
             "{:?} {} {} on {} objects ({} {}): {}{known}",
-            caller.who,
+            caller.kind,
             case.method,
             case.route,
             tenant.name,
@@ -2067,7 +2294,7 @@ fn csrf_field(html: &str) -> String {
     html[start..].split('"').next().unwrap_or("").to_string()
 }
 
-/// A multipart body for the logo form: the CSRF token when given, and [`PNG`].
+/// Builds a multipart body for the logo form: the CSRF token when given, and [`PNG`].
 fn logo_upload(csrf: Option<&str>) -> (String, Vec<u8>) {
     let boundary = "authorization-test-boundary";
     let mut body = Vec::new();
@@ -2091,7 +2318,7 @@ fn logo_upload(csrf: Option<&str>) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// The names of the `<placeholders>` in `text`, and of anything that looks like one.
+/// Lists the names of the `<placeholders>` in `text`, and of anything that looks like one.
 fn placeholders(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = text;
@@ -2139,12 +2366,12 @@ fn scan_routes(dir: &Path) -> (BTreeSet<(String, String)>, Vec<String>) {
     let mut unreadable = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("source file");
-        let shown = file.display();
+        let source = file.display();
         // Routers mounted under a prefix would need the prefix added to their paths.
         for unsupported in [".nest(", ".nest_service(", ".route_service("] {
             if text.contains(unsupported) {
                 unreadable.push(format!(
-                    "{shown} calls {unsupported}…), which this scan cannot read"
+                    "{source} calls {unsupported}…), which this scan cannot read"
                 ));
             }
         }
@@ -2154,18 +2381,18 @@ fn scan_routes(dir: &Path) -> (BTreeSet<(String, String)>, Vec<String>) {
             rest = &rest[at + ".route(".len()..];
             let Some(literal) = args.strip_prefix('"') else {
                 unreadable.push(format!(
-                    "{shown}: a .route( call whose path is no string literal"
+                    "{source}: a .route( call whose path is no string literal"
                 ));
                 continue;
             };
             let Some(end) = literal.find('"') else {
-                unreadable.push(format!("{shown}: an unterminated route path"));
+                unreadable.push(format!("{source}: an unterminated route path"));
                 continue;
             };
             let path = &literal[..end];
             let methods = chained_methods(&literal[end + 1..]);
             if methods.is_empty() {
-                unreadable.push(format!("{shown}: no method handler found for {path}"));
+                unreadable.push(format!("{source}: no method handler found for {path}"));
             }
             for method in methods {
                 routes.insert((method.to_uppercase(), path.to_string()));
@@ -2175,8 +2402,8 @@ fn scan_routes(dir: &Path) -> (BTreeSet<(String, String)>, Vec<String>) {
     (routes, unreadable)
 }
 
-/// The router methods called at the top level of a `.route(` call's remaining arguments,
-/// which end at the call's closing parenthesis.
+/// Lists the router methods called at the top level of a `.route(` call's remaining
+/// arguments, which end at the call's closing parenthesis.
 fn chained_methods(args: &str) -> Vec<String> {
     let bytes = args.as_bytes();
     let mut methods = Vec::new();
@@ -2328,7 +2555,7 @@ async fn every_route_as_every_caller() {
 #[tokio::test]
 async fn forms_without_csrf_token_are_rejected() {
     use Access::*;
-    use Who::*;
+    use CallerKind::*;
     let world = World::start().await;
     // One form of each family, each sent by a caller its guard lets through.
     let families = [
@@ -2429,13 +2656,13 @@ async fn forms_without_csrf_token_are_rejected() {
         ),
     ];
     let mut failures = Vec::new();
-    for (who, case) in &families {
-        let caller = world.caller(*who);
+    for (kind, case) in &families {
+        let caller = world.caller(*kind);
         let tenant = &world.tenants[caller.home];
         let outcome = world.send(case, caller, tenant, Csrf::Omit).await;
         if outcome.status != 403 {
             failures.push(format!(
-                "{who:?} {} {} without a CSRF token: expected 403, got {outcome}",
+                "{kind:?} {} {} without a CSRF token: expected 403, got {outcome}",
                 case.method, case.path
             ));
         }
@@ -2444,19 +2671,40 @@ async fn forms_without_csrf_token_are_rejected() {
 }
 
 /// A reset requested on one white label's host must not mail a link for a login that is not
-/// that white label's: another white label's administrator, or a Platform Administrator, whose
-/// password the forgot-password page says is reset only from the server's shell. The mail is
-/// rendered from the requesting white label's own template.
+/// that white label's: another white label's administrator, or a Platform Administrator. The
+/// platform's forgot-password page states that Platform Administrators reset from the server's
+/// shell. The mail is rendered from the requesting white label's own template.
 #[tokio::test]
 async fn password_reset_mail_stays_within_white_label() {
     let (app, server, client) = start_server().await;
     let harbour = create_white_label(&app, "harbour", "0").await;
     let southern = create_white_label(&app, "southern", "0").await;
-    let url = |path: &str| format!("http://{}:{}{path}", harbour.host, server.address.port());
+    let base = format!("http://{}:{}", harbour.host, server.address.port());
 
-    for email in [&southern.admin_email, PLATFORM_EMAIL, &harbour.admin_email] {
+    let others = [southern.admin_email.as_str(), PLATFORM_EMAIL];
+    request_resets(&app, &client, &base, &others, &harbour.admin_email).await;
+    let (own, _) = reset_mails(&app, &harbour.admin_email).await;
+    let (foreign, _) = reset_mails(&app, &southern.admin_email).await;
+    let (platform, _) = reset_mails(&app, PLATFORM_EMAIL).await;
+    server.abort();
+
+    assert_eq!(own, 1, "the white label's own administrator gets a link");
+    assert_eq!(
+        foreign, 0,
+        "harbour's host mailed a reset link to southern's administrator"
+    );
+    assert_eq!(
+        platform, 0,
+        "harbour's host mailed a reset link to the Platform Administrator"
+    );
+}
+
+/// Requests a password reset on the portal at `base` for each of `emails` and then for
+/// `control`, as an anonymous visitor, and waits until the reset mail to `control` is queued.
+async fn request_resets(app: &App, client: &Client, base: &str, emails: &[&str], control: &str) {
+    for email in emails.iter().chain([&control]) {
         let response = client
-            .post(url("/forgot-password"))
+            .post(format!("{base}/forgot-password"))
             .header(COOKIE, format!("tandem_csrf={DOUBLE_SUBMIT_TOKEN}"))
             .form(&[("_csrf", DOUBLE_SUBMIT_TOKEN), ("email", email)])
             .send()
@@ -2464,46 +2712,19 @@ async fn password_reset_mail_stays_within_white_label() {
             .expect("reset requested");
         assert_eq!(response.status().as_u16(), 200, "reset for {email}");
     }
-    let mail_count = |recipient: String| {
-        let app = app.clone();
-        async move {
-            let mut conn = app.store().conn().await.expect("database connection");
-            let count: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND topic = 'password_reset'",
-            )
-            .bind(recipient)
-            .fetch_one(&mut *conn)
-            .await
-            .expect("outbox count");
-            count
-        }
-    };
-    // The requests run after the answer; the own administrator's mail shows they have run.
-    let mut own = 0;
+    // The reset work runs after the response is sent, each request in a task of its own. A task
+    // that sends nothing leaves no trace, so the wait goes on one second past the control mail.
+    // NOTE: a task delayed by more than that second would queue its mail after the check.
     for _ in 0..100 {
-        own = mail_count(harbour.admin_email.clone()).await;
-        if own > 0 {
+        if reset_mails(app, control).await.0 > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let foreign_admin = mail_count(southern.admin_email.clone()).await;
-    let platform_admin = mail_count(PLATFORM_EMAIL.to_string()).await;
-    server.abort();
-
-    assert_eq!(own, 1, "the white label's own administrator gets a link");
-    assert_eq!(
-        foreign_admin, 0,
-        "harbour's host mailed a reset link to southern's administrator"
-    );
-    assert_eq!(
-        platform_admin, 0,
-        "harbour's host mailed a reset link to the Platform Administrator"
-    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-/// Host names decide which portal answers. A white label that adds the platform's own host to
+/// The Host header decides which portal serves a request. A white label that adds the platform's own host to
 /// its settings takes over the platform's sign-in page, where Platform Administrators type
 /// their password.
 #[tokio::test]
@@ -2552,5 +2773,95 @@ async fn white_label_cannot_claim_platform_host() {
     assert!(
         !platform_sign_in.contains("harbour Telecom"),
         "the platform's sign-in page shows harbour's brand"
+    );
+}
+
+/// Counts the password-reset mails queued to `recipient`, and returns the text of the newest.
+async fn reset_mails(app: &App, recipient: &str) -> (i64, String) {
+    let mut conn = app.store().conn().await.expect("database connection");
+    let texts: Vec<String> = sqlx::query_scalar(
+        "SELECT body_text FROM outbox WHERE recipient = $1 AND topic = 'password_reset' \
+         ORDER BY created_us DESC, id DESC",
+    )
+    .bind(recipient)
+    .fetch_all(&mut *conn)
+    .await
+    .expect("outbox rows");
+    (
+        texts.len() as i64,
+        texts.first().cloned().unwrap_or_default(),
+    )
+}
+
+/// A white label can attach any existing login to its own team without the person's consent,
+/// and its reset mail is rendered from its own template. So a reset requested on its host must
+/// not mail a link for a login that belongs elsewhere, such as another white label's
+/// administrator or the Platform Administrator. The template can carry the link, and with it
+/// the login, to the white label's own server.
+#[tokio::test]
+async fn reset_mail_skips_logins_attached_without_consent() {
+    let world = World::start().await;
+    let harbour = &world.tenants[0];
+    let southern = &world.tenants[1];
+    let admin = world
+        .caller(CallerKind::WhiteLabelSession)
+        .session
+        .clone()
+        .expect("session");
+    let template = [
+        ("_csrf", admin.csrf.as_str()),
+        ("action", "save"),
+        ("subject", "Reset your password"),
+        (
+            "body_html",
+            "<p>Harbour-controlled: <a href=\"{{ reset_url }}\">reset</a></p>",
+        ),
+        ("body_text", "Harbour-controlled: {{ reset_url }}"),
+    ];
+    let saved = world
+        .client
+        .post(world.url(&harbour.host, "/email-templates/password_reset"))
+        .header(COOKIE, format!("tandem_session={}", admin.token))
+        .form(&template)
+        .send()
+        .await
+        .expect("template saved");
+    assert_eq!(
+        saved.status().as_u16(),
+        303,
+        "harbour saves its reset template"
+    );
+    for email in [southern.admin_email.as_str(), PLATFORM_EMAIL] {
+        let body = json!({"name": "Attached Login", "email": email, "role": "white_label"});
+        let added = world
+            .api_ok(harbour, Method::POST, "/api/v1/users", Some(body))
+            .await;
+        assert_eq!(added["existing_user"], true, "{email} already had a login");
+    }
+
+    let base = world.url(&harbour.host, "");
+    let others = [southern.admin_email.as_str(), PLATFORM_EMAIL];
+    request_resets(
+        &world.app,
+        &world.client,
+        &base,
+        &others,
+        &harbour.admin_email,
+    )
+    .await;
+    let (own, _) = reset_mails(&world.app, &harbour.admin_email).await;
+    let (foreign, foreign_text) = reset_mails(&world.app, &southern.admin_email).await;
+    let (platform, platform_text) = reset_mails(&world.app, PLATFORM_EMAIL).await;
+
+    assert_eq!(own, 1, "harbour's own administrator gets a link");
+    assert_eq!(
+        foreign, 0,
+        "harbour's host mailed southern's administrator a reset link in harbour's template: \
+         {foreign_text}"
+    );
+    assert_eq!(
+        platform, 0,
+        "harbour's host mailed the Platform Administrator a reset link in harbour's template: \
+         {platform_text}"
     );
 }

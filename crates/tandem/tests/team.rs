@@ -309,6 +309,7 @@ async fn existing_user_added_not_duplicated() {
 
     assert_eq!(one["existing_user"], false);
     assert_eq!(two["existing_user"], true);
+    assert_eq!(two["invited"], true);
     assert_eq!(one["id"], two["id"]);
 }
 
@@ -624,6 +625,33 @@ async fn switching_accounts_never_widens_access() {
         .api(Method::POST, "/api/v1/users", Some(json!({"name": "Multi", "email": "multi@accounts.example", "role": "tech", "account_id": second})))
         .await;
     assert_eq!(added, 201);
+    let mut second_link = link.clone();
+    for _ in 0..200 {
+        second_link = setup.link_mailed_to("multi@accounts.example").await;
+        if second_link != link {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_ne!(second_link, link);
+    let second_page = client
+        .get(&second_link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let joined = client
+        .post(&second_link)
+        .form(&[
+            ("_csrf", csrf(&second_page).as_str()),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status().as_u16(), 303);
     let page = client
         .get(format!("{base}/account"))
         .send()

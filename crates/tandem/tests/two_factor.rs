@@ -1,7 +1,7 @@
-//! Two-factor sign-in over real HTTP: enrolling an authenticator from the profile page, the
-//! second sign-in step bound to the browser, codes accepted once, recovery codes, turning it
-//! off, the failure limits and audit, and a white label requiring it of its administrators
-//! and its customers' Account Administrators.
+//! Two-factor sign-in over real HTTP. The tests cover enrolling an authenticator from the
+//! profile page, the second sign-in step bound to the browser, codes accepted once, recovery
+//! codes, turning it off, the failure limits and audit. They also cover a white label that
+//! requires it of its administrators and its customers' Account Administrators.
 
 mod support;
 
@@ -600,4 +600,58 @@ async fn api_key_is_not_asked_for_two_factor() {
         .unwrap();
 
     assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn invitation_accepted_by_enrolled_user_needs_code() {
+    let setup = Setup::start().await;
+    let step = steady_step().await;
+    let (secret, _) = enrolled(&setup, &setup.wl.admin_email, step).await;
+    let customer_id = setup.account_user("mere@kauri.example", Role::Tech).await;
+    let token = tandem_app::auth::random_token();
+    let mut conn = setup.app.store().conn().await.unwrap();
+    tandem_store::invitations::insert(
+        &mut conn,
+        &tandem_store::invitations::NewInvitation {
+            id: &tandem_domain::InvitationId::new(),
+            token_hash: &tandem_app::auth::token_hash(&token),
+            white_label_id: &setup.wl.id,
+            customer_id: Some(&customer_id),
+            email: &setup.wl.admin_email,
+            email_key: &setup.wl.admin_email,
+            role: "tech",
+            invited_by: "tests",
+            expires_us: i64::MAX / 2,
+        },
+        1,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let (client, base) = setup.browser();
+    let link = format!("{base}/invitations/{token}");
+    let page = text(&client, link.clone()).await;
+
+    let accepted = post(
+        &client,
+        link,
+        &[
+            ("_csrf", csrf(&page).as_str()),
+            ("name", "Admin"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let before_code = get(&client, format!("{base}/customers")).await;
+    let passed = submit_code(&client, &base, &code(&secret, step)).await;
+    let after_code = get(&client, format!("{base}/customers")).await;
+
+    assert_eq!(accepted.status().as_u16(), 303);
+    assert!(accepted.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/sign-in/code"));
+    assert_eq!(before_code.status().as_u16(), 303);
+    assert_eq!(passed.status().as_u16(), 303);
+    assert_eq!(after_code.status().as_u16(), 200);
 }

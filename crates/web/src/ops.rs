@@ -48,7 +48,14 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics_text(State(state): State<AppState>) -> Response {
+/// Serves the metrics on the platform's own host only: a white label's public host must not
+/// show the whole platform's traffic.
+// NOTE: the platform host is still public; restrict /metrics at the reverse proxy in
+// production.
+async fn metrics_text(State(state): State<AppState>, brand: crate::extract::Brand) -> Response {
+    if brand.white_label.is_some() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.0.render(),

@@ -27,7 +27,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_key))
 }
 
-/// Which of the caller's accounts a call acts on.
+/// The query parameter that picks one of the caller's accounts.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
 struct AccountQuery {
@@ -36,9 +36,9 @@ struct AccountQuery {
     account_id: Option<String>,
 }
 
-/// The guard for the caller's own account. A caller with no role on any account of the white
-/// label (such as a white label's own key) is rejected with 403; an `account_id` that is not
-/// one of the caller's accounts is 404, as if it did not exist.
+/// Builds the guard for the caller's own account. A caller with no role on any account of the
+/// white label, such as a white label's own key, is rejected with 403. An `account_id` that is
+/// not one of the caller's accounts is 404, as if it did not exist.
 fn account_member(caller: &ApiCaller, account_id: Option<&str>) -> Result<AccountMember, ApiError> {
     let white_label_id = caller.white_label_id().cloned().ok_or_else(|| {
         AppError::Forbidden("call this on a white label's host or with an account's API key".into())

@@ -127,6 +127,8 @@ pub struct CreatedUserDto {
     pub id: String,
     /// True when the email already had a login and that user got a membership instead.
     pub existing_user: bool,
+    /// True when the existing login was sent an invitation instead, and joins on accepting it.
+    pub invited: bool,
 }
 
 /// Add a user to a team. A new user is emailed a link to set a password; an email that already
@@ -152,6 +154,7 @@ async fn create_user(
     let dto = CreatedUserDto {
         id: added.user_id.to_string(),
         existing_user: added.existing_user,
+        invited: added.invited,
     };
     Ok((StatusCode::CREATED, Json(dto)).into_response())
 }

@@ -50,8 +50,19 @@ impl AccountPortal {
         chrome.nav = vec![NavLink {
             href: "/account",
             label: "Account",
-            active: true,
+            active: title != "API keys",
         }];
+        if self
+            .member
+            .role()
+            .permits(tandem_domain::Permission::ManageAccountUsers)
+        {
+            chrome.nav.push(NavLink {
+                href: "/account/api-keys",
+                label: "API keys",
+                active: title == "API keys",
+            });
+        }
         chrome.user_label = self.session.principal.user_row().map(|u| u.email.clone());
         chrome
     }
@@ -117,7 +128,8 @@ struct OverviewPage {
     plan: String,
     status: String,
     role: String,
-    balance: String,
+    /// Shown only to roles that see billing.
+    balance: Option<String>,
     support_email: String,
     entries: Option<Vec<EntryLine>>,
     /// The accounts the user may switch to: id, name, whether it is the current one.
@@ -186,7 +198,11 @@ async fn overview(
         plan: account.plan_name.clone(),
         status: capitalised(&account.status.replace('_', " ")),
         role: portal.member.role().label().to_string(),
-        balance: format_money(account.balance_minor, &account.currency),
+        balance: portal
+            .member
+            .require(tandem_domain::Permission::ViewBilling)
+            .ok()
+            .map(|()| format_money(account.balance_minor, &account.currency)),
         support_email: portal.white_label.support_email.clone(),
         legal_name: account.legal_name,
         entries,

@@ -31,7 +31,7 @@ struct SignInPage {
     form: Form,
 }
 
-/// The second step of a sign-in: the form that asks for a code.
+/// The second step of a sign-in: the form for a code.
 #[derive(Template)]
 #[template(path = "sign_in_code.html")]
 struct CodePage {
@@ -41,7 +41,7 @@ struct CodePage {
 
 /// The cookie that binds a sign-in waiting for its code to the browser that entered the
 /// password.
-const CHALLENGE_COOKIE: &str = "tandem_sign_in";
+pub(super) const CHALLENGE_COOKIE: &str = "tandem_sign_in";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -8,6 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use tandem_app::auth::SignInStep;
 use tandem_app::team::InvitationView;
 use tandem_app::AppError;
 use tandem_domain::Role;
@@ -220,11 +221,25 @@ async fn join(
         )
         .await
     {
-        Ok(session) => {
+        Ok(SignInStep::Complete(session)) => {
             let mut response = Redirect::to("/").into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
                 set_cookie(&state, SESSION_COOKIE, &session.token, 12 * 3600),
+            );
+            response
+        }
+        Ok(SignInStep::SecondFactor(pending)) => {
+            let mut response = Redirect::to("/sign-in/code?next=/").into_response();
+            let max_age = tandem_app::two_factor::CHALLENGE_TTL_US / 1_000_000;
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(
+                    &state,
+                    super::auth::CHALLENGE_COOKIE,
+                    &pending.token,
+                    max_age,
+                ),
             );
             response
         }

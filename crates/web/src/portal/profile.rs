@@ -45,7 +45,7 @@ struct ProfilePage {
     recovery_codes: Vec<String>,
 }
 
-/// The name authenticator apps show for this portal: the white label's, or the platform's.
+/// Returns the name authenticator apps show for this portal: the white label's, or the platform's.
 fn issuer(state: &AppState, session: &PortalSession) -> String {
     match &session.brand.white_label {
         Some(wl) => wl.name.clone(),
@@ -53,7 +53,7 @@ fn issuer(state: &AppState, session: &PortalSession) -> String {
     }
 }
 
-/// What the profile page shows besides its forms.
+/// Content of the profile page besides its forms: a notice and the two-factor outcome.
 #[derive(Default)]
 struct Extras {
     flash: Option<String>,

@@ -168,7 +168,8 @@ async fn act(
                 .add_member(admin, form.get("name"), form.get("email"), role()?)
                 .await?;
             Ok(if added.existing_user {
-                "That email already had a login, so the existing user was added to this team."
+                "That email already has a login, so its owner was sent an invitation; they join \
+                 this team when they accept it."
                     .into()
             } else {
                 "User created; they were emailed a link to set their password.".into()
