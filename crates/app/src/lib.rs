@@ -49,6 +49,8 @@ pub struct AppSettings {
     pub public_port: Arc<AtomicU16>,
     /// How long an activation link stays valid.
     pub activation_ttl: Duration,
+    /// How long an invitation link (and a new user's set-password link) stays valid.
+    pub invitation_ttl: Duration,
     /// Base URL of Stripe's API; tests point it at a local server that speaks Stripe's format.
     pub stripe_api_base: String,
     /// How far a gateway webhook's signed timestamp may be from now.
@@ -65,6 +67,7 @@ impl Default for AppSettings {
             public_scheme: "http".into(),
             public_port: Arc::new(AtomicU16::new(0)),
             activation_ttl: Duration::from_secs(7 * 24 * 3600),
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             stripe_api_base: "https://api.stripe.com".into(),
             webhook_tolerance: Duration::from_secs(300),
             webhook_allow_private_targets: false,

@@ -25,8 +25,6 @@ use crate::auth::{
 use crate::mail::MailTemplate;
 use crate::{App, AppError, AppResult, FieldError};
 
-/// How long an invitation link works.
-pub const INVITATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long a password-reset link works.
 pub const RESET_TTL: Duration = Duration::from_secs(3600);
 
@@ -228,7 +226,7 @@ impl App {
             }
             let id = InvitationId::new();
             let token = random_token();
-            let expires_us = expires(now, INVITATION_TTL);
+            let expires_us = expires(now, self.settings.invitation_ttl);
             store_invitations::insert(
                 &mut tx,
                 &NewInvitation {
@@ -327,7 +325,7 @@ impl App {
         let invitation = self.team_invitation(&mut tx, admin, id).await?;
         let (white_label, team_name) = self.team_name(&mut tx, admin).await?;
         let token = random_token();
-        let expires_us = expires(now, INVITATION_TTL);
+        let expires_us = expires(now, self.settings.invitation_ttl);
         if !store_invitations::renew(&mut tx, id, &token_hash(&token), expires_us).await? {
             return Err(AppError::Conflict {
                 code: "invitation_closed",
@@ -470,7 +468,7 @@ impl App {
                     &token_hash(&token),
                     &id,
                     now,
-                    expires(now, INVITATION_TTL),
+                    expires(now, self.settings.invitation_ttl),
                 )
                 .await?;
                 let vars = json!({
@@ -569,6 +567,14 @@ impl App {
                 memberships::set_state(&mut tx, id, "active").await?;
                 ("membership.enabled", json!({"state": "active"}))
             }
+            MemberChange::ResetPassword => {
+                self.reset_member_password(&mut tx, now, admin, &before.user_id)
+                    .await?;
+                (
+                    "password.reset_by_administrator",
+                    json!({"sessions_ended": true}),
+                )
+            }
             MemberChange::Remove => {
                 memberships::delete(&mut tx, id).await?;
                 ("membership.removed", json!({"removed": true}))
@@ -591,6 +597,62 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Signs a member out everywhere and mails them a link to set a new password. Only a login
+    /// wholly within this white label's tree is reset here, because the white label writes the
+    /// mail's template; anyone else resets their own password.
+    async fn reset_member_password(
+        &self,
+        tx: &mut Tx,
+        now: i64,
+        admin: &TeamAdmin,
+        user_id: &UserId,
+    ) -> AppResult<()> {
+        let all = memberships::active_for_user(tx, user_id).await?;
+        if all
+            .iter()
+            .any(|m| m.white_label_id.as_ref() != Some(admin.white_label_id()))
+        {
+            return Err(AppError::Forbidden(
+                "this person also belongs to accounts outside yours: they can reset their own \
+                 password from the sign-in page"
+                    .into(),
+            ));
+        }
+        let user = users::get(tx, user_id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        let email = EmailAddress::parse(&user.email).map_err(|e| AppError::Internal(e.message))?;
+        let white_label = store_wl::get(tx, admin.white_label_id())
+            .await?
+            .ok_or(AppError::NotFound("white label"))?;
+        sessions::delete_for_user(tx, user_id).await?;
+        let token = random_token();
+        store_invitations::insert_reset(
+            tx,
+            &token_hash(&token),
+            user_id,
+            now,
+            expires(now, RESET_TTL),
+        )
+        .await?;
+        let vars = json!({
+            "name": user.name,
+            "reset_url": format!("{}/reset-password/{token}", self.portal_url(&white_label)),
+            "expires_at": "one hour",
+        });
+        self.enqueue_mail(
+            tx,
+            now,
+            &white_label,
+            admin.customer_id(),
+            MailTemplate::PasswordReset,
+            &email,
+            vars,
+        )
+        .await?;
         Ok(())
     }
 
@@ -921,4 +983,6 @@ pub enum MemberChange {
     Disable,
     Enable,
     Remove,
+    /// Ends the member's sessions everywhere and mails them a link to set a new password.
+    ResetPassword,
 }

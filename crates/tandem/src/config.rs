@@ -48,6 +48,8 @@ pub struct Settings {
     pub outbox_max_attempts: u32,
     /// Days an activation link stays valid.
     pub activation_ttl_days: u64,
+    /// Days an invitation link stays valid.
+    pub invitation_ttl_days: u64,
     /// Seconds between runs of the job that cancels accounts whose activation expired; 0 stops it.
     pub activation_expiry_interval_secs: u64,
     /// Base URL of Stripe's API.
@@ -78,6 +80,7 @@ impl Default for Settings {
             outbox_interval_ms: 1000,
             outbox_max_attempts: 12,
             activation_ttl_days: 7,
+            invitation_ttl_days: 7,
             activation_expiry_interval_secs: 60,
             stripe_api_base: "https://api.stripe.com".into(),
             webhook_allow_private_targets: false,

@@ -48,6 +48,7 @@ pub fn build_app(store: Store, settings: &Settings) -> App {
             "http".into()
         },
         activation_ttl: Duration::from_secs(settings.activation_ttl_days.max(1) * 24 * 3600),
+        invitation_ttl: Duration::from_secs(settings.invitation_ttl_days.max(1) * 24 * 3600),
         stripe_api_base: settings.stripe_api_base.clone(),
         webhook_allow_private_targets: settings.webhook_allow_private_targets,
         ..AppSettings::default()

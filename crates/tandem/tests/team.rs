@@ -755,3 +755,74 @@ async fn profile_password_change_needs_current_password() {
         .await
         .is_ok());
 }
+
+#[tokio::test]
+async fn administrator_reset_signs_member_out() {
+    let setup = Setup::start().await;
+    let account = setup.customer("Reset Ltd").await;
+    setup
+        .api(
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({"emails": ["staff@reset.example"], "role": "tech", "account_id": account})),
+        )
+        .await;
+    let link = setup.link_mailed_to("staff@reset.example").await;
+    let (client, base) = setup.browser();
+    accept(&client, &link, "Staff", "a long enough password").await;
+    assert_eq!(
+        client
+            .get(format!("{base}/account"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let (_, users) = setup
+        .api(
+            Method::GET,
+            &format!("/api/v1/users?account_id={account}"),
+            None,
+        )
+        .await;
+    let membership = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "staff@reset.example")
+        .unwrap()["membership_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (status, _) = setup
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/memberships/{membership}?account_id={account}"),
+            Some(json!({"reset_password": true})),
+        )
+        .await;
+
+    assert_eq!(status, 204);
+    assert_eq!(
+        client
+            .get(format!("{base}/account"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        303
+    );
+    let mut reset_link = link.clone();
+    for _ in 0..200 {
+        reset_link = setup.link_mailed_to("staff@reset.example").await;
+        if reset_link.contains("/reset-password/") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reset_link.contains("/reset-password/"), "{reset_link}");
+}

@@ -279,6 +279,8 @@ pub struct MembershipRequest {
     pub role: Option<String>,
     /// `active` or `disabled`.
     pub state: Option<String>,
+    /// When true, signs the member out everywhere and mails them a link to set a new password.
+    pub reset_password: bool,
 }
 
 fn membership_id(raw: &str) -> Result<MembershipId, ApiError> {
@@ -327,6 +329,12 @@ async fn update_membership(
             .into())
         }
         None => {}
+    }
+    if body.value.reset_password {
+        state
+            .app
+            .update_member(&admin, &id, MemberChange::ResetPassword)
+            .await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

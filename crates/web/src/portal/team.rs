@@ -192,6 +192,7 @@ async fn act(
                 "disable" => MemberChange::Disable,
                 "enable" => MemberChange::Enable,
                 "remove" => MemberChange::Remove,
+                "reset_password" => MemberChange::ResetPassword,
                 _ => {
                     return Err(AppError::field(
                         "change",
