@@ -289,6 +289,11 @@ impl App {
         token: &str,
         expires_us: i64,
     ) -> AppResult<()> {
+        let inviter_name = match admin.actor().user_id() {
+            Some(user_id) => users::get(tx, user_id).await?.map(|u| u.name),
+            None => None,
+        }
+        .unwrap_or_else(|| admin.actor().label().to_string());
         let zone = TimeZoneName::parse(
             tandem_domain::Country::parse(&white_label.country)
                 .map(|c| c.default_time_zone())
@@ -299,7 +304,7 @@ impl App {
             .map(|ts| tandem_domain::format_timestamp(ts, &zone))
             .unwrap_or_default();
         let vars = json!({
-            "inviter_name": admin.actor().label(),
+            "inviter_name": inviter_name,
             "account_name": team_name,
             "role": role.label(),
             "invitation_url": format!("{}/invitations/{token}", self.portal_url(white_label)),

@@ -50,13 +50,18 @@ impl AccountPortal {
         chrome.nav = vec![NavLink {
             href: "/account",
             label: "Account",
-            active: title != "API keys",
+            active: title != "API keys" && title != "Team",
         }];
         if self
             .member
             .role()
             .permits(tandem_domain::Permission::ManageAccountUsers)
         {
+            chrome.nav.push(NavLink {
+                href: "/account/team",
+                label: "Team",
+                active: title == "Team",
+            });
             chrome.nav.push(NavLink {
                 href: "/account/api-keys",
                 label: "API keys",

@@ -160,7 +160,10 @@ async fn act(
                 .map(str::to_string)
                 .collect();
             let sent = state.app.invite(admin, &emails, role()?).await?;
-            Ok(format!("{} invitation(s) sent.", sent.len()))
+            Ok(match sent.len() {
+                1 => "1 invitation sent.".to_string(),
+                n => format!("{n} invitations sent."),
+            })
         }
         ("add", None) => {
             let added = state
