@@ -427,7 +427,12 @@ impl App {
         let Some(key) = api_keys::find_active_by_hash(&mut conn, &token_hash(secret)).await? else {
             return Ok(None);
         };
-        api_keys::touch(&mut conn, &key.id, self.now_us()).await?;
+        // The last use is recorded at most once a minute; skipping the UPDATE otherwise keeps
+        // every request from taking SQLite's write lock.
+        let now = self.now_us();
+        if key.last_used_us.is_none_or(|last| now - last >= 60_000_000) {
+            api_keys::touch(&mut conn, &key.id, now).await?;
+        }
         Ok(Some(Principal::api_key(key, source_ip)))
     }
 
