@@ -1,7 +1,7 @@
-//! The optional breakdown (`--breakdown`) that shows where a creation's time goes: the use case
-//! called without HTTP, the lookups every API request makes before the use case runs, the CPU
-//! time of each phase, and on PostgreSQL the rows and commits per creation and what the
-//! server's backends were waiting on.
+//! The optional breakdown (`--breakdown`) of where a creation's time goes. It measures the use
+//! case called without HTTP, the lookups that every API request makes before the use case, and
+//! the CPU time of each phase. On PostgreSQL it also reads the rows and commits per creation and
+//! samples what the server's backends wait on.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ const SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
 /// How long PostgreSQL gets to publish counters after [`PgMonitor::flush`] asked for them.
 const STATS_PUBLISH_WAIT: Duration = Duration::from_millis(1500);
 
-/// The CPU time this process has used so far, all threads together.
+/// Returns the CPU time this process has used so far, all threads together.
 pub fn process_cpu() -> Duration {
     proc_cpu("/proc/self/stat").unwrap_or_default()
 }
@@ -65,7 +65,7 @@ impl PhaseRate {
     }
 }
 
-/// Milliseconds of `cpu` per operation; NaN when there were none.
+/// Returns the milliseconds of `cpu` per operation, or NaN when there were none.
 pub fn cpu_ms_per(cpu: Duration, operations: u64) -> f64 {
     cpu.as_secs_f64() * 1e3 / operations as f64
 }
@@ -149,8 +149,8 @@ pub async fn use_case_rate(
 }
 
 /// Makes the lookups that the API extractors make for every request sent to `host`: the white
-/// label of the Host header (with the port, then without it) and the API key, whose
-/// `last_used` update runs too.
+/// label of the Host header without its port, and the API key, whose `last_used` update runs
+/// too.
 pub async fn lookup_rate(
     app: &App,
     tenant: &Tenant,
@@ -166,10 +166,11 @@ pub async fn lookup_rate(
         let api_key = api_key.clone();
         let host = host.clone();
         async move {
-            app.white_label_for_host(&host).await?;
-            if let Some((name, _port)) = host.rsplit_once(':') {
-                app.white_label_for_host(name).await?;
-            }
+            let name = match host.rsplit_once(':') {
+                Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+                _ => &host,
+            };
+            app.white_label_for_host(name.trim_end_matches('.')).await?;
             let principal = app
                 .api_key_principal(&api_key, Some("127.0.0.1".into()))
                 .await?;
@@ -208,7 +209,7 @@ struct TableCounters {
 }
 
 impl PgCounters {
-    /// The CPU time the backends present in both snapshots used between them.
+    /// Returns the CPU time that the backends present in both snapshots used between them.
     pub fn backend_cpu_since(&self, earlier: &PgCounters) -> Duration {
         self.backend_cpu
             .iter()
@@ -217,9 +218,11 @@ impl PgCounters {
     }
 }
 
-/// Reads PostgreSQL's statistics about the benchmark database. Database-wide counters and wait
-/// events are read over connections to the administrative database, so that these queries do
-/// not count in them; table counters can only be read in the benchmark database itself.
+/// Reader of PostgreSQL's statistics about the benchmark database.
+///
+/// Database-wide counters and wait events are read over a connection to the administrative
+/// database, so that these queries do not count in them. Table counters exist only inside the
+/// benchmark database, so they are read over a second connection to it.
 pub struct PgMonitor {
     admin_url: String,
     database: String,
@@ -256,31 +259,31 @@ impl PgMonitor {
     /// Makes every connection of `store`'s pool publish its pending counters, then waits for
     /// them to arrive.
     ///
-    /// PostgreSQL 15 backends publish counters when they go idle, but at most once a second,
-    /// and otherwise only after 10 s of idleness. `pg_stat_force_next_flush()` (PostgreSQL 15
-    /// and later) makes the next publication immediate. Older servers publish within 0.5 s.
+    /// Backends publish their counters some time after they go idle. A 1.5 s wait alone left
+    /// the counts of one run visibly short on PostgreSQL 15.20, so each connection also calls
+    /// `pg_stat_force_next_flush()`, which makes it publish when that statement ends.
     pub async fn flush(&self, store: &Store) -> anyhow::Result<()> {
-        let mut held = Vec::new();
+        let mut connections = Vec::new();
         for _ in 0..store.pool().size() {
             let Ok(conn) =
                 tokio::time::timeout(Duration::from_secs(1), store.pool().acquire()).await
             else {
                 break;
             };
-            held.push(conn.context("acquiring a pool connection")?);
+            connections.push(conn.context("acquiring a pool connection")?);
         }
-        for conn in &mut held {
-            // Before PostgreSQL 15 the function is missing, and the wait below suffices.
+        for conn in &mut connections {
+            // Servers before PostgreSQL 15 lack the function, so only the wait below applies.
             let _ = sqlx::query("SELECT pg_stat_force_next_flush()")
                 .execute(&mut **conn)
                 .await;
         }
-        drop(held);
+        drop(connections);
         tokio::time::sleep(STATS_PUBLISH_WAIT).await;
         Ok(())
     }
 
-    /// Takes a snapshot of the counters; call [`PgMonitor::flush`] first.
+    /// Takes a snapshot of the counters. Call [`PgMonitor::flush`] first.
     pub async fn snapshot(&mut self) -> anyhow::Result<PgCounters> {
         let row = sqlx::query(
             "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, \
@@ -290,6 +293,7 @@ impl PgMonitor {
         .fetch_one(&mut self.admin)
         .await
         .context("reading pg_stat_database")?;
+
         let pids: Vec<i64> = sqlx::query_scalar(
             "SELECT pid::bigint FROM pg_stat_activity WHERE datname = $1 \
              AND backend_type = 'client backend' AND pid <> $2",
@@ -299,10 +303,12 @@ impl PgMonitor {
         .fetch_all(&mut self.admin)
         .await
         .context("reading pg_stat_activity")?;
+
         let backend_cpu = pids
             .into_iter()
             .filter_map(|pid| Some((pid, proc_cpu(&format!("/proc/{pid}/stat"))?)))
             .collect();
+
         Ok(PgCounters {
             commits: row.try_get("xact_commit")?,
             rollbacks: row.try_get("xact_rollback")?,
@@ -391,7 +397,7 @@ pub struct WaitSamples {
     pub counts: BTreeMap<String, u64>,
 }
 
-/// What the breakdown measured, for printing.
+/// The breakdown's measurements, for printing.
 pub struct Findings {
     pub insert_cpu: Duration,
     pub inserts: u64,
@@ -410,6 +416,7 @@ pub fn print(findings: &Findings) {
     println!();
     println!("| phase                                        | ops/s      | CPU ms/op |");
     println!("|----------------------------------------------|-----------:|----------:|");
+
     let insert_ms = cpu_ms_per(findings.insert_cpu, findings.inserts);
     let http_ms = cpu_ms_per(findings.http_cpu, findings.creations);
     phase_row("plain insert transaction", None, insert_ms);
@@ -425,6 +432,7 @@ pub fn print(findings: &Findings) {
         findings.lookups.cpu_ms_per_operation(),
     );
     println!("CPU ms/op is this process's CPU time (client, server, and SQLite when used).");
+
     for (name, phase) in [
         ("use case", &findings.use_case),
         ("lookups", &findings.lookups),
@@ -437,6 +445,7 @@ pub fn print(findings: &Findings) {
             );
         }
     }
+
     if let Some((before, after, waits)) = &findings.postgres {
         print_postgres(findings.creations, before, after, waits);
     }

@@ -86,7 +86,7 @@ pub async fn create_tenant(app: &App) -> anyhow::Result<Tenant> {
     })
 }
 
-/// A mode 2 creation request, the same as the integration tests send.
+/// Builds a mode 2 creation request with the body that the integration tests send.
 pub fn customer_body(plan_id: &str, legal_name: &str) -> Value {
     json!({
         "mode": "white_label_managed",

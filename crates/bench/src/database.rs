@@ -12,7 +12,7 @@ use tandem_store::{Backend, Store};
 pub struct FreshDatabase {
     /// The URL the server and the insert phase open.
     pub url: String,
-    /// The folder of the SQLite file; the server's settings need one for PostgreSQL too.
+    /// The folder of the SQLite file. The server's settings need one for PostgreSQL too.
     pub data_dir: PathBuf,
     cleanup: Cleanup,
 }
@@ -70,7 +70,7 @@ impl FreshDatabase {
         })
     }
 
-    /// The administrative URL and the database name, when the database is on PostgreSQL.
+    /// Returns the administrative URL and the database name when the database is on PostgreSQL.
     pub fn postgres(&self) -> Option<(&str, &str)> {
         match &self.cleanup {
             Cleanup::DropDatabase { admin_url, name } => Some((admin_url, name)),

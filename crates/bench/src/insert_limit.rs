@@ -8,10 +8,10 @@ use anyhow::Context;
 use tandem_domain::{CustomerId, WhiteLabelId};
 use tandem_store::{Backend, Store};
 
-/// The table the insert phase fills; it is dropped when the phase ends.
+/// The table that the insert phase fills and then drops.
 const SCRATCH_TABLE: &str = "bench_inserts";
 
-/// The statement of each transaction; the table name is [`SCRATCH_TABLE`].
+/// The statement of each transaction, which must name [`SCRATCH_TABLE`].
 const INSERT_SQL: &str = "INSERT INTO bench_inserts \
     (id, white_label_id, legal_name, details, created_us) VALUES ($1, $2, $3, $4, $5)";
 

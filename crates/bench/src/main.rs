@@ -1,10 +1,10 @@
 //! `tandem-bench`: measures mode 2 customer creation through the HTTP API and compares it with
 //! the plain single-row insert transaction rate of the same database.
 //!
-//! One run opens a fresh database (SQLite in a temporary folder, or a new database on a local
-//! PostgreSQL server), measures the insert rate, starts the real server on 127.0.0.1 with a
-//! funded white label, sends creation requests from concurrent clients, prints one report and
-//! removes the database. It talks to nothing but 127.0.0.1 and the local PostgreSQL server.
+//! One run opens a fresh database: SQLite in a temporary folder, or a new database on a local
+//! PostgreSQL server. It measures the insert rate, starts the real server on 127.0.0.1 with a
+//! funded white label and sends creation requests from concurrent clients. Then it prints one
+//! report and removes the database. It connects only to 127.0.0.1.
 
 mod breakdown;
 mod creation;

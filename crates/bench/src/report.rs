@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::creation::CreationRun;
 use crate::insert_limit::InsertRate;
 
-/// What a report describes besides the two measurements.
+/// The run's settings and database, printed above the figures.
 pub struct RunInfo {
     /// The engine and version, such as "SQLite 3.46.0".
     pub database: String,
@@ -90,7 +90,7 @@ fn millis(duration: Option<Duration>) -> String {
     }
 }
 
-/// The nearest-rank percentile of sorted values; `None` when there are none.
+/// Returns the nearest-rank percentile of sorted values, or `None` when there are none.
 fn percentile(sorted: &[Duration], percent: f64) -> Option<Duration> {
     if sorted.is_empty() {
         return None;
@@ -99,14 +99,14 @@ fn percentile(sorted: &[Duration], percent: f64) -> Option<Duration> {
     Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
-/// The CPUs this process may run on, as `nproc` counts them.
+/// Returns the number of CPUs this process may run on, as `nproc` counts them.
 fn cpu_count() -> String {
     std::thread::available_parallelism()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
-/// The first "model name" of /proc/cpuinfo.
+/// Returns the first "model name" in /proc/cpuinfo.
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -119,7 +119,7 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU model".to_string())
 }
 
-/// The current time as "YYYY-MM-DD HH:MM UTC".
+/// Formats the current time as "YYYY-MM-DD HH:MM UTC".
 fn utc_now() -> String {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
