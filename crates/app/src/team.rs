@@ -768,7 +768,22 @@ impl App {
                     Some(&password_hash),
                     now,
                 )
-                .await?;
+                .await
+                .map_err(|error| {
+                    // Another invitation for the same new email was accepted at the same moment
+                    // and created the login first.
+                    if error.is_conflict_on("uq_users_email_key") {
+                        AppError::Conflict {
+                            code: "login_just_created",
+                            message: "a login for this email was created a moment ago: sign in \
+                                      with it, then open this invitation again"
+                                .into(),
+                            field: None,
+                        }
+                    } else {
+                        error.into()
+                    }
+                })?;
                 id
             }
         };

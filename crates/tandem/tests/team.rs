@@ -826,3 +826,77 @@ async fn administrator_reset_signs_member_out() {
     }
     assert!(reset_link.contains("/reset-password/"), "{reset_link}");
 }
+
+#[tokio::test]
+async fn concurrent_acceptances_for_one_email_make_one_user() {
+    let setup = Setup::start().await;
+    let first = setup.customer("One Ltd").await;
+    let second = setup.customer("Two Ltd").await;
+    setup
+        .api(
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({"emails": ["twice@new.example"], "role": "tech", "account_id": first})),
+        )
+        .await;
+    let first_link = setup.link_mailed_to("twice@new.example").await;
+    setup
+        .api(
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({"emails": ["twice@new.example"], "role": "tech", "account_id": second})),
+        )
+        .await;
+    let mut second_link = first_link.clone();
+    for _ in 0..200 {
+        second_link = setup.link_mailed_to("twice@new.example").await;
+        if second_link != first_link {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (one, _) = setup.browser();
+    let (two, _) = setup.browser();
+    let one_page = one
+        .get(&first_link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let two_page = two
+        .get(&second_link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = |page: &str| {
+        vec![
+            ("_csrf", csrf(page)),
+            ("name", "Twice".to_string()),
+            ("password", "a long enough password".to_string()),
+        ]
+    };
+
+    let (a, b) = tokio::join!(
+        one.post(&first_link).form(&form(&one_page)).send(),
+        two.post(&second_link).form(&form(&two_page)).send()
+    );
+
+    let statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    assert!(statuses.contains(&303), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 409),
+        "{statuses:?}"
+    );
+    let mut conn = setup.app.store().conn().await.unwrap();
+    let users: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email_key = 'twice@new.example'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(users, 1);
+}

@@ -243,6 +243,17 @@ async fn join(
             );
             response
         }
+        Err(AppError::Conflict {
+            code: "login_just_created",
+            message,
+            ..
+        }) => message_page(
+            &state,
+            &brand,
+            StatusCode::CONFLICT,
+            "A login for this email was just created",
+            &message,
+        ),
         Err(AppError::Conflict { .. }) => {
             join_response(
                 &state,
