@@ -2,7 +2,7 @@
 //! gateway's payment page, and the page they return to after paying.
 
 use askama::Template;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use tandem_app::activation::{ActivationInput, ActivationReturn, ActivationView};
 use tandem_app::AppError;
 use tandem_domain::{Money, PaymentId, TaxRate};
 
-use super::forms::{csrf_failure, tokens_match, CSRF_FIELD};
+use super::forms::{anonymous_csrf, cookie_header, read_anonymous_form, CSRF_FIELD};
 use super::{message_page, render, Chrome, Form};
 use crate::api::format_money;
 use crate::extract::{cookie, Brand, ClientIp, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
@@ -26,18 +26,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/activate/{token}", get(show).post(submit))
         .route("/activate/return/{payment_id}", get(returned))
         .route("/pay/test/{payment_id}", get(test_page).post(test_decide))
-}
-
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.settings.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie values are base64url")
 }
 
 fn no_white_label(state: &AppState, brand: &Brand) -> Response {
@@ -158,7 +146,7 @@ async fn page(
     let mut response = (status, render(&page)).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(state, PRE_SESSION_CSRF_COOKIE, csrf, 3600),
+        cookie_header(state, PRE_SESSION_CSRF_COOKIE, csrf, 3600),
     );
     response
         .headers_mut()
@@ -173,9 +161,7 @@ async fn show(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE)
-        .filter(|c| c.len() >= 32)
-        .unwrap_or_else(tandem_app::auth::random_token);
+    let csrf = anonymous_csrf(&parts);
     page(
         &state,
         &brand,
@@ -187,27 +173,6 @@ async fn show(
     .await
 }
 
-async fn read_form(
-    state: &AppState,
-    request: Request,
-) -> Result<(Vec<(String, String)>, String), Response> {
-    let (parts, body) = request.into_parts();
-    let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
-    let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
-    let sent = fields
-        .iter()
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !tokens_match(sent, &expected) {
-        return Err(csrf_failure());
-    }
-    Ok((fields, expected))
-}
-
 async fn submit(
     State(state): State<AppState>,
     brand: Brand,
@@ -217,7 +182,7 @@ async fn submit(
     let Some(white_label) = brand.white_label.clone() else {
         return no_white_label(&state, &brand);
     };
-    let (fields, csrf) = match read_form(&state, request).await {
+    let (fields, csrf) = match read_anonymous_form(&state, request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
@@ -245,7 +210,7 @@ async fn submit(
             let mut response = Redirect::to(&started.redirect_url).into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie(
+                cookie_header(
                     &state,
                     PAYMENT_RETURN_COOKIE,
                     &started.return_secret,
@@ -340,8 +305,8 @@ async fn returned(
         Ok(ActivationReturn::SignedIn(session)) => {
             let mut response = Redirect::to("/account?welcome=1").into_response();
             let headers = response.headers_mut();
-            headers.append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &session.token, 12 * 3600));
-            headers.append(header::SET_COOKIE, set_cookie(&state, PAYMENT_RETURN_COOKIE, "", 0));
+            headers.append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, &session.token, 12 * 3600));
+            headers.append(header::SET_COOKIE, cookie_header(&state, PAYMENT_RETURN_COOKIE, "", 0));
             response
         }
         Ok(ActivationReturn::Activated) => render(&page("Your account is active", "Your payment was received and your account is active. Sign in with your email address and password.".into(), false, true, false)),
@@ -389,9 +354,7 @@ async fn test_page(
         Err(error) => return super::error_page(&state, &brand, error),
     };
     let (parts, _) = request.into_parts();
-    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE)
-        .filter(|c| c.len() >= 32)
-        .unwrap_or_else(tandem_app::auth::random_token);
+    let csrf = anonymous_csrf(&parts);
     let page = TestGatewayPage {
         chrome: Chrome::anonymous(&brand, &state.settings.platform_name, "Test payment", &csrf),
         payment_id: payment.id.to_string(),
@@ -405,7 +368,7 @@ async fn test_page(
     let mut response = render(&page);
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&state, PRE_SESSION_CSRF_COOKIE, &csrf, 3600),
+        cookie_header(&state, PRE_SESSION_CSRF_COOKIE, &csrf, 3600),
     );
     response
 }
@@ -428,7 +391,7 @@ async fn test_decide(
             "There is no such payment.",
         );
     };
-    let (fields, _) = match read_form(&state, request).await {
+    let (fields, _) = match read_anonymous_form(&state, request).await {
         Ok(read) => read,
         Err(response) => return response,
     };

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{FromRequest, Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tandem_app::auth::SignInStep;
 use tandem_app::AppError;
 
-use super::forms::{csrf_failure, tokens_match, CSRF_FIELD};
+use super::forms::{anonymous_csrf, cookie_header, csrf_failure, tokens_match, CSRF_FIELD};
 use super::{render, Chrome, Form};
 use crate::extract::{
     cookie, Brand, ClientIp, PortalSession, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE,
@@ -65,18 +65,6 @@ fn safe_next(next: &str) -> String {
     }
 }
 
-fn cookie_header(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.settings.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie values are base64url")
-}
-
 fn sign_in_response(
     state: &AppState,
     brand: &Brand,
@@ -103,9 +91,7 @@ async fn sign_in_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE)
-        .filter(|c| c.len() >= 32)
-        .unwrap_or_else(tandem_app::auth::random_token);
+    let csrf = anonymous_csrf(&parts);
     let mut form = Form::default();
     form.values.insert("next".into(), safe_next(&query.next));
     sign_in_response(&state, &brand, form, &csrf, StatusCode::OK)
@@ -233,9 +219,7 @@ async fn code_page(
     if cookie(&parts, CHALLENGE_COOKIE).is_none_or(|c| c.is_empty()) {
         return Redirect::to("/sign-in").into_response();
     }
-    let csrf = cookie(&parts, PRE_SESSION_CSRF_COOKIE)
-        .filter(|c| c.len() >= 32)
-        .unwrap_or_else(tandem_app::auth::random_token);
+    let csrf = anonymous_csrf(&parts);
     let mut form = Form::default();
     form.values.insert("next".into(), safe_next(&query.next));
     code_response(&state, &brand, form, &csrf, StatusCode::OK)

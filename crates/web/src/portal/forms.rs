@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tandem_app::{AppError, FieldError};
 
+use crate::extract::{cookie, PRE_SESSION_CSRF_COOKIE};
 use crate::AppState;
 
 /// The hidden field that carries the CSRF token.
@@ -16,6 +18,50 @@ pub const CSRF_FIELD: &str = "_csrf";
 /// Compares two tokens in constant time; an empty token never matches.
 pub fn tokens_match(sent: &str, expected: &str) -> bool {
     !sent.is_empty() && sent.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+/// Builds a `Set-Cookie` value: path `/`, HttpOnly, SameSite=Lax, and Secure when the portal
+/// is served over TLS. Cookie values here are base64url tokens or ids.
+pub fn cookie_header(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie values are base64url")
+}
+
+/// Reads the anonymous CSRF cookie of a page shown before sign-in, or makes a new token.
+pub fn anonymous_csrf(parts: &Parts) -> String {
+    cookie(parts, PRE_SESSION_CSRF_COOKIE)
+        .filter(|c| c.len() >= 32)
+        .unwrap_or_else(tandem_app::auth::random_token)
+}
+
+/// Reads a form posted before sign-in and checks its CSRF field against the double-submitted
+/// cookie; returns the fields and the token.
+pub async fn read_anonymous_form(
+    state: &AppState,
+    request: Request,
+) -> Result<(Vec<(String, String)>, String), Response> {
+    let (parts, body) = request.into_parts();
+    let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
+    let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let sent = fields
+        .iter()
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    if !tokens_match(sent, &expected) {
+        return Err(csrf_failure());
+    }
+    Ok((fields, expected))
 }
 
 /// The fields of a submitted form, in order.

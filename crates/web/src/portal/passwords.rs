@@ -3,7 +3,7 @@
 //! cookie, like the sign-in form.
 
 use askama::Template;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -13,9 +13,9 @@ use tandem_app::team::InvitationView;
 use tandem_app::AppError;
 use tandem_domain::Role;
 
-use super::forms::{csrf_failure, tokens_match, CSRF_FIELD};
+use super::forms::{anonymous_csrf, cookie_header, read_anonymous_form};
 use super::{message_page, render, Chrome, Form};
-use crate::extract::{cookie, Brand, ClientIp, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
+use crate::extract::{Brand, ClientIp, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -25,56 +25,15 @@ pub(super) fn router() -> Router<AppState> {
         .route("/reset-password/{token}", get(reset_page).post(reset))
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.settings.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie values are base64url")
-}
-
-/// Reads the anonymous CSRF cookie, or makes a new token.
-fn page_csrf(parts: &axum::http::request::Parts) -> String {
-    cookie(parts, PRE_SESSION_CSRF_COOKIE)
-        .filter(|c| c.len() >= 32)
-        .unwrap_or_else(tandem_app::auth::random_token)
-}
-
 fn with_csrf_cookie(state: &AppState, mut response: Response, csrf: &str) -> Response {
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(state, PRE_SESSION_CSRF_COOKIE, csrf, 3600),
+        cookie_header(state, PRE_SESSION_CSRF_COOKIE, csrf, 3600),
     );
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-/// Reads a posted form and checks its CSRF token against the cookie.
-async fn read_form(
-    state: &AppState,
-    request: Request,
-) -> Result<(Vec<(String, String)>, String), Response> {
-    let (parts, body) = request.into_parts();
-    let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
-    let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
-    let sent = fields
-        .iter()
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !tokens_match(sent, &expected) {
-        return Err(csrf_failure());
-    }
-    Ok((fields, expected))
 }
 
 fn field(fields: &[(String, String)], name: &str) -> String {
@@ -173,7 +132,7 @@ async fn join_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let csrf = page_csrf(&parts);
+    let csrf = anonymous_csrf(&parts);
     join_response(
         &state,
         &brand,
@@ -201,7 +160,7 @@ async fn join(
             "There is no such invitation.",
         );
     };
-    let (fields, csrf) = match read_form(&state, request).await {
+    let (fields, csrf) = match read_anonymous_form(&state, request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
@@ -225,7 +184,7 @@ async fn join(
             let mut response = Redirect::to("/").into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie(&state, SESSION_COOKIE, &session.token, 12 * 3600),
+                cookie_header(&state, SESSION_COOKIE, &session.token, 12 * 3600),
             );
             response
         }
@@ -234,7 +193,7 @@ async fn join(
             let max_age = tandem_app::two_factor::CHALLENGE_TTL_US / 1_000_000;
             response.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie(
+                cookie_header(
                     &state,
                     super::auth::CHALLENGE_COOKIE,
                     &pending.token,
@@ -328,7 +287,7 @@ fn forgot_form(
 
 async fn forgot_page(State(state): State<AppState>, brand: Brand, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let csrf = page_csrf(&parts);
+    let csrf = anonymous_csrf(&parts);
     if brand.white_label.is_none() {
         let intro = "Platform administrators reset their password from the server's shell with `tandem admin create-platform-admin`.".to_string();
         return password_page(
@@ -358,7 +317,7 @@ async fn forgot(
     let Some(white_label) = brand.white_label.clone() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let (fields, csrf) = match read_form(&state, request).await {
+    let (fields, csrf) = match read_anonymous_form(&state, request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
@@ -421,7 +380,7 @@ async fn reset_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let csrf = page_csrf(&parts);
+    let csrf = anonymous_csrf(&parts);
     match state.app.password_reset_is_live(&token).await {
         Ok(true) => password_page(
             &state,
@@ -446,7 +405,7 @@ async fn reset(
     Path(token): Path<String>,
     request: Request,
 ) -> Response {
-    let (fields, csrf) = match read_form(&state, request).await {
+    let (fields, csrf) = match read_anonymous_form(&state, request).await {
         Ok(read) => read,
         Err(response) => return response,
     };
