@@ -22,7 +22,7 @@ use crate::mail::MailTemplate;
 use crate::validate::Fields;
 use crate::{App, AppError, AppResult, FieldError};
 
-/// What the activation page shows for a link.
+/// The state of an activation link, as the activation page shows it.
 #[derive(Debug)]
 pub enum ActivationView {
     /// The link is live: the account, its plan and what the customer must pay.
@@ -46,11 +46,11 @@ pub struct ActivationDetails {
     /// The smallest opening credit accepted: the plan's minimum, and never less than the
     /// opening charges.
     pub minimum_credit: Money,
-    /// Whether a payment was tried and failed, so the page can say so.
+    /// The reason the last payment failed, if it did, so the page can show it.
     pub last_payment_failed: Option<String>,
 }
 
-/// What the customer entered on the activation page.
+/// The values the customer entered on the activation page.
 #[derive(Debug, Clone, Default)]
 pub struct ActivationInput {
     pub given_name: String,
@@ -65,7 +65,7 @@ pub struct ActivationInput {
 #[derive(Debug)]
 pub struct StartedPayment {
     pub payment_id: PaymentId,
-    /// Where to send the browser: the gateway's hosted page.
+    /// The gateway's hosted page, where the browser goes next.
     pub redirect_url: String,
     /// A secret for the paying browser's cookie; only that browser is signed in on return.
     pub return_secret: String,

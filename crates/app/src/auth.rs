@@ -26,7 +26,7 @@ use crate::{App, AppError, AppResult};
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// The longest password accepted; longer input is rejected rather than hashed.
 pub const MAX_PASSWORD_CHARS: usize = 256;
-/// What every API key starts with, so leaked keys are easy to recognise.
+/// The prefix of every API key, so leaked keys are easy to recognise.
 pub const API_KEY_PREFIX: &str = "tdm_";
 
 /// Failed sign-ins allowed per email address within [`FAILURE_WINDOW_US`] before it is locked.

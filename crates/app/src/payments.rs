@@ -42,19 +42,20 @@ pub struct GatewayInput {
     pub publishable_key: Option<String>,
 }
 
-/// What the portal may show of a gateway: never a secret.
+/// The parts of a gateway the portal may show, never a secret.
 #[derive(Debug, Clone)]
 pub struct GatewaySummary {
     pub kind: String,
     /// The last four characters of the secret key, to recognise it.
     pub secret_key_hint: Option<String>,
     pub publishable_key: Option<String>,
-    /// Where the gateway must send its webhooks.
+    /// The path the gateway must send its webhooks to.
     pub webhook_path: String,
     pub version: i64,
 }
 
-/// What applying a webhook did; every variant is answered 2xx so the gateway stops retrying.
+/// The result of applying a webhook. Every variant gets a 2xx response, so the gateway stops
+/// retrying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookOutcome {
     Applied,

@@ -18,7 +18,7 @@ use crate::events::customer_data;
 use crate::outbox::enqueue_webhook;
 use crate::{App, AppError, AppResult};
 
-/// Where a pending customer's activation stands, for the white label.
+/// The progress of a pending customer's activation, for the white label.
 #[derive(Debug, Clone)]
 pub struct ActivationStatus {
     /// queued, sent, opened, payment_started, payment_failed or expired.

@@ -48,10 +48,10 @@ pub struct Member {
     pub last_sign_in_us: Option<i64>,
 }
 
-/// What an invitation link shows.
+/// The state of an invitation link, as its page shows it.
 #[derive(Debug)]
 pub enum InvitationView {
-    /// Live; `existing_user` says whether the email already has a login.
+    /// Live; `existing_user` tells whether the email already has a login.
     Ready {
         invitation: Box<InvitationRow>,
         team_name: String,
@@ -819,7 +819,7 @@ impl App {
         self.session_or_challenge(&user_id, source_ip).await
     }
 
-    /// Mails a password-reset link if `email` belongs to a user; answers the same either way.
+    /// Mails a password-reset link if `email` belongs to a user, and returns the same either way.
     pub async fn request_password_reset(
         &self,
         white_label_id: &WhiteLabelId,
