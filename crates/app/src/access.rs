@@ -420,3 +420,72 @@ impl WhiteLabelAdmin {
         (self.role == Role::PlatformAdministrator).then(|| self.white_label_id.to_string())
     }
 }
+
+impl Principal {
+    /// The guard for configuring one customer account's numbers or PBX with `permission`: a
+    /// member of the account whose role grants it, or an administrator of the account's white
+    /// label (who configures managed accounts on the customer's behalf). The account is not
+    /// looked up here; every store call made with the guard filters by both ids, so an account
+    /// of another white label is not found.
+    pub fn account_operator(
+        &self,
+        white_label_id: &WhiteLabelId,
+        customer_id: &tandem_domain::CustomerId,
+        permission: Permission,
+    ) -> AppResult<AccountOperator> {
+        if let Some(role) = self.role_on_white_label(white_label_id) {
+            if role.permits(permission) {
+                return Ok(AccountOperator {
+                    actor: self.actor.clone(),
+                    white_label_id: white_label_id.clone(),
+                    customer_id: customer_id.clone(),
+                    role,
+                });
+            }
+        }
+        let member = self.account_member(white_label_id, customer_id)?;
+        member.require(permission)?;
+        Ok(AccountOperator {
+            actor: self.actor.clone(),
+            white_label_id: white_label_id.clone(),
+            customer_id: customer_id.clone(),
+            role: member.role(),
+        })
+    }
+}
+
+/// Proof that the caller may configure one customer account's numbers or PBX.
+#[derive(Debug, Clone)]
+pub struct AccountOperator {
+    actor: Actor,
+    white_label_id: WhiteLabelId,
+    customer_id: tandem_domain::CustomerId,
+    role: Role,
+}
+
+impl AccountOperator {
+    /// The white label the account belongs to.
+    pub fn white_label_id(&self) -> &WhiteLabelId {
+        &self.white_label_id
+    }
+
+    /// The account this guard is for.
+    pub fn customer_id(&self) -> &tandem_domain::CustomerId {
+        &self.customer_id
+    }
+
+    /// The role the caller acts with.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The acting person or key.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Whether the caller acts from the white label rather than from inside the account.
+    pub fn is_white_label(&self) -> bool {
+        self.role.scope() != tandem_domain::ScopeKind::Customer
+    }
+}

@@ -90,3 +90,157 @@ pub(crate) async fn post_opening_charges(
     }
     Ok(charges)
 }
+
+/// Recurring charges of an action on an account (a number's rental, an extension beyond the
+/// plan), priced from its plan with the white label's tax and debited from the account's
+/// payer. Built inside the action's transaction; [`ChargePlan::preview`] shows the figures
+/// without posting them.
+pub(crate) struct ChargePlan {
+    white_label: WhiteLabelRow,
+    plan: PlanRow,
+    customer: tandem_store::customers::CustomerRow,
+    currency: Currency,
+    tax: TaxRate,
+    items: Vec<crate::pbx::ChargeItem>,
+}
+
+impl ChargePlan {
+    /// Reads the plan and white label of `customer`.
+    pub(crate) async fn new(
+        conn: &mut Conn,
+        customer: &tandem_store::customers::CustomerRow,
+    ) -> AppResult<Self> {
+        let white_label = tandem_store::white_labels::get(conn, &customer.white_label_id)
+            .await?
+            .ok_or(AppError::NotFound("white label"))?;
+        let plan = tandem_store::plans::get(conn, &customer.white_label_id, &customer.plan_id)
+            .await?
+            .ok_or(AppError::NotFound("plan"))?;
+        let currency = Currency::parse(&plan.currency)
+            .map_err(|e| AppError::Internal(format!("stored currency: {e}")))?;
+        let tax = TaxRate::from_basis_points(white_label.tax_rate_bp as u32);
+        Ok(Self {
+            white_label,
+            plan,
+            customer: customer.clone(),
+            currency,
+            tax,
+            items: Vec::new(),
+        })
+    }
+
+    pub(crate) fn included_extensions(&self) -> i64 {
+        self.plan.included_extensions
+    }
+
+    pub(crate) fn extra_extension_fee(&self) -> i64 {
+        self.plan.extra_extension_fee_minor
+    }
+
+    pub(crate) fn number_rental(&self) -> i64 {
+        self.plan.number_rental_minor
+    }
+
+    pub(crate) fn plan_name(&self) -> &str {
+        &self.plan.name
+    }
+
+    /// The month a charge made at `now_us` is for, in the account's zone: `December 2026`.
+    pub(crate) fn month(&self, now_us: i64) -> String {
+        let zone = TimeZoneName::parse(&self.customer.time_zone)
+            .map(|zone| zone.to_tz())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        jiff::Timestamp::from_microsecond(now_us)
+            .map(|ts| ts.to_zoned(zone).strftime("%B %Y").to_string())
+            .unwrap_or_default()
+    }
+
+    /// Adds a charge of `amount_minor` before tax; nothing for a zero amount.
+    pub(crate) fn add(&mut self, amount_minor: i64, description: String) {
+        if amount_minor != 0 {
+            self.items.push(crate::pbx::ChargeItem {
+                description,
+                amount_minor,
+                tax_minor: self.tax.tax_on(amount_minor),
+            });
+        }
+    }
+
+    fn payer_is_white_label(&self) -> bool {
+        self.customer.payer == tandem_domain::Payer::WhiteLabel.as_str()
+    }
+
+    /// The figures of the charges added so far, against the payer's current balance.
+    pub(crate) fn preview(&self) -> crate::pbx::ChargePreview {
+        let (payer, payer_name, balance, credit) = if self.payer_is_white_label() {
+            (
+                "white_label",
+                self.white_label.name.clone(),
+                self.white_label.balance_minor,
+                self.white_label.credit_limit_minor,
+            )
+        } else {
+            (
+                "customer",
+                self.customer
+                    .trading_name
+                    .clone()
+                    .unwrap_or_else(|| self.customer.legal_name.clone()),
+                self.customer.balance_minor,
+                self.customer.credit_limit_minor,
+            )
+        };
+        let total: i64 = self
+            .items
+            .iter()
+            .map(|item| item.amount_minor + item.tax_minor)
+            .sum();
+        crate::pbx::ChargePreview {
+            payer: payer.into(),
+            payer_name,
+            currency: self.currency.as_str().into(),
+            items: self.items.clone(),
+            total_minor: total,
+            balance_minor: balance,
+            covered: total == 0 || balance - total >= -credit,
+        }
+    }
+
+    /// Posts the charges to the payer's ledger; fails with `InsufficientFunds` (and the caller
+    /// rolls back) if the balance cannot cover them. Returns the preview of what was posted.
+    pub(crate) async fn post(
+        &self,
+        conn: &mut Conn,
+        customer_id: &CustomerId,
+        actor_label: &str,
+        now_us: i64,
+    ) -> AppResult<crate::pbx::ChargePreview> {
+        let preview = self.preview();
+        let (account, payer_name) = if self.payer_is_white_label() {
+            (
+                ledger::Account::WhiteLabel(&self.white_label.id),
+                "white label",
+            )
+        } else {
+            (
+                ledger::Account::Customer(&self.white_label.id, customer_id),
+                "customer",
+            )
+        };
+        for item in &self.items {
+            let entry = ledger::NewEntry {
+                account,
+                customer_id: Some(customer_id),
+                kind: LedgerKind::Charge.as_str(),
+                amount_minor: -item.amount_minor,
+                tax_minor: -item.tax_minor,
+                currency: self.currency.as_str(),
+                description: &item.description,
+                actor_label,
+            };
+            let posting = ledger::post(conn, &entry, now_us).await?;
+            crate::ledger::posted(posting, self.currency, payer_name)?;
+        }
+        Ok(preview)
+    }
+}

@@ -54,6 +54,17 @@ pub enum AppError {
         message: String,
         field: Option<String>,
     },
+    /// A change refused because of other objects, such as a routing loop or an object still
+    /// in use (HTTP 409); `details` lists them, one line each.
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        message: String,
+        details: Vec<String>,
+    },
+    /// An edit made from an older version of the object (HTTP 409); nothing was saved.
+    #[error("this was changed by someone else (now version {current}): reload it and make the change again")]
+    EditConflict { current: i64 },
     /// The object changed since the caller read it (HTTP 412).
     #[error("version {expected} is out of date: the current version is {current}")]
     VersionMismatch { expected: i64, current: i64 },

@@ -16,8 +16,10 @@ pub mod customers;
 pub mod error;
 pub mod ledger;
 pub mod mail;
+pub mod numbers;
 pub mod outbox;
 pub mod payments;
+pub mod pbx;
 pub mod pending;
 pub mod plans;
 pub mod team;
@@ -58,6 +60,8 @@ pub struct AppSettings {
     /// Whether a white label's webhook URL may name a loopback or private address; off in
     /// production, on where the receiver runs beside Tandem (tests, a private network).
     pub webhook_allow_private_targets: bool,
+    /// How long a released number is held before it can be assigned again.
+    pub number_quarantine: Duration,
 }
 
 impl Default for AppSettings {
@@ -71,6 +75,7 @@ impl Default for AppSettings {
             stripe_api_base: "https://api.stripe.com".into(),
             webhook_tolerance: Duration::from_secs(300),
             webhook_allow_private_targets: false,
+            number_quarantine: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }

@@ -1006,3 +1006,18 @@ pub enum MemberChange {
     /// Ends the member's sessions everywhere and mails them a link to set a new password.
     ResetPassword,
 }
+
+/// The users holding a role on one customer account.
+pub(crate) async fn account_user_ids(
+    conn: &mut tandem_store::Conn,
+    white_label_id: &tandem_domain::WhiteLabelId,
+    customer_id: &tandem_domain::CustomerId,
+) -> AppResult<Vec<tandem_domain::UserId>> {
+    Ok(
+        tandem_store::memberships::list_for_customer(conn, white_label_id, customer_id)
+            .await?
+            .into_iter()
+            .map(|member| member.membership.user_id)
+            .collect(),
+    )
+}

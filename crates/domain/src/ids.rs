@@ -187,6 +187,19 @@ define_id!(
     /// Identifier of a payment, prefix `pay`.
     PaymentId, "pay", "payment"
 );
+define_id!(
+    /// Identifier of a PBX object of a customer account (extension, ring group, IVR menu,
+    /// voicemail box, time condition or conference bridge), prefix `pbx`.
+    PbxObjectId, "pbx", "PBX object"
+);
+define_id!(
+    /// Identifier of a number port order, prefix `port`.
+    PortOrderId, "port", "port order"
+);
+define_id!(
+    /// Identifier of an uploaded recording, such as an IVR greeting, prefix `med`.
+    MediaId, "med", "recording"
+);
 
 #[cfg(test)]
 mod tests {

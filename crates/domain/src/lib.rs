@@ -17,6 +17,7 @@ pub mod host;
 pub mod ids;
 pub mod ledger;
 pub mod money;
+pub mod pbx;
 pub mod phone;
 pub mod postcode;
 pub mod role;
@@ -34,8 +35,8 @@ pub use email::EmailAddress;
 pub use error::ValueError;
 pub use host::HostName;
 pub use ids::{
-    ApiKeyId, AuditEntryId, CustomerId, InvitationId, LedgerEntryId, MembershipId, PaymentId,
-    PlanId, UserId, WhiteLabelId,
+    ApiKeyId, AuditEntryId, CustomerId, InvitationId, LedgerEntryId, MediaId, MembershipId, PaymentId,
+    PbxObjectId, PlanId, PortOrderId, UserId, WhiteLabelId,
 };
 pub use ledger::LedgerKind;
 pub use money::{AmountRule, Currency, Money, TaxRate};

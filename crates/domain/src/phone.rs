@@ -74,6 +74,39 @@ impl PhoneNumber {
         self.parsed.format().mode(Mode::National).to_string()
     }
 
+    /// The area code (national destination code) without the national prefix, such as `9`
+    /// for `09 300 1234` or `21` for `021 123 4567`; empty where the plan has none.
+    pub fn area_code(&self) -> String {
+        let national = self.format_national();
+        let first = national
+            .trim_start_matches('(')
+            .split([' ', ')', '-'])
+            .next()
+            .unwrap_or_default();
+        if first.len() == national.len() {
+            return String::new();
+        }
+        first.trim_start_matches('0').to_owned()
+    }
+
+    /// The kind of number by the numbering plan, such as `fixed_line`, `mobile` or
+    /// `toll_free`.
+    pub fn number_type(&self) -> &'static str {
+        match self.parsed.number_type(&DATABASE) {
+            Type::FixedLine | Type::FixedLineOrMobile => "fixed_line",
+            Type::Mobile => "mobile",
+            Type::TollFree => "toll_free",
+            Type::PremiumRate => "premium_rate",
+            Type::SharedCost => "shared_cost",
+            Type::Voip => "voip",
+            Type::PersonalNumber => "personal",
+            Type::Pager => "pager",
+            Type::Uan => "uan",
+            Type::Voicemail => "voicemail",
+            _ => "other",
+        }
+    }
+
     /// Formats the number for dialling from abroad, such as `+64 9 300 1234`.
     pub fn format_international(&self) -> String {
         self.parsed.format().mode(Mode::International).to_string()

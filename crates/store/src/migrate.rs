@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_payment_safety",
         include_str!("../migrations/0007_payment_safety.sql"),
     ),
+    (
+        "0008_numbers_pbx",
+        include_str!("../migrations/0008_numbers_pbx.sql"),
+    ),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -52,6 +52,8 @@ pub struct Settings {
     pub invitation_ttl_days: u64,
     /// Seconds between runs of the job that cancels accounts whose activation expired; 0 stops it.
     pub activation_expiry_interval_secs: u64,
+    /// Days a released number is held in quarantine before it can be assigned again.
+    pub number_quarantine_days: u64,
     /// Base URL of Stripe's API.
     pub stripe_api_base: String,
     /// Allow white labels' webhook URLs on loopback and private addresses.
@@ -82,6 +84,7 @@ impl Default for Settings {
             activation_ttl_days: 7,
             invitation_ttl_days: 7,
             activation_expiry_interval_secs: 60,
+            number_quarantine_days: 90,
             stripe_api_base: "https://api.stripe.com".into(),
             webhook_allow_private_targets: false,
         }

@@ -51,6 +51,7 @@ pub fn build_app(store: Store, settings: &Settings) -> App {
         invitation_ttl: Duration::from_secs(settings.invitation_ttl_days.max(1) * 24 * 3600),
         stripe_api_base: settings.stripe_api_base.clone(),
         webhook_allow_private_targets: settings.webhook_allow_private_targets,
+        number_quarantine: Duration::from_secs(settings.number_quarantine_days * 24 * 3600),
         ..AppSettings::default()
     };
     App::new(store, Arc::new(SystemClock), app_settings)
@@ -195,7 +196,8 @@ impl Server {
     }
 }
 
-/// Cancels, every `interval`, the pending accounts whose activation links expired unused.
+/// Every `interval`, cancels the pending accounts whose activation links expired unused and
+/// makes numbers whose quarantine ended available again.
 fn spawn_activation_expiry(app: App, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
@@ -203,6 +205,13 @@ fn spawn_activation_expiry(app: App, interval: Duration) -> tokio::task::JoinHan
             ticker.tick().await;
             if let Err(error) = app.expire_activations().await {
                 tracing::error!(%error, "activation expiry run failed; retrying next interval");
+            }
+            match app.end_number_quarantine().await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "numbers out of quarantine are available again"),
+                Err(error) => {
+                    tracing::error!(%error, "number quarantine run failed; retrying next interval")
+                }
             }
         }
     })

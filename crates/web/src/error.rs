@@ -22,6 +22,10 @@ pub struct Problem {
     /// The current version, for version conflicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// The objects behind a refusal, one line each: the steps of a routing loop, or what still
+    /// refers to an object that was to be deleted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 /// A rejected field of a request.
@@ -67,6 +71,7 @@ fn problem(status: StatusCode, code: &str, detail: String) -> Problem {
         detail,
         errors: Vec::new(),
         current_version: None,
+        details: Vec::new(),
     }
 }
 
@@ -107,6 +112,20 @@ pub fn to_problem(error: &AppError) -> Problem {
                     message: message.clone(),
                 });
             }
+            body
+        }
+        AppError::Refused {
+            code,
+            message,
+            details,
+        } => {
+            let mut body = problem(StatusCode::CONFLICT, code, message.clone());
+            body.details = details.clone();
+            body
+        }
+        AppError::EditConflict { current } => {
+            let mut body = problem(StatusCode::CONFLICT, "edit_conflict", error.to_string());
+            body.current_version = Some(*current);
             body
         }
         AppError::VersionMismatch { current, .. } => {

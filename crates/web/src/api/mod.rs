@@ -5,6 +5,8 @@ mod activation;
 mod audit;
 mod customers;
 mod dto;
+mod numbers;
+mod pbx;
 mod plans;
 mod team;
 mod white_labels;
@@ -64,6 +66,8 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(white_labels::router())
         .merge(audit::router())
         .merge(team::router())
+        .merge(numbers::router())
+        .merge(pbx::router())
         .split_for_parts()
 }
 

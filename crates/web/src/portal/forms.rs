@@ -242,7 +242,17 @@ impl Form {
                 self.summary = Some(message);
                 Ok(())
             }
-            AppError::VersionMismatch { current, .. } => {
+            AppError::Refused {
+                message, details, ..
+            } => {
+                self.summary = Some(if details.is_empty() {
+                    message
+                } else {
+                    format!("{message}: {}", details.join("; "))
+                });
+                Ok(())
+            }
+            AppError::VersionMismatch { current, .. } | AppError::EditConflict { current } => {
                 self.summary = Some(format!(
                     "Someone else saved a change while you were editing (now version {current}). \
                      Reload the page to see it, then make your change again."
