@@ -1,5 +1,6 @@
 //! `tandem-bench`: measures mode 2 customer creation through the HTTP API and compares it with
-//! the plain single-row insert transaction rate of the same database.
+//! the plain single-row insert transaction rate of the same database; with `--routing`, measures
+//! the routing table of a large account instead.
 //!
 //! One run opens a fresh database: SQLite in a temporary folder, or a new database on a local
 //! PostgreSQL server. It measures the insert rate, starts the real server on 127.0.0.1 with a
@@ -11,6 +12,11 @@ mod creation;
 mod database;
 mod insert_limit;
 mod report;
+mod routing;
+
+/// Counts heap bytes so the routing benchmark can report the memory of one compilation.
+#[global_allocator]
+static ALLOCATOR: routing::CountingAllocator = routing::CountingAllocator;
 
 use std::time::Duration;
 
@@ -50,6 +56,14 @@ struct Args {
     /// wait-event sampler that runs during the creation phase.
     #[arg(long)]
     breakdown: bool,
+    /// Measure the routing table of a large account instead (1,000 extensions, 100 ring
+    /// groups, 50 IVR menus, 500 numbers): compiled in memory, read through the API and shown
+    /// on the portal's routing page, each --runs times.
+    #[arg(long)]
+    routing: bool,
+    /// Repetitions of each routing measurement.
+    #[arg(long, default_value_t = 50)]
+    runs: usize,
 }
 
 #[tokio::main]
@@ -76,7 +90,11 @@ async fn run(args: &Args, database: &FreshDatabase) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let store = tandem::open_store(&settings).await?;
-    let outcome = measure(args, database, &settings, &store, duration).await;
+    let outcome = if args.routing {
+        routing::run(&settings, &store, args.runs.max(1)).await
+    } else {
+        measure(args, database, &settings, &store, duration).await
+    };
     store.close().await;
     outcome
 }

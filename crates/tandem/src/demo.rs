@@ -1,6 +1,7 @@
 //! Demo data: a platform administrator, a New Zealand white label with plans and a funded
-//! balance, its administrator and an API key, and a second, Australian white label, so that
-//! tenant isolation can be seen. Running it again reuses what exists and issues fresh
+//! balance, its administrator and an API key, a second, Australian white label, so that
+//! tenant isolation can be seen, and a few hundred New Zealand and Australian numbers in the
+//! inventory. Running it again reuses what exists and issues fresh
 //! passwords and a fresh API key.
 
 use tandem_app::access::PlatformAdmin;
@@ -18,6 +19,32 @@ pub const SECOND_HOST: &str = "southern.localhost";
 pub const PLATFORM_ADMIN_EMAIL: &str = "admin@tandem.example";
 /// The demo white label's administrator.
 pub const WHITE_LABEL_ADMIN_EMAIL: &str = "admin@harbour.example";
+
+/// Number ranges of the demo inventory: 250 New Zealand numbers (Auckland and Wellington)
+/// and 150 Australian numbers (Sydney and Melbourne).
+const DEMO_RANGES: [(&str, &str, &str); 4] = [
+    ("NZ", "09 400 1000", "09 400 1199"),
+    ("NZ", "04 800 2000", "04 800 2049"),
+    ("AU", "02 8000 1000", "02 8000 1099"),
+    ("AU", "03 9000 2000", "03 9000 2049"),
+];
+
+/// Loads the demo inventory; numbers already loaded are left as they are.
+async fn load_numbers(app: &App, platform: &PlatformAdmin) -> anyhow::Result<()> {
+    let mut lines = Vec::new();
+    for (country, from, to) in DEMO_RANGES {
+        let country = tandem_domain::Country::parse(country).map_err(anyhow::Error::msg)?;
+        for number in tandem_app::numbers::expand_range(from, to, country)? {
+            lines.push(tandem_app::numbers::NumberLine {
+                line: lines.len() + 1,
+                number,
+                country: country.as_str().to_owned(),
+            });
+        }
+    }
+    app.load_numbers(platform, &lines, None, &|_| {}).await?;
+    Ok(())
+}
 
 /// How to sign in to the demo.
 #[derive(Debug, Clone)]
@@ -202,6 +229,8 @@ pub async fn seed(app: &App) -> anyhow::Result<DemoLogins> {
         )
         .await?;
     }
+
+    load_numbers(app, &platform).await?;
 
     let white_label = app
         .white_label_for_host(DEMO_HOST)

@@ -91,6 +91,29 @@ enum AdminAction {
     },
     /// List the white labels with their ids and host names.
     ListWhiteLabels,
+    /// Work with the platform's number inventory.
+    Numbers {
+        #[command(subcommand)]
+        action: NumbersAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum NumbersAction {
+    /// Load numbers from a CSV file with a `number` column and an optional `country` column
+    /// (a file without a header row is read as one number per line). Numbers already in the
+    /// inventory are reported and left as they are.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The country of numbers written in national form.
+        #[arg(long, default_value = "NZ")]
+        country: String,
+        /// Put the numbers in this white label's pool (its id or a host name) instead of the
+        /// platform's.
+        #[arg(long)]
+        white_label: Option<String>,
+    },
 }
 
 fn init_logging(settings: &Settings) {
@@ -198,6 +221,32 @@ fn print_demo(server: &Server, settings: &Settings, logins: &demo::DemoLogins) {
     println!();
 }
 
+/// Draws a progress bar on standard error: `[#####.....] 500 / 1000`.
+fn progress_bar(done: usize, total: usize) {
+    let width = 40;
+    let filled = (done * width).checked_div(total).unwrap_or(width);
+    eprint!(
+        "\r[{}{}] {done} / {total}",
+        "#".repeat(filled),
+        ".".repeat(width - filled)
+    );
+}
+
+/// Finds a white label by id or by one of its host names.
+async fn find_white_label(
+    app: &tandem_app::App,
+    platform: &PlatformAdmin,
+    name: &str,
+) -> anyhow::Result<tandem_store::white_labels::WhiteLabelRow> {
+    Ok(match tandem_domain::WhiteLabelId::parse(name) {
+        Ok(id) => app.white_label_by_id(platform, &id).await?,
+        Err(_) => app
+            .white_label_for_host(name)
+            .await?
+            .with_context(|| format!("no white label has the id or host name '{name}'"))?,
+    })
+}
+
 async fn admin(app: &tandem_app::App, action: AdminAction) -> anyhow::Result<()> {
     match action {
         AdminAction::CreatePlatformAdmin {
@@ -223,19 +272,44 @@ async fn admin(app: &tandem_app::App, action: AdminAction) -> anyhow::Result<()>
         }
         AdminAction::CreateApiKey { white_label, name } => {
             let platform = PlatformAdmin::command_line();
-            let row = match tandem_domain::WhiteLabelId::parse(&white_label) {
-                Ok(id) => app.white_label_by_id(&platform, &id).await?,
-                Err(_) => app
-                    .white_label_for_host(&white_label)
-                    .await?
-                    .with_context(|| {
-                        format!("no white label has the id or host name '{white_label}'")
-                    })?,
-            };
+            let row = find_white_label(app, &platform, &white_label).await?;
             let key = app
                 .create_api_key(&platform.for_white_label(&row.id), &name)
                 .await?;
             println!("API key for {} (shown once): {}", row.name, key.secret);
+            Ok(())
+        }
+        AdminAction::Numbers {
+            action:
+                NumbersAction::Import {
+                    file,
+                    country,
+                    white_label,
+                },
+        } => {
+            let platform = PlatformAdmin::command_line();
+            let pool = match white_label {
+                Some(name) => Some(find_white_label(app, &platform, &name).await?.id),
+                None => None,
+            };
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let lines = tandem_app::numbers::parse_numbers_csv(&text, &country);
+            let total = lines.len();
+            let progress = move |done: usize| progress_bar(done, total);
+            let report = app
+                .load_numbers(&platform, &lines, pool.as_ref(), &progress)
+                .await?;
+            eprintln!();
+            println!(
+                "Loaded {}, {} duplicate, {} invalid, of {total} rows.",
+                report.loaded,
+                report.duplicates.len(),
+                report.invalid.len()
+            );
+            for row in report.duplicates.iter().chain(&report.invalid) {
+                println!("  line {}: {}: {}", row.line, row.input, row.reason);
+            }
             Ok(())
         }
         AdminAction::ListWhiteLabels => {

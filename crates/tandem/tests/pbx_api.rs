@@ -107,11 +107,9 @@ async fn extension(app: &TestApp, customer: &str, number: &str, name: &str) -> V
     body
 }
 
-fn balance(app: &TestApp) -> impl std::future::Future<Output = i64> + '_ {
-    async move {
-        let (_, wl) = get(app, "/api/v1/white-label").await;
-        wl["balance"]["amount_minor"].as_i64().expect("balance")
-    }
+async fn balance(app: &TestApp) -> i64 {
+    let (_, wl) = get(app, "/api/v1/white-label").await;
+    wl["balance"]["amount_minor"].as_i64().expect("balance")
 }
 
 #[tokio::test]
