@@ -97,7 +97,7 @@ pub struct RejectedLine {
     pub reason: String,
 }
 
-/// What a load did.
+/// The outcome of a number load.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LoadReport {
     pub loaded: usize,
@@ -440,7 +440,15 @@ impl App {
         let pool = match (principal.is_platform_admin(), white_label_id) {
             (true, None) => Pool::All,
             (_, Some(wl)) => {
-                principal.white_label_admin(wl, Permission::ViewCustomers)?;
+                // A white label's administrators, and members of its accounts who may assign
+                // numbers, see the numbers they could assign.
+                let account_member = principal
+                    .customer_roles(wl)
+                    .iter()
+                    .any(|(_, role)| role.permits(Permission::ManageNumbers));
+                if !account_member {
+                    principal.white_label_admin(wl, Permission::ViewCustomers)?;
+                }
                 Pool::AvailableTo(wl.clone())
             }
             (false, None) => {
@@ -712,7 +720,6 @@ impl App {
         version: i64,
     ) -> AppResult<(NumberView, Vec<Warning>)> {
         require(op)?;
-        op_pbx(op)?;
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
@@ -855,6 +862,9 @@ impl App {
     pub async fn port_orders(&self, op: &AccountOperator) -> AppResult<Vec<PortOrderRow>> {
         require(op)?;
         let mut conn = self.store.conn().await?;
+        store_customers::get(&mut conn, op.white_label_id(), op.customer_id())
+            .await?
+            .ok_or(AppError::NotFound("customer account"))?;
         Ok(store_ports::list(&mut conn, op.white_label_id(), op.customer_id()).await?)
     }
 
@@ -1105,17 +1115,6 @@ impl App {
 
 fn require(op: &AccountOperator) -> AppResult<()> {
     if op.role().permits(Permission::ManageNumbers) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "the {} role does not allow this",
-            op.role().label()
-        )))
-    }
-}
-
-fn op_pbx(op: &AccountOperator) -> AppResult<()> {
-    if op.role().permits(Permission::ManagePbx) {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(

@@ -130,7 +130,7 @@ pub struct SipIdentity {
     pub domain: String,
 }
 
-/// What a saved change returns.
+/// The outcome of a saved change.
 #[derive(Debug, Clone, Serialize)]
 pub struct Saved {
     pub object: ObjectView,
@@ -334,7 +334,7 @@ fn seconds(
     value
 }
 
-/// The account's time zone shown with schedule errors.
+/// Reads the weekly hours and dated exceptions of a time condition as entered.
 fn parse_schedule(fields: &mut Fields, input: &ObjectInput) -> Schedule {
     let mut weekly = Vec::new();
     for (index, hours) in input.weekly.iter().enumerate() {
@@ -1136,9 +1136,6 @@ impl App {
                 details,
             });
         }
-        if let ObjectSettings::IvrMenu(_) = &object.settings {
-            // Recordings stay; they are small and may be reused by another menu.
-        }
         store_pbx::delete(&mut tx, op.customer_id(), id).await?;
         record(
             &mut tx,
@@ -1594,7 +1591,7 @@ pub struct ImportedExtension {
     pub sip_password: Option<String>,
 }
 
-/// What an extension import did, row by row.
+/// The outcome of an extension import, row by row.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExtensionImport {
     pub created: Vec<ImportedExtension>,

@@ -35,8 +35,8 @@ pub use email::EmailAddress;
 pub use error::ValueError;
 pub use host::HostName;
 pub use ids::{
-    ApiKeyId, AuditEntryId, CustomerId, InvitationId, LedgerEntryId, MediaId, MembershipId, PaymentId,
-    PbxObjectId, PlanId, PortOrderId, UserId, WhiteLabelId,
+    ApiKeyId, AuditEntryId, CustomerId, InvitationId, LedgerEntryId, MediaId, MembershipId,
+    PaymentId, PbxObjectId, PlanId, PortOrderId, UserId, WhiteLabelId,
 };
 pub use ledger::LedgerKind;
 pub use money::{AmountRule, Currency, Money, TaxRate};

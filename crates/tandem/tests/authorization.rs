@@ -25,6 +25,7 @@ use support::{create_white_label, customer_body, fresh_store, test_settings, PAS
 use tandem::Server;
 use tandem_app::access::PlatformAdmin;
 use tandem_app::activation::ActivationInput;
+use tandem_app::numbers::NumberLine;
 use tandem_app::payments::GatewayInput;
 use tandem_app::App;
 use tandem_domain::{Role, WhiteLabelId};
@@ -194,6 +195,12 @@ enum Access {
     TeamApi,
     /// `ApiCaller` and the guard of `api/account_keys.rs`: the caller's own customer account.
     AccountApi,
+    /// `ApiCaller` and `operator()` of `api/pbx.rs`: an account of the caller's white label,
+    /// configured by that white label's administrators or by the account's members whose role
+    /// permits the route. Account Administrators hold every permission these routes need.
+    /// Techs hold `manage_pbx` but neither `manage_numbers` nor `manage_conferences`, so `tech`
+    /// is true on the routes that let them through. Every row names a customer in its path.
+    AccountConfigApi { tech: bool },
     /// Listed caller by caller.
     PerCaller(&'static [(CallerKind, Expect)]),
 }
@@ -453,6 +460,16 @@ impl Case {
                 Tech | StandardUser | TechKey if names_other_account => NOT_FOUND,
                 _ => FORBIDDEN,
             },
+            Access::AccountConfigApi { tech } => match kind {
+                Anonymous => Expect::Status(401),
+                // The platform's own host names no white label, so it reaches no account.
+                PlatformOnPlatformHost => FORBIDDEN,
+                Tech | TechKey if tech => allowed,
+                // The other tenant's account is not one the members belong to.
+                Tech | StandardUser | TechKey if objects == Objects::Other => NOT_FOUND,
+                Tech | StandardUser | TechKey => FORBIDDEN,
+                _ => allowed,
+            },
             Access::PerCaller(list) => list
                 .iter()
                 .find(|(w, _)| *w == kind)
@@ -494,6 +511,25 @@ const TENANT_PLACEHOLDERS: &[&str] = &[
     "fresh_invitation_token",
     "fresh_reset_token",
     "fresh_account_key",
+    "number",
+    "policy_version",
+    "extension",
+    "ring_group",
+    "ivr_menu",
+    "voicemail_box",
+    "time_condition",
+    "conference_bridge",
+    "fresh_number",
+    "fresh_pool_number",
+    "fresh_port_order",
+    "fresh_submitted_port_order",
+    "fresh_scheduled_port_order",
+    "fresh_extension",
+    "fresh_ring_group",
+    "fresh_ivr_menu",
+    "fresh_voicemail_box",
+    "fresh_time_condition",
+    "fresh_conference_bridge",
 ];
 
 const PLAN_FORM: &[(&str, &str)] = &[
@@ -1017,7 +1053,228 @@ fn table() -> Vec<Case> {
         case("ANY", "/api/{*rest}", "/api/v0/no-such-route", Public).ok(NOT_FOUND),
     ];
     cases.extend(api_table());
+    cases.extend(numbers_portal_table());
+    cases.extend(pbx_portal_table());
     cases
+}
+
+/// Builds a row for a page of portal/numbers.rs under `/accounts/{customer_id}/`. Its guard
+/// admits a session on the white label's host whose principal yields an `AccountOperator` for
+/// the account: the white label's administrators (and a Platform Administrator on that host),
+/// and the account's members whose role has the page's permission. They get `ok` on their own
+/// tenant's account, except the members in `lacking`, who get 403. Every signed-in caller gets
+/// 404 on the other tenant's account, and so does the platform's own host, which names no
+/// white label.
+fn account_page(
+    method: &'static str,
+    route: &'static str,
+    path: &'static str,
+    ok: Expect,
+    lacking: &[CallerKind],
+) -> Case {
+    use CallerKind::*;
+    let mut row = case(method, route, path, Access::AccountPortal).ok(ok);
+    for kind in [
+        PlatformOnWhiteLabelHost,
+        WhiteLabelSession,
+        OtherWhiteLabelSession,
+    ] {
+        row = row.except(kind, Some(Objects::Own), ok);
+        row = row.except(kind, Some(Objects::Other), NOT_FOUND);
+    }
+    for kind in lacking {
+        row = row.except(*kind, Some(Objects::Own), FORBIDDEN);
+    }
+    row
+}
+
+/// Lists the rows of the number pages: the platform's inventory, and an account's numbers,
+/// port orders and routing (portal/numbers.rs). Changes redirect to the page they were made
+/// on. +64 7 800 9999 is a valid number that no fixture loads.
+fn numbers_portal_table() -> Vec<Case> {
+    use Access::*;
+    use CallerKind::*;
+    // Techs and Standard Users lack manage_numbers. Standard Users lack manage_pbx too.
+    let no_numbers: &[CallerKind] = &[Tech, StandardUser];
+    let no_pbx: &[CallerKind] = &[StandardUser];
+    // Moving numbers between accounts, and the carrier's side of a port order, are for the
+    // white label's administrators only.
+    let white_label_only: &[CallerKind] = &[AccountAdministrator, Tech, StandardUser];
+    let changed = Expect::SeeOther("/accounts/");
+    let transition_route = "/accounts/{customer_id}/port-orders/{order}/transition";
+    vec![
+        at("GET", "/platform/numbers", PlatformPortal),
+        case(
+            "GET",
+            "/platform/numbers",
+            "/platform/numbers?state=available&prefix=%2B64",
+            PlatformPortal,
+        ),
+        // The load form is multipart. The logo upload's body holds no numbers, so the load is
+        // rejected as input after the guard.
+        at("POST", "/platform/numbers/load", PlatformPortal)
+            .body(Body::LogoUpload)
+            .ok(INVALID),
+        // Returns a number of the tenant's pool to the platform's pool.
+        at("POST", "/platform/numbers/allocate", PlatformPortal).form(&[
+            ("allocate_numbers", "<fresh_pool_number>"),
+            ("allocate_white_label", "platform"),
+        ]),
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/numbers",
+            "/accounts/<customer>/numbers",
+            OK,
+            no_numbers,
+        ),
+        // The search of available numbers is for the white label's administrators. The
+        // account's members see a note in its place.
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/numbers",
+            "/accounts/<customer>/numbers?search=1&prefix=09",
+            OK,
+            no_numbers,
+        ),
+        // A dry run: the confirmation page shows the charges and changes nothing.
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/numbers",
+            "/accounts/<customer>/numbers",
+            OK,
+            no_numbers,
+        )
+        .form(&[("number", "<fresh_pool_number>")]),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/numbers",
+            "/accounts/<customer>/numbers",
+            Expect::Status(409),
+            no_numbers,
+        )
+        .form(&[("number", "+64 7 800 9999")]),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/numbers/assign",
+            "/accounts/<customer>/numbers/assign",
+            changed,
+            no_numbers,
+        )
+        .form(&[("number", "<fresh_pool_number>")]),
+        // A fresh number is at version 2: one for its load and one for its assignment.
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/numbers/{number}/route",
+            "/accounts/<customer>/numbers/<fresh_number>/route",
+            changed,
+            no_numbers,
+        )
+        .form(&[("destination", "hangup"), ("version", "2")]),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/numbers/{number}/release",
+            "/accounts/<customer>/numbers/<fresh_number>/release",
+            changed,
+            no_numbers,
+        ),
+        // A number the account does not hold is not found.
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/numbers/{number}/release",
+            "/accounts/<customer>/numbers/%2B6478009999/release",
+            NOT_FOUND,
+            no_numbers,
+        ),
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/numbers/{number}/move",
+            "/accounts/<customer>/numbers/<number>/move",
+            OK,
+            white_label_only,
+        ),
+        // The pending customer is another account of the same white label.
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/numbers/{number}/move",
+            "/accounts/<customer>/numbers/<fresh_number>/move",
+            changed,
+            white_label_only,
+        )
+        .form(&[("to", "<pending>")]),
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/port-orders",
+            "/accounts/<customer>/port-orders",
+            OK,
+            no_numbers,
+        ),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/port-orders",
+            "/accounts/<customer>/port-orders",
+            changed,
+            no_numbers,
+        )
+        .form(&[
+            ("numbers", "<fresh_phone_number>"),
+            ("losing_carrier", "Spark"),
+        ]),
+        account_page(
+            "POST",
+            transition_route,
+            "/accounts/<customer>/port-orders/<fresh_port_order>/transition",
+            changed,
+            no_numbers,
+        )
+        .form(&[("to", "submitted")]),
+        account_page(
+            "POST",
+            transition_route,
+            "/accounts/<customer>/port-orders/<fresh_port_order>/transition",
+            changed,
+            no_numbers,
+        )
+        .form(&[("to", "cancelled"), ("reason", "Authorization test")]),
+        account_page(
+            "POST",
+            transition_route,
+            "/accounts/<customer>/port-orders/<fresh_submitted_port_order>/transition",
+            changed,
+            white_label_only,
+        )
+        .form(&[("to", "scheduled"), ("date", "2026-12-14")]),
+        account_page(
+            "POST",
+            transition_route,
+            "/accounts/<customer>/port-orders/<fresh_submitted_port_order>/transition",
+            changed,
+            white_label_only,
+        )
+        .form(&[("to", "rejected"), ("reason", "Authorization test")]),
+        account_page(
+            "POST",
+            transition_route,
+            "/accounts/<customer>/port-orders/<fresh_scheduled_port_order>/transition",
+            changed,
+            white_label_only,
+        )
+        .form(&[("to", "completed")]),
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/routing",
+            "/accounts/<customer>/routing",
+            OK,
+            no_pbx,
+        ),
+        // 111 is New Zealand's emergency number, which every account's routing table holds.
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/routing",
+            "/accounts/<customer>/routing?dialled=111&date=2026-12-24&time=10%3A00",
+            OK,
+            no_pbx,
+        ),
+    ]
 }
 
 /// Lists the rows of the API routes, which the OpenAPI document describes.
@@ -1301,6 +1558,579 @@ fn api_table() -> Vec<Case> {
         .account_scoped()
         .ok(NO_CONTENT),
     ]
+    .into_iter()
+    .chain(pbx_api_table())
+    .collect()
+}
+
+/// The start of a WAV file. The recording upload reads the file type from the leading bytes
+/// only, so this is enough.
+const WAV: &str = "RIFF\x24\0\0\0WAVEfmt \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
+/// The start of a number search's result that lists at least one number.
+const SEARCH_FOUND: &str = r#""items":[{"#;
+
+/// Lists the rows of the number inventory and of a customer account's numbers, port orders and
+/// PBX: `api/numbers.rs` and `api/pbx.rs`.
+fn pbx_api_table() -> Vec<Case> {
+    use Access::*;
+    use CallerKind::*;
+    // Numbers and port orders need manage_numbers, which Techs lack.
+    let numbers = AccountConfigApi { tech: false };
+    let pbx = AccountConfigApi { tech: true };
+    let mut cases = vec![
+        // api/numbers.rs. The search takes the white label's administrators and the members of
+        // its accounts who may assign numbers (Account Administrators). A Platform
+        // Administrator on the platform's host searches the whole inventory.
+        at("GET", "/api/v1/numbers", WhiteLabelApi)
+            .except(PlatformOnPlatformHost, None, OK)
+            .except_each(&[AccountAdministrator, AccountAdministratorKey], OK),
+        // Searching for a number of the other white label's pool finds nothing, except on the
+        // platform's host.
+        case(
+            "GET",
+            "/api/v1/numbers",
+            "/api/v1/numbers?prefix=<fresh_pool_number>",
+            WhiteLabelApi,
+        )
+        .other_only()
+        .cross(OK)
+        .except(PlatformOnPlatformHost, None, OK)
+        .except_each(&[AccountAdministrator, AccountAdministratorKey], OK)
+        .hides(AccountAdministrator, SEARCH_FOUND)
+        .hides(AccountAdministratorKey, SEARCH_FOUND)
+        .hides(PlatformOnWhiteLabelHost, SEARCH_FOUND)
+        .hides(WhiteLabelSession, SEARCH_FOUND)
+        .hides(WhiteLabelKey, SEARCH_FOUND)
+        .hides(OtherWhiteLabelSession, SEARCH_FOUND)
+        .hides(OtherWhiteLabelKey, SEARCH_FOUND),
+        at("POST", "/api/v1/numbers", PlatformApi).json(r#"{"numbers": ["<fresh_phone_number>"]}"#),
+        // Returns a number of the tenant's pool to the platform's pool.
+        at("POST", "/api/v1/numbers/allocate", PlatformApi)
+            .json(r#"{"numbers": ["<fresh_pool_number>"]}"#),
+        case(
+            "GET",
+            "/api/v1/customers/{id}/numbers",
+            "/api/v1/customers/<customer>/numbers",
+            numbers,
+        ),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/numbers",
+            "/api/v1/customers/<customer>/numbers",
+            numbers,
+        )
+        .json(r#"{"number": "<fresh_pool_number>"}"#)
+        .ok(CREATED),
+        case(
+            "DELETE",
+            "/api/v1/customers/{id}/numbers/{number}",
+            "/api/v1/customers/<customer>/numbers/<fresh_number>",
+            numbers,
+        ),
+        // Routing a number needs manage_numbers.
+        // A fresh number is at version 2: one for its load and one for its assignment.
+        case(
+            "PUT",
+            "/api/v1/customers/{id}/numbers/{number}/destination",
+            "/api/v1/customers/<customer>/numbers/<fresh_number>/destination",
+            numbers,
+        )
+        .json(r#"{"destination": "hangup", "version": 2}"#),
+        // The pending customer is another account of the same white label.
+        case(
+            "POST",
+            "/api/v1/customers/{id}/numbers/{number}/move",
+            "/api/v1/customers/<customer>/numbers/<fresh_number>/move",
+            WhiteLabelApi,
+        )
+        .json(r#"{"to": "<pending>"}"#),
+        case(
+            "GET",
+            "/api/v1/customers/{id}/port-orders",
+            "/api/v1/customers/<customer>/port-orders",
+            numbers,
+        ),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/port-orders",
+            "/api/v1/customers/<customer>/port-orders",
+            numbers,
+        )
+        .json(r#"{"numbers": ["<fresh_phone_number>"], "losing_carrier": "Spark"}"#)
+        .ok(CREATED),
+        // The account submits and cancels its port orders. The white label deals with the
+        // carriers, so only its administrators schedule, complete and reject them, as on
+        // `WhiteLabelApi` routes.
+        case(
+            "POST",
+            "/api/v1/customers/{id}/port-orders/{order}/transitions",
+            "/api/v1/customers/<customer>/port-orders/<fresh_port_order>/transitions",
+            numbers,
+        )
+        .json(r#"{"to": "submitted"}"#),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/port-orders/{order}/transitions",
+            "/api/v1/customers/<customer>/port-orders/<fresh_port_order>/transitions",
+            numbers,
+        )
+        .json(r#"{"to": "cancelled"}"#),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/port-orders/{order}/transitions",
+            "/api/v1/customers/<customer>/port-orders/<fresh_submitted_port_order>/transitions",
+            WhiteLabelApi,
+        )
+        .json(r#"{"to": "scheduled", "date": "2026-12-14"}"#),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/port-orders/{order}/transitions",
+            "/api/v1/customers/<customer>/port-orders/<fresh_submitted_port_order>/transitions",
+            WhiteLabelApi,
+        )
+        .json(r#"{"to": "rejected", "reason": "Authorization test"}"#),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/port-orders/{order}/transitions",
+            "/api/v1/customers/<customer>/port-orders/<fresh_scheduled_port_order>/transitions",
+            WhiteLabelApi,
+        )
+        .json(r#"{"to": "completed"}"#),
+        // api/pbx.rs
+        case(
+            "POST",
+            "/api/v1/customers/{id}/extensions/{object}/sip-password",
+            "/api/v1/customers/<customer>/extensions/<extension>/sip-password",
+            pbx,
+        ),
+        // The import reads the body as CSV whatever its content type.
+        case(
+            "POST",
+            "/api/v1/customers/{id}/extensions/import",
+            "/api/v1/customers/<customer>/extensions/import",
+            pbx,
+        )
+        .body(Body::Raw(
+            "number,name\n<fresh_short_number>,Authorization test\n",
+        )),
+        case(
+            "POST",
+            "/api/v1/customers/{id}/recordings",
+            "/api/v1/customers/<customer>/recordings",
+            pbx,
+        )
+        .body(Body::Raw(WAV))
+        .ok(CREATED),
+        case(
+            "GET",
+            "/api/v1/customers/{id}/outbound-policy",
+            "/api/v1/customers/<customer>/outbound-policy",
+            pbx,
+        ),
+        case(
+            "PUT",
+            "/api/v1/customers/{id}/outbound-policy",
+            "/api/v1/customers/<customer>/outbound-policy",
+            pbx,
+        )
+        .json(
+            r#"{"allowed": ["national", "mobile"], "concurrent_calls": 4, "dial_rules": [],
+                "version": <policy_version>}"#,
+        ),
+        case(
+            "GET",
+            "/api/v1/customers/{id}/routing",
+            "/api/v1/customers/<customer>/routing",
+            pbx,
+        ),
+        case(
+            "GET",
+            "/api/v1/customers/{id}/routing/trace",
+            "/api/v1/customers/<customer>/routing/trace?number=<number>",
+            pbx,
+        ),
+    ];
+    for kind in &PBX_KINDS {
+        cases.extend(pbx_object_rows(kind));
+    }
+    cases
+}
+
+/// A kind of PBX object, with the five routes that `api/pbx.rs` declares for every kind.
+struct PbxKind {
+    /// The placeholder of the managed customer's object of this kind, which the world makes.
+    /// The same name after `fresh_` makes a new object for one request.
+    placeholder: &'static str,
+    /// The last segment of the list route, such as `extensions`.
+    segment: &'static str,
+    list_route: &'static str,
+    list_path: &'static str,
+    object_route: &'static str,
+    object_path: &'static str,
+    /// The object route with a fresh object, for edits and deletions.
+    fresh_path: &'static str,
+    /// A valid new object, as JSON.
+    create: &'static str,
+    /// `create` with the version of a new object.
+    edit: &'static str,
+    access: Access,
+}
+
+/// Builds a [`PbxKind`] from the segment of its routes, its placeholder and the fields of a
+/// valid object.
+macro_rules! pbx_kind {
+    ($segment:literal, $placeholder:literal, $fields:literal, $access:expr) => {
+        PbxKind {
+            placeholder: $placeholder,
+            segment: $segment,
+            list_route: concat!("/api/v1/customers/{id}/", $segment),
+            list_path: concat!("/api/v1/customers/<customer>/", $segment),
+            object_route: concat!("/api/v1/customers/{id}/", $segment, "/{object}"),
+            object_path: concat!(
+                "/api/v1/customers/<customer>/",
+                $segment,
+                "/<",
+                $placeholder,
+                ">"
+            ),
+            fresh_path: concat!(
+                "/api/v1/customers/<customer>/",
+                $segment,
+                "/<fresh_",
+                $placeholder,
+                ">"
+            ),
+            create: concat!("{", $fields, "}"),
+            edit: concat!("{", $fields, r#", "version": 1}"#),
+            access: $access,
+        }
+    };
+}
+
+/// Every kind of PBX object. Objects that route calls send them to the tenant's extension, so
+/// the extension comes first. Conference bridges need manage_conferences, which Techs lack.
+static PBX_KINDS: [PbxKind; 6] = [
+    pbx_kind!(
+        "extensions",
+        "extension",
+        r#""number": "<fresh_short_number>", "name": "Authorization test""#,
+        Access::AccountConfigApi { tech: true }
+    ),
+    pbx_kind!(
+        "ring-groups",
+        "ring_group",
+        r#""number": "<fresh_short_number>", "name": "Authorization test",
+            "members": ["<extension>"]"#,
+        Access::AccountConfigApi { tech: true }
+    ),
+    pbx_kind!(
+        "ivr-menus",
+        "ivr_menu",
+        r#""number": "<fresh_short_number>", "name": "Authorization test",
+            "greeting_text": "Welcome", "options": {"1": "<extension>"}"#,
+        Access::AccountConfigApi { tech: true }
+    ),
+    pbx_kind!(
+        "voicemail-boxes",
+        "voicemail_box",
+        r#""number": "<fresh_short_number>", "name": "Authorization test", "pin": "4821""#,
+        Access::AccountConfigApi { tech: true }
+    ),
+    pbx_kind!(
+        "time-conditions",
+        "time_condition",
+        r#""name": "Authorization test",
+            "weekly": [{"day": "mon", "open": "08:30", "close": "17:00"}],
+            "open": "<extension>", "closed": "<extension>""#,
+        Access::AccountConfigApi { tech: true }
+    ),
+    pbx_kind!(
+        "conference-bridges",
+        "conference_bridge",
+        r#""number": "<fresh_short_number>", "name": "Authorization test", "pin": "4821""#,
+        Access::AccountConfigApi { tech: false }
+    ),
+];
+
+/// Lists the five rows of one kind of PBX object. Edits and deletions act on a fresh object,
+/// because they change or remove what they touch.
+fn pbx_object_rows(kind: &PbxKind) -> Vec<Case> {
+    vec![
+        case("GET", kind.list_route, kind.list_path, kind.access),
+        case("POST", kind.list_route, kind.list_path, kind.access)
+            .json(kind.create)
+            .ok(CREATED),
+        case("GET", kind.object_route, kind.object_path, kind.access),
+        case("PUT", kind.object_route, kind.fresh_path, kind.access).json(kind.edit),
+        case("DELETE", kind.object_route, kind.fresh_path, kind.access).ok(NO_CONTENT),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The phone-system pages of a customer account: portal/pbx.rs
+// ---------------------------------------------------------------------------------------------
+
+/// The routes and a valid form of one kind of object's portal pages (portal/pbx.rs).
+struct PortalKind {
+    list_route: &'static str,
+    list_path: &'static str,
+    new_route: &'static str,
+    new_path: &'static str,
+    object_route: &'static str,
+    object_path: &'static str,
+    /// The object route with a fresh object, for edits.
+    fresh_path: &'static str,
+    delete_route: &'static str,
+    delete_path: &'static str,
+    /// A valid object, with the version of a new one, which creating ignores. It is `None` for
+    /// a multipart form, whose rows are written out in [`pbx_portal_table`].
+    form: Option<&'static [(&'static str, &'static str)]>,
+    /// The customer members whose role lacks the pages' permission.
+    lacking: &'static [CallerKind],
+}
+
+/// Builds a [`PortalKind`] from the path segment of its pages, the placeholder of the world's
+/// object of that kind, its form and the members it turns away.
+macro_rules! portal_kind {
+    ($segment:literal, $placeholder:literal, $form:expr, $lacking:expr) => {
+        PortalKind {
+            list_route: concat!("/accounts/{customer_id}/", $segment),
+            list_path: concat!("/accounts/<customer>/", $segment),
+            new_route: concat!("/accounts/{customer_id}/", $segment, "/new"),
+            new_path: concat!("/accounts/<customer>/", $segment, "/new"),
+            object_route: concat!("/accounts/{customer_id}/", $segment, "/{id}"),
+            object_path: concat!("/accounts/<customer>/", $segment, "/<", $placeholder, ">"),
+            fresh_path: concat!(
+                "/accounts/<customer>/",
+                $segment,
+                "/<fresh_",
+                $placeholder,
+                ">"
+            ),
+            delete_route: concat!("/accounts/{customer_id}/", $segment, "/{id}/delete"),
+            delete_path: concat!(
+                "/accounts/<customer>/",
+                $segment,
+                "/<fresh_",
+                $placeholder,
+                ">/delete"
+            ),
+            form: $form,
+            lacking: $lacking,
+        }
+    };
+}
+
+/// Standard Users lack manage_pbx, which every page but the conference bridges' needs.
+const LACKING_PBX: &[CallerKind] = &[CallerKind::StandardUser];
+/// Techs and Standard Users lack manage_conferences.
+const LACKING_CONFERENCES: &[CallerKind] = &[CallerKind::Tech, CallerKind::StandardUser];
+
+static PORTAL_KINDS: [PortalKind; 6] = [
+    portal_kind!(
+        "extensions",
+        "extension",
+        Some(&[
+            ("number", "<fresh_short_number>"),
+            ("name", "Authorization test"),
+            ("voicemail", "on"),
+            ("version", "1"),
+        ]),
+        LACKING_PBX
+    ),
+    portal_kind!(
+        "ring-groups",
+        "ring_group",
+        Some(&[
+            ("number", "<fresh_short_number>"),
+            ("name", "Authorization test"),
+            ("member_0", "<extension>"),
+            ("strategy", "sequential"),
+            ("version", "1"),
+        ]),
+        LACKING_PBX
+    ),
+    portal_kind!("ivr-menus", "ivr_menu", None, LACKING_PBX),
+    portal_kind!(
+        "voicemail-boxes",
+        "voicemail_box",
+        Some(&[
+            ("number", "<fresh_short_number>"),
+            ("name", "Authorization test"),
+            ("pin", "4821"),
+            ("version", "1"),
+        ]),
+        LACKING_PBX
+    ),
+    portal_kind!(
+        "time-conditions",
+        "time_condition",
+        Some(&[
+            ("name", "Authorization test"),
+            ("hours_mon_0_open", "08:30"),
+            ("hours_mon_0_close", "17:00"),
+            ("exceptions", "2026-12-25 Christmas Day"),
+            ("open", "<extension>"),
+            ("closed", "hangup"),
+            ("version", "1"),
+        ]),
+        LACKING_PBX
+    ),
+    portal_kind!(
+        "conference-bridges",
+        "conference_bridge",
+        Some(&[
+            ("number", "<fresh_short_number>"),
+            ("name", "Authorization test"),
+            ("max_participants", "8"),
+            ("version", "1"),
+        ]),
+        LACKING_CONFERENCES
+    ),
+];
+
+/// Lists the rows of a customer account's phone-system pages (portal/pbx.rs). Their guard,
+/// `PbxPortal`, admits the same callers as the number pages, so the rows use [`account_page`].
+fn pbx_portal_table() -> Vec<Case> {
+    use CallerKind::*;
+    // A save responds with 303 to the list, or with 200 and the list when the account's
+    // configuration has warnings to show, such as the world's inbound number, routed nowhere.
+    let saved = Expect::OneOf(&[200, 303]);
+    let to_list = Expect::SeeOther("/accounts/");
+    let mut cases = vec![
+        // The account member's navigation link, which leads to the account's pages.
+        at("GET", "/account/phone-system", Access::AccountPortal)
+            .ok(to_list)
+            .except(StandardUser, None, FORBIDDEN),
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/outbound-policy",
+            "/accounts/<customer>/outbound-policy",
+            OK,
+            LACKING_PBX,
+        ),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/outbound-policy",
+            "/accounts/<customer>/outbound-policy",
+            OK,
+            LACKING_PBX,
+        )
+        .form(&[
+            ("allowed_national", "on"),
+            ("allowed_mobile", "on"),
+            ("concurrent_calls", "4"),
+            ("dial_rules", "1 1"),
+            ("version", "<policy_version>"),
+        ]),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/extensions",
+            "/accounts/<customer>/extensions",
+            INVALID,
+            LACKING_PBX,
+        )
+        .form(&[("number", ""), ("name", "")]),
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/extensions/import",
+            "/accounts/<customer>/extensions/import",
+            OK,
+            LACKING_PBX,
+        ),
+        // The import form is multipart. The logo upload's body contains no CSV, so the import
+        // is rejected as input after the guard.
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/extensions/import",
+            "/accounts/<customer>/extensions/import",
+            INVALID,
+            LACKING_PBX,
+        )
+        .body(Body::LogoUpload),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/extensions/{id}/sip-password",
+            "/accounts/<customer>/extensions/<fresh_extension>/sip-password",
+            OK,
+            LACKING_PBX,
+        ),
+        // An object of another kind is not found on the extension pages.
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/extensions/{id}",
+            "/accounts/<customer>/extensions/<ring_group>",
+            NOT_FOUND,
+            LACKING_PBX,
+        ),
+        // The IVR menu form is multipart. The logo upload's body contains none of the menu's
+        // fields, so the menu is rejected as input after the guard.
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/ivr-menus",
+            "/accounts/<customer>/ivr-menus",
+            INVALID,
+            LACKING_PBX,
+        )
+        .body(Body::LogoUpload),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/ivr-menus/{id}",
+            "/accounts/<customer>/ivr-menus/<fresh_ivr_menu>",
+            INVALID,
+            LACKING_PBX,
+        )
+        .body(Body::LogoUpload),
+    ];
+    for kind in &PORTAL_KINDS {
+        let lacking = kind.lacking;
+        cases.push(account_page(
+            "GET",
+            kind.list_route,
+            kind.list_path,
+            OK,
+            lacking,
+        ));
+        cases.push(account_page(
+            "GET",
+            kind.new_route,
+            kind.new_path,
+            OK,
+            lacking,
+        ));
+        cases.push(account_page(
+            "GET",
+            kind.object_route,
+            kind.object_path,
+            OK,
+            lacking,
+        ));
+        cases.push(account_page(
+            "POST",
+            kind.delete_route,
+            kind.delete_path,
+            to_list,
+            lacking,
+        ));
+        let Some(form) = kind.form else {
+            continue;
+        };
+        // A new extension beyond the plan's included ones shows its charges for confirmation,
+        // and one within them its SIP password: both are 200.
+        let created = if kind.list_route.ends_with("/extensions") {
+            OK
+        } else {
+            saved
+        };
+        cases.push(
+            account_page("POST", kind.list_route, kind.list_path, created, lacking).form(form),
+        );
+        cases.push(
+            account_page("POST", kind.object_route, kind.fresh_path, saved, lacking).form(form),
+        );
+    }
+    cases
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1333,6 +2163,10 @@ struct Tenant {
     /// An API key of `customer` with the Account Administrator role. Fixtures make the
     /// account's other keys with it.
     account_key: String,
+    /// A number of the tenant's pool assigned to `customer`, in E.164 form.
+    number: String,
+    /// The ids of one PBX object of each kind in `customer`, by the kind's placeholder.
+    pbx_objects: HashMap<&'static str, String>,
 }
 
 impl Tenant {
@@ -1580,6 +2414,8 @@ impl World {
             invitation_token: String::new(),
             reset_token: String::new(),
             account_key: String::new(),
+            number: String::new(),
+            pbx_objects: HashMap::new(),
         };
         let logo = self
             .client
@@ -1625,6 +2461,11 @@ impl World {
         tenant.invitation_token = self.fresh_invitation_token(&tenant).await;
         tenant.reset_token = self.fresh_reset_token(&tenant).await;
         tenant.account_key = self.account_key(&tenant).await;
+        tenant.number = self.assigned_number(&tenant).await;
+        for kind in &PBX_KINDS {
+            let id = self.pbx_object(&tenant, kind).await;
+            tenant.pbx_objects.insert(kind.placeholder, id);
+        }
         tenant
     }
 
@@ -1796,6 +2637,111 @@ impl World {
         self.mailed_token(&email, "/reset-password/").await
     }
 
+    /// Returns a short number that no PBX object of this world has.
+    fn short_number(&self) -> String {
+        (200_000 + self.next()).to_string()
+    }
+
+    /// Returns a New Zealand number that is not in the inventory, in E.164 form.
+    fn phone_number(&self) -> String {
+        format!("+6494{:06}", self.next())
+    }
+
+    /// Loads a new number into the tenant's pool and returns it in E.164 form.
+    async fn pool_number(&self, tenant: &Tenant) -> String {
+        let number = self.phone_number();
+        let line = NumberLine {
+            line: 1,
+            number: number.clone(),
+            country: "NZ".into(),
+        };
+        let report = self
+            .app
+            .load_numbers(
+                &PlatformAdmin::command_line(),
+                &[line],
+                Some(&tenant.id),
+                &|_| {},
+            )
+            .await
+            .expect("number load");
+        assert_eq!(report.loaded, 1, "{number} for {}: {report:?}", tenant.name);
+        number
+    }
+
+    /// Assigns a new number of the tenant's pool to the managed customer and returns it.
+    async fn assigned_number(&self, tenant: &Tenant) -> String {
+        let number = self.pool_number(tenant).await;
+        let path = format!("/api/v1/customers/{}/numbers", tenant.customer);
+        let body = json!({"number": number});
+        let assigned = self.api_ok(tenant, Method::POST, &path, Some(body)).await;
+        // The row that routes a fresh number sends this version.
+        assert_eq!(
+            assigned["number"]["version"], 2,
+            "version of {number} after its assignment: {assigned}"
+        );
+        number
+    }
+
+    /// Starts a port order of a new number for the managed customer, moves it on to `state`
+    /// (`draft`, `submitted` or `scheduled`) and returns its id.
+    async fn port_order(&self, tenant: &Tenant, state: &str) -> String {
+        let orders = format!("/api/v1/customers/{}/port-orders", tenant.customer);
+        let body = json!({"numbers": [self.phone_number()], "losing_carrier": "Spark"});
+        let order = self.api_ok(tenant, Method::POST, &orders, Some(body)).await;
+        let id = order["id"].as_str().expect("port order id").to_string();
+        let steps = match state {
+            "draft" => vec![],
+            "submitted" => vec![json!({"to": "submitted"})],
+            "scheduled" => vec![
+                json!({"to": "submitted"}),
+                json!({"to": "scheduled", "date": "2026-12-14"}),
+            ],
+            other => panic!("no port order fixture in the state {other}"),
+        };
+        let transitions = format!("{orders}/{id}/transitions");
+        for step in steps {
+            self.api_ok(tenant, Method::POST, &transitions, Some(step))
+                .await;
+        }
+        id
+    }
+
+    /// Creates an object of `kind` in the managed customer, named with the tenant's marker, and
+    /// returns its id.
+    async fn pbx_object(&self, tenant: &Tenant, kind: &PbxKind) -> String {
+        // `fill` reaches this method through `fresh`, and an async call cycle does not compile
+        // without boxing, so the placeholders of `create` are replaced here.
+        let extension = tenant
+            .pbx_objects
+            .get("extension")
+            .map_or("", String::as_str);
+        let text = kind
+            .create
+            .replace("<fresh_short_number>", &self.short_number())
+            .replace("<extension>", extension);
+        let mut body: Value = serde_json::from_str(&text).expect("PBX object JSON");
+        let noun = kind.placeholder.replace('_', " ");
+        body["name"] = json!(format!("{} {noun} {}", tenant.marker, self.next()));
+        let path = format!("/api/v1/customers/{}/{}", tenant.customer, kind.segment);
+        let saved = self.api_ok(tenant, Method::POST, &path, Some(body)).await;
+        saved["object"]["id"]
+            .as_str()
+            .expect("PBX object id")
+            .to_string()
+    }
+
+    /// Reads the version of the managed customer's outbound policy, which every saved edit
+    /// raises.
+    async fn policy_version(&self, tenant: &Tenant) -> String {
+        let path = format!("/api/v1/customers/{}/outbound-policy", tenant.customer);
+        let policy = self.api_ok(tenant, Method::GET, &path, None).await;
+        policy["version"]
+            .as_i64()
+            .expect("policy version")
+            .to_string()
+    }
+
     /// Makes a new object that one request may change or use up, and returns what names it.
     async fn fresh(&self, name: &str, tenant: &Tenant) -> Option<String> {
         let value = match name {
@@ -1835,7 +2781,18 @@ impl World {
             }
             "fresh_reset_token" => self.fresh_reset_token(tenant).await,
             "fresh_account_key" => self.fresh_account_key(tenant, "standard_user").await.0,
-            _ => return None,
+            "fresh_number" => self.assigned_number(tenant).await,
+            "fresh_pool_number" => self.pool_number(tenant).await,
+            "fresh_port_order" => self.port_order(tenant, "draft").await,
+            "fresh_submitted_port_order" => self.port_order(tenant, "submitted").await,
+            "fresh_scheduled_port_order" => self.port_order(tenant, "scheduled").await,
+            other => {
+                let placeholder = other.strip_prefix("fresh_");
+                let kind = PBX_KINDS
+                    .iter()
+                    .find(|k| Some(k.placeholder) == placeholder)?;
+                self.pbx_object(tenant, kind).await
+            }
         };
         Some(value)
     }
@@ -1853,8 +2810,13 @@ impl World {
             "activation_token" => tenant.activation_token.clone(),
             "invitation_token" => tenant.invitation_token.clone(),
             "reset_token" => tenant.reset_token.clone(),
+            "number" => tenant.number.clone(),
+            "policy_version" => self.policy_version(tenant).await,
+            kind if tenant.pbx_objects.contains_key(kind) => tenant.pbx_objects[kind].clone(),
             "fresh_email" => format!("visitor{}@example.test", self.next()),
             "fresh_name" => format!("Visitor {}", self.next()),
+            "fresh_short_number" => self.short_number(),
+            "fresh_phone_number" => self.phone_number(),
             "std_email" => self.standard_user_email.clone(),
             "password" => PASSWORD.to_string(),
             other => return self.fresh(other, tenant).await,

@@ -18,7 +18,6 @@ use std::time::Duration;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::Router;
 use tandem_app::App;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -92,7 +91,8 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(RequestBodyLimitLayer::new(max_body))
+        // The default limit of every body extractor; routes that take recordings raise it.
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

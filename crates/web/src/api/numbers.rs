@@ -290,7 +290,7 @@ async fn route_number(
     Path((customer, number)): Path<(String, String)>,
     body: JsonBody<RouteRequest>,
 ) -> Result<Response, ApiError> {
-    let op = operator(&caller, &customer, Permission::ManagePbx)?;
+    let op = operator(&caller, &customer, Permission::ManageNumbers)?;
     let (view, warnings) = state
         .app
         .route_number(

@@ -68,7 +68,15 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
             conference_bridges::update,
             conference_bridges::delete
         ))
-        .routes(routes!(upload_recording))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(upload_recording))
+                // A recording just over the limit still reaches the use case, whose message
+                // names the limit.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    tandem_app::pbx::MAX_RECORDING_BYTES + 1024 * 1024,
+                )),
+        )
         .routes(routes!(get_outbound_policy, put_outbound_policy))
         .routes(routes!(routing))
         .routes(routes!(trace))

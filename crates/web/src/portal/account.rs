@@ -52,6 +52,17 @@ impl AccountPortal {
             label: "Account",
             active: title != "API keys" && title != "Team",
         }];
+        let role = self.member.role();
+        if role.permits(tandem_domain::Permission::ManagePbx)
+            || role.permits(tandem_domain::Permission::ManageConferences)
+        {
+            // The phone system pages mark this link current themselves.
+            chrome.nav.push(NavLink {
+                href: "/account/phone-system",
+                label: "Phone system",
+                active: false,
+            });
+        }
         if self
             .member
             .role()

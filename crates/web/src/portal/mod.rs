@@ -9,8 +9,10 @@ mod billing;
 mod customers;
 pub mod forms;
 mod messages;
+mod numbers;
 mod passwords;
 mod payments;
+mod pbx;
 mod plans;
 mod platform;
 mod profile;
@@ -58,6 +60,8 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(profile::router())
         .merge(messages::router())
         .merge(platform::router())
+        .merge(numbers::router())
+        .merge(pbx::router())
 }
 
 /// The path of a white label's logo; the version makes browsers fetch a replaced logo.
@@ -146,6 +150,7 @@ const WHITE_LABEL_NAV: &[(&str, &str)] = &[
 
 const PLATFORM_NAV: &[(&str, &str)] = &[
     ("/white-labels", "White labels"),
+    ("/platform/numbers", "Numbers"),
     ("/platform-audit", "Audit log"),
 ];
 
