@@ -386,7 +386,7 @@ impl App {
                 };
                 if !seen.insert(number.as_str().to_owned()) {
                     report.duplicates.push(reject(format!(
-                        "{} is repeated in this file",
+                        "{} is repeated in this load",
                         number.as_str()
                     )));
                     continue;
