@@ -62,6 +62,8 @@ pub struct AppSettings {
     pub webhook_allow_private_targets: bool,
     /// How long a released number is held before it can be assigned again.
     pub number_quarantine: Duration,
+    /// The most port orders in progress (draft, submitted or scheduled) one account may have.
+    pub max_open_port_orders: u32,
 }
 
 impl Default for AppSettings {
@@ -76,6 +78,7 @@ impl Default for AppSettings {
             webhook_tolerance: Duration::from_secs(300),
             webhook_allow_private_targets: false,
             number_quarantine: Duration::from_secs(90 * 24 * 3600),
+            max_open_port_orders: 10,
         }
     }
 }

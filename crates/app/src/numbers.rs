@@ -113,7 +113,7 @@ pub fn parse_numbers_csv(text: &str, default_country: &str) -> Vec<NumberLine> {
     let mut lines = Vec::new();
     let mut number_column = 0;
     let mut country_column = None;
-    for (index, raw) in text.lines().enumerate() {
+    for (index, raw) in text.trim_start_matches('\u{feff}').lines().enumerate() {
         let cells = split_csv_line(raw);
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
@@ -150,7 +150,8 @@ pub fn parse_numbers_csv(text: &str, default_country: &str) -> Vec<NumberLine> {
 
 /// The non-blank rows of CSV text with their line numbers, counted from 1.
 pub(crate) fn csv_rows(text: &str) -> Vec<(usize, Vec<String>)> {
-    text.lines()
+    text.trim_start_matches('\u{feff}')
+        .lines()
         .enumerate()
         .map(|(index, line)| (index + 1, split_csv_line(line)))
         .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
@@ -317,6 +318,9 @@ pub struct PortOrderInput {
     /// The customer's account number with that carrier.
     pub carrier_account: Option<String>,
 }
+
+/// The kinds of number that can be ported in.
+const PORTABLE_TYPES: [&str; 4] = ["fixed_line", "mobile", "toll_free", "voip"];
 
 /// States of a port order and the moves allowed between them.
 pub const PORT_TRANSITIONS: [(&str, &str); 7] = [
@@ -552,6 +556,7 @@ impl App {
             .ok_or(AppError::NotFound("customer account"))?;
         let country = Country::parse(&customer.service_address.country)
             .map_err(|e| AppError::Internal(format!("stored country: {e}")))?;
+        crate::pbx::require_open(&customer)?;
         let number =
             PhoneNumber::parse(input, country).map_err(|e| AppError::field("number", e))?;
         let shown = number.format_international();
@@ -600,6 +605,7 @@ impl App {
             view.customer_id = Some(op.customer_id().clone());
             return Ok((view, plan.preview()));
         }
+        crate::pbx::may_charge(op, &customer, &plan)?;
         if !store_numbers::assign(
             &mut tx,
             number.as_str(),
@@ -650,29 +656,7 @@ impl App {
             .ok_or(AppError::NotFound("customer account"))?;
         let number = PhoneNumber::parse_e164(e164).map_err(|_| AppError::NotFound("number"))?;
         let loaded = load(&mut tx, op.white_label_id(), op.customer_id()).await?;
-        let users: Vec<String> = loaded
-            .config
-            .objects
-            .iter()
-            .filter(|o| match &o.settings {
-                tandem_domain::pbx::ObjectSettings::Extension(ext) => {
-                    ext.caller_id.as_deref() == Some(number.as_str())
-                }
-                _ => false,
-            })
-            .map(|o| o.describe())
-            .collect();
-        if !users.is_empty() {
-            return Err(AppError::Refused {
-                code: "in_use",
-                message: format!(
-                    "{} is the caller ID of {}: change their caller ID first",
-                    number.format_international(),
-                    users.join(", ")
-                ),
-                details: users,
-            });
-        }
+        caller_id_free(&loaded.config, &number)?;
         let until = now + self.settings.number_quarantine.as_micros() as i64;
         let row = store_numbers::get(&mut tx, number.as_str()).await?;
         let porting = row.as_ref().is_some_and(|r| {
@@ -808,24 +792,24 @@ impl App {
                 .ok_or(AppError::NotFound("customer account"))?;
         }
         let loaded = load(&mut tx, admin.white_label_id(), from).await?;
-        let callers: Vec<String> = loaded
+        caller_id_free(&loaded.config, &number)?;
+        if loaded
             .config
-            .objects
+            .numbers
             .iter()
-            .filter(|o| matches!(&o.settings, tandem_domain::pbx::ObjectSettings::Extension(ext) if ext.caller_id.as_deref() == Some(number.as_str())))
-            .map(|o| o.describe())
-            .collect();
-        if !callers.is_empty() {
-            return Err(AppError::Refused {
-                code: "in_use",
+            .any(|n| n.number == number.as_str() && !n.live)
+        {
+            return Err(AppError::Conflict {
+                code: "number_porting",
                 message: format!(
-                    "{} is the caller ID of {}: change their caller ID first",
-                    number.format_international(),
-                    callers.join(", ")
+                    "{} is being ported in: move it once its port order completes",
+                    number.format_international()
                 ),
-                details: callers,
+                field: None,
             });
         }
+        let target = load(&mut tx, admin.white_label_id(), to).await?;
+        crate::pbx::require_open(&target.customer)?;
         if !store_numbers::move_to(&mut tx, from, to, number.as_str(), now).await? {
             return Err(AppError::NotFound("number"));
         }
@@ -901,6 +885,17 @@ impl App {
                         "{} is not a New Zealand number: porting is available for New Zealand numbers",
                         number.format_international()
                     )));
+                } else if !PORTABLE_TYPES.contains(&number.number_type()) {
+                    fields.push(FieldError::custom(
+                        &field,
+                        "porting_unavailable",
+                        format!(
+                            "{} is a {} number, which cannot be ported in: port landline, \
+                             mobile, freephone or VoIP numbers",
+                            number.format_international(),
+                            number.number_type().replace('_', " ")
+                        ),
+                    ));
                 } else if numbers.iter().any(|n| n.as_str() == number.as_str()) {
                     fields.push(FieldError::custom(
                         &field,
@@ -924,6 +919,21 @@ impl App {
         store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
             .await?
             .ok_or(AppError::NotFound("customer account"))?;
+        let customer = store_customers::get(&mut tx, op.white_label_id(), op.customer_id())
+            .await?
+            .ok_or(AppError::NotFound("customer account"))?;
+        crate::pbx::require_open(&customer)?;
+        let open_orders = store_ports::count_open(&mut tx, op.customer_id()).await?;
+        if open_orders >= i64::from(self.settings.max_open_port_orders) {
+            return Err(AppError::Conflict {
+                code: "too_many_port_orders",
+                message: format!(
+                    "this account has {open_orders} port orders in progress, the most it may \
+                     have: finish or cancel one first"
+                ),
+                field: None,
+            });
+        }
         for (index, number) in numbers.iter().enumerate() {
             let mut row = number_row(number, "porting", Some(op.white_label_id()));
             row.customer_id = Some(op.customer_id().clone());
@@ -1053,7 +1063,16 @@ impl App {
                     .ok_or(AppError::NotFound("customer account"))?;
                 let mut plan = ChargePlan::new(&mut tx, &customer).await?;
                 for e164 in &order.numbers {
-                    store_numbers::complete_porting(&mut tx, customer_id, e164, now).await?;
+                    if !store_numbers::complete_porting(&mut tx, customer_id, e164, now).await? {
+                        return Err(AppError::Conflict {
+                            code: "number_not_porting",
+                            message: format!(
+                                "{e164} is no longer being ported into this account, so the \
+                                 order cannot complete: reject or cancel it"
+                            ),
+                            field: None,
+                        });
+                    }
                     let shown = PhoneNumber::parse_e164(e164)
                         .map(|n| n.format_international())
                         .unwrap_or_else(|_| e164.clone());
@@ -1068,6 +1087,12 @@ impl App {
                 plan.post(&mut tx, customer_id, actor.label(), now).await?;
             }
             "cancelled" | "rejected" => {
+                let loaded = load(&mut tx, white_label_id, customer_id).await?;
+                for e164 in &order.numbers {
+                    if let Ok(number) = PhoneNumber::parse_e164(e164) {
+                        caller_id_free(&loaded.config, &number)?;
+                    }
+                }
                 for e164 in &order.numbers {
                     store_numbers::remove_porting(&mut tx, customer_id, e164).await?;
                 }
@@ -1111,6 +1136,35 @@ impl App {
         tx.commit().await?;
         Ok(order)
     }
+}
+
+/// Refuses to take `number` from an account while one of its extensions shows it as caller
+/// ID, listing those extensions.
+fn caller_id_free(
+    config: &tandem_domain::pbx::AccountConfig,
+    number: &PhoneNumber,
+) -> AppResult<()> {
+    let users: Vec<String> = config
+        .objects
+        .iter()
+        .filter(|o| {
+            matches!(&o.settings, tandem_domain::pbx::ObjectSettings::Extension(ext)
+                if ext.caller_id.as_deref() == Some(number.as_str()))
+        })
+        .map(|o| o.describe())
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Refused {
+        code: "in_use",
+        message: format!(
+            "{} is the caller ID of {}: change their caller ID first",
+            number.format_international(),
+            users.join(", ")
+        ),
+        details: users,
+    })
 }
 
 fn require(op: &AccountOperator) -> AppResult<()> {

@@ -285,6 +285,17 @@ pub(crate) fn resolve_destination(
         };
     }
     let number = PhoneNumber::parse(trimmed, config.country)?;
+    if config.numbers.iter().any(|n| n.number == number.as_str()) {
+        // Dialling out to one of the account's own numbers comes straight back in, which the
+        // loop check cannot follow through the phone network.
+        return Err(ValueError::new(
+            "own_number",
+            format!(
+                "{} is one of this account's own numbers: pick what it routes to instead.",
+                number.format_international()
+            ),
+        ));
+    }
     Ok(Destination::External(number.as_str().to_owned()))
 }
 
@@ -419,14 +430,19 @@ fn build(
             });
             let caller_id = present(&input.caller_id).and_then(|text| {
                 let number = fields.check("caller_id", PhoneNumber::parse(text, config.country))?;
-                if config.numbers.iter().any(|n| n.number == number.as_str()) {
+                if config
+                    .numbers
+                    .iter()
+                    .any(|n| n.number == number.as_str() && n.live)
+                {
                     Some(number.as_str().to_owned())
                 } else {
                     fields.push(FieldError::custom(
                         "caller_id",
                         "not_an_account_number",
                         format!(
-                            "{} is not one of this account's numbers: pick one it holds",
+                            "{} is not a live number of this account: pick one it holds \
+                             (a number being ported in becomes usable when the port completes)",
                             number.format_international()
                         ),
                     ));
@@ -890,6 +906,7 @@ impl App {
             mut config,
             rows,
         } = load(&mut tx, op.white_label_id(), op.customer_id()).await?;
+        require_open(&customer)?;
         let members =
             crate::team::account_user_ids(&mut tx, op.white_label_id(), op.customer_id()).await?;
         let domain = self.account_domain(&mut tx, &customer).await?;
@@ -937,6 +954,21 @@ impl App {
         };
         require_kind(op, Some(kind))?;
         let (short_number, name, settings) = build(kind, input, &config, &members)?;
+        if let ObjectSettings::IvrMenu(IvrSettings {
+            greeting: Greeting::Recording(media),
+            ..
+        }) = &settings
+        {
+            if !store_pbx::media_exists(&mut tx, op.customer_id(), media).await? {
+                return Err(AppError::field(
+                    "greeting_recording",
+                    ValueError::new(
+                        "unknown_recording",
+                        format!("There is no recording {media} in this account: upload it first."),
+                    ),
+                ));
+            }
+        }
         check_namespace(&config, &id, short_number.as_ref())?;
 
         let object = PbxObject {
@@ -999,6 +1031,9 @@ impl App {
                 plan.month(now),
             );
             plan.add(fee, description);
+        }
+        if !dry_run {
+            may_charge(op, &customer, &plan)?;
         }
         if dry_run {
             let charges = plan.preview();
@@ -1324,6 +1359,13 @@ impl App {
         store_customers::get(&mut tx, op.white_label_id(), op.customer_id())
             .await?
             .ok_or(AppError::NotFound("customer account"))?;
+        if store_pbx::count_media(&mut tx, op.customer_id()).await? >= MAX_RECORDINGS {
+            return Err(AppError::Conflict {
+                code: "too_many_recordings",
+                message: format!("an account keeps at most {MAX_RECORDINGS} recordings"),
+                field: Some("greeting".into()),
+            });
+        }
         let id = MediaId::new();
         let name: String = file_name
             .chars()
@@ -1347,6 +1389,9 @@ impl App {
         Ok(id)
     }
 }
+
+/// The number of recordings one account may keep.
+pub const MAX_RECORDINGS: i64 = 200;
 
 /// The largest greeting recording accepted.
 pub const MAX_RECORDING_BYTES: usize = 5 * 1024 * 1024;
@@ -1399,6 +1444,47 @@ fn normalise_dialled(input: &str, country: Country) -> String {
     PhoneNumber::parse(trimmed, country)
         .map(|n| n.as_str().to_owned())
         .unwrap_or_else(|_| trimmed.to_owned())
+}
+
+/// Refuses changes to an account that is cancelled or closed.
+pub(crate) fn require_open(customer: &CustomerRow) -> AppResult<()> {
+    if matches!(customer.status.as_str(), "cancelled" | "closed") {
+        return Err(AppError::Conflict {
+            code: "account_closed",
+            message: format!(
+                "this account is {}: its numbers and phone system can no longer change",
+                customer.status
+            ),
+            field: None,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an action that posts charges unless the caller may spend the paying balance: a
+/// white label's administrators for any account, and for an account that pays its own
+/// charges, its members whose role covers billing. Members of an account whose white label
+/// pays cannot spend the white label's balance.
+pub(crate) fn may_charge(
+    op: &AccountOperator,
+    customer: &CustomerRow,
+    plan: &ChargePlan,
+) -> AppResult<()> {
+    if plan.preview().total_minor == 0 || op.is_white_label() {
+        return Ok(());
+    }
+    if customer.payer == tandem_domain::Payer::WhiteLabel.as_str() {
+        return Err(AppError::Forbidden(
+            "this costs money, and your provider pays for this account: ask them to do it".into(),
+        ));
+    }
+    op_require(op, Permission::ViewBilling).map_err(|_| {
+        AppError::Forbidden(format!(
+            "this costs money, and the {} role does not cover billing: ask an Account \
+             Administrator",
+            op.role().label()
+        ))
+    })
 }
 
 fn op_require(op: &AccountOperator, permission: Permission) -> AppResult<()> {
@@ -1599,7 +1685,7 @@ pub struct ExtensionImport {
 }
 
 /// The most rows one extension import may hold.
-pub const MAX_IMPORT_ROWS: usize = 2_000;
+pub const MAX_IMPORT_ROWS: usize = 500;
 
 impl App {
     /// Imports extensions from CSV text with the columns `number`, `name` and optionally
@@ -1685,6 +1771,7 @@ impl App {
                 Err(
                     error @ (AppError::Conflict { .. }
                     | AppError::Refused { .. }
+                    | AppError::Forbidden(_)
                     | AppError::InsufficientFunds { .. }),
                 ) => report.rejected.push(crate::numbers::RejectedLine {
                     line: *line,

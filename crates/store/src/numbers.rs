@@ -228,7 +228,8 @@ pub async fn release(
     Ok(done.rows_affected() == 1)
 }
 
-/// Moves a number between two accounts, clearing its destination. The caller has checked that
+/// Moves an assigned number between two accounts, clearing its destination; a number being
+/// ported in stays with its port order. The caller has checked that
 /// both accounts belong to one white label.
 pub async fn move_to(
     conn: &mut Conn,
@@ -240,7 +241,7 @@ pub async fn move_to(
     let done = sqlx::query(
         "UPDATE numbers SET customer_id = $1, destination = NULL, version = version + 1, \
          updated_us = $2 WHERE e164 = $3 AND customer_id = $4 \
-         AND state IN ('assigned', 'porting')",
+         AND state = 'assigned'",
     )
     .bind(to.as_str())
     .bind(now_us)

@@ -287,6 +287,31 @@ pub async fn insert_media(
     Ok(())
 }
 
+/// Whether an account holds a recording.
+pub async fn media_exists(
+    conn: &mut Conn,
+    customer_id: &CustomerId,
+    id: &MediaId,
+) -> StoreResult<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM media WHERE id = $1 AND customer_id = $2")
+            .bind(id.as_str())
+            .bind(customer_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// How many recordings an account keeps.
+pub async fn count_media(conn: &mut Conn, customer_id: &CustomerId) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE customer_id = $1")
+            .bind(customer_id.as_str())
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
 /// Reads a recording of an account.
 pub async fn media(
     conn: &mut Conn,

@@ -155,3 +155,14 @@ pub async fn transition(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// How many orders of an account are in progress: draft, submitted or scheduled.
+pub async fn count_open(conn: &mut Conn, customer_id: &CustomerId) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM port_orders WHERE customer_id = $1 \
+         AND state IN ('draft', 'submitted', 'scheduled')",
+    )
+    .bind(customer_id.as_str())
+    .fetch_one(&mut *conn)
+    .await?)
+}

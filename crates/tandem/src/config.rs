@@ -54,6 +54,8 @@ pub struct Settings {
     pub activation_expiry_interval_secs: u64,
     /// Days a released number is held in quarantine before it can be assigned again.
     pub number_quarantine_days: u64,
+    /// Port orders in progress one account may have at once.
+    pub max_open_port_orders: u32,
     /// Base URL of Stripe's API.
     pub stripe_api_base: String,
     /// Allow white labels' webhook URLs on loopback and private addresses.
@@ -85,6 +87,7 @@ impl Default for Settings {
             invitation_ttl_days: 7,
             activation_expiry_interval_secs: 60,
             number_quarantine_days: 90,
+            max_open_port_orders: 10,
             stripe_api_base: "https://api.stripe.com".into(),
             webhook_allow_private_targets: false,
         }

@@ -52,6 +52,7 @@ pub fn build_app(store: Store, settings: &Settings) -> App {
         stripe_api_base: settings.stripe_api_base.clone(),
         webhook_allow_private_targets: settings.webhook_allow_private_targets,
         number_quarantine: Duration::from_secs(settings.number_quarantine_days * 24 * 3600),
+        max_open_port_orders: settings.max_open_port_orders,
         ..AppSettings::default()
     };
     App::new(store, Arc::new(SystemClock), app_settings)

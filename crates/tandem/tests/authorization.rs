@@ -1160,7 +1160,12 @@ fn numbers_portal_table() -> Vec<Case> {
             changed,
             no_numbers,
         )
-        .form(&[("number", "<fresh_pool_number>")]),
+        .form(&[("number", "<fresh_pool_number>")])
+        .except(
+            CallerKind::AccountAdministrator,
+            Some(Objects::Own),
+            MEMBER_CHARGE,
+        ),
         // A fresh number is at version 2: one for its load and one for its assignment.
         account_page(
             "POST",
@@ -1614,14 +1619,17 @@ fn pbx_api_table() -> Vec<Case> {
             "/api/v1/customers/<customer>/numbers",
             numbers,
         ),
-        case(
-            "POST",
-            "/api/v1/customers/{id}/numbers",
-            "/api/v1/customers/<customer>/numbers",
-            numbers,
-        )
-        .json(r#"{"number": "<fresh_pool_number>"}"#)
-        .ok(CREATED),
+        member_charges(
+            case(
+                "POST",
+                "/api/v1/customers/{id}/numbers",
+                "/api/v1/customers/<customer>/numbers",
+                numbers,
+            )
+            .json(r#"{"number": "<fresh_pool_number>"}"#)
+            .ok(CREATED),
+            &CHARGING_MEMBERS[..2],
+        ),
         case(
             "DELETE",
             "/api/v1/customers/{id}/numbers/{number}",
@@ -1757,6 +1765,28 @@ fn pbx_api_table() -> Vec<Case> {
     cases
 }
 
+/// The members of an account who may configure what costs money when the account pays for
+/// itself.
+const CHARGING_MEMBERS: [CallerKind; 4] = [
+    CallerKind::AccountAdministrator,
+    CallerKind::AccountAdministratorKey,
+    CallerKind::Tech,
+    CallerKind::TechKey,
+];
+
+/// The outcome for an account's member of an action that may cost money: it succeeds while
+/// it is free (an extension within the plan) or the account pays for itself, and is refused
+/// where the white label pays, as it does for the managed account of the world's first
+/// tenant once its plan's extensions are used up.
+const MEMBER_CHARGE: Expect = Expect::OneOf(&[200, 201, 303, 403]);
+
+/// Expects [`MEMBER_CHARGE`] for `members` on their own account's objects.
+fn member_charges(row: Case, members: &[CallerKind]) -> Case {
+    members.iter().fold(row, |row, kind| {
+        row.except(*kind, Some(Objects::Own), MEMBER_CHARGE)
+    })
+}
+
 /// A kind of PBX object, with the five routes that `api/pbx.rs` declares for every kind.
 struct PbxKind {
     /// The placeholder of the managed customer's object of this kind, which the world makes.
@@ -1856,11 +1886,15 @@ static PBX_KINDS: [PbxKind; 6] = [
 /// Lists the five rows of one kind of PBX object. Edits and deletions act on a fresh object,
 /// because they change or remove what they touch.
 fn pbx_object_rows(kind: &PbxKind) -> Vec<Case> {
+    let mut create = case("POST", kind.list_route, kind.list_path, kind.access)
+        .json(kind.create)
+        .ok(CREATED);
+    if kind.segment == "extensions" {
+        create = member_charges(create, &CHARGING_MEMBERS);
+    }
     vec![
         case("GET", kind.list_route, kind.list_path, kind.access),
-        case("POST", kind.list_route, kind.list_path, kind.access)
-            .json(kind.create)
-            .ok(CREATED),
+        create,
         case("GET", kind.object_route, kind.object_path, kind.access),
         case("PUT", kind.object_route, kind.fresh_path, kind.access).json(kind.edit),
         case("DELETE", kind.object_route, kind.fresh_path, kind.access).ok(NO_CONTENT),
@@ -2267,6 +2301,8 @@ async fn start_server() -> (App, Server, Client) {
     settings.outbox_interval_ms = 0;
     settings.activation_expiry_interval_secs = 0;
     settings.stripe_api_base = "http://127.0.0.1:9".into();
+    // Fixtures open a port order for every request that moves one.
+    settings.max_open_port_orders = 10_000;
     let app = tandem::build_app(fresh_store().await, &settings);
     app.ensure_user_with_role(
         PLATFORM_EMAIL,

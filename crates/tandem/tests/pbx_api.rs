@@ -920,3 +920,112 @@ async fn a_number_moves_between_two_accounts_of_one_white_label() {
         "a number cannot move to another white label's account"
     );
 }
+
+#[tokio::test]
+async fn numbers_being_ported_in_are_not_caller_ids_and_stay_with_their_order() {
+    let app = TestApp::spawn().await;
+    let a = customer(&app, "Kauri Joinery").await;
+    let b = customer(&app, "Totara Builders").await;
+    let (_, order) = post(
+        &app,
+        &format!("/api/v1/customers/{a}/port-orders"),
+        json!({"numbers": ["09 302 1234"], "losing_carrier": "Spark"}),
+    )
+    .await;
+    assert_eq!(order["state"], "draft");
+
+    let (status, problem) = post(
+        &app,
+        &format!("/api/v1/customers/{a}/extensions"),
+        json!({"number": "110", "name": "Front", "caller_id": "09 302 1234"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "not_an_account_number");
+
+    let (status, problem) = post(
+        &app,
+        &format!("/api/v1/customers/{a}/numbers/+6493021234/move"),
+        json!({"to": b}),
+    )
+    .await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "number_porting");
+
+    let (status, problem) = post(
+        &app,
+        &format!("/api/v1/customers/{a}/port-orders"),
+        json!({"numbers": ["0900 12345"], "losing_carrier": "Spark"}),
+    )
+    .await;
+    assert_eq!(status, 422, "premium numbers are not ported: {problem}");
+}
+
+#[tokio::test]
+async fn routes_to_own_numbers_and_unknown_recordings_are_refused() {
+    let app = TestApp::spawn().await;
+    load(&app, &["+6494001002"]).await;
+    let a = customer(&app, "Kauri Joinery").await;
+    post(
+        &app,
+        &format!("/api/v1/customers/{a}/numbers"),
+        json!({"number": "+6494001002"}),
+    )
+    .await;
+    let (status, problem) = post(
+        &app,
+        &format!("/api/v1/customers/{a}/extensions"),
+        json!({"number": "101", "name": "Ann", "forward_always": "09 400 1002"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "own_number");
+
+    extension(&app, &a, "102", "Bob").await;
+    let (status, problem) = post(
+        &app,
+        &format!("/api/v1/customers/{a}/ivr-menus"),
+        json!({"number": "700", "name": "Main", "greeting_recording": "med_01jb0000000000000000000000",
+               "options": {"1": "102"}}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "unknown_recording");
+}
+
+#[tokio::test]
+async fn members_of_a_managed_account_cannot_spend_the_white_labels_balance() {
+    let app = TestApp::spawn().await;
+    load(&app, &["+6494006000"]).await;
+    let a = customer(&app, "Kauri Joinery").await;
+    let key = account_key(&app, &a, "ann@kauri.example").await;
+    let call = |method: Method, path: String, body: Value| {
+        let app = &app;
+        let key = key.clone();
+        async move { app.api(method, &path, &key, Some(body)).await }
+    };
+    let before = balance(&app).await;
+    let (status, preview) = call(
+        Method::POST,
+        format!("/api/v1/customers/{a}/numbers?dry_run=true"),
+        json!({"number": "+6494006000"}),
+    )
+    .await;
+    assert_eq!(status, 200, "a member may see the price: {preview}");
+    let (status, problem) = call(
+        Method::POST,
+        format!("/api/v1/customers/{a}/numbers"),
+        json!({"number": "+6494006000"}),
+    )
+    .await;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(balance(&app).await, before);
+    // Free changes stay open to the account's own administrator.
+    let (status, body) = call(
+        Method::POST,
+        format!("/api/v1/customers/{a}/extensions"),
+        json!({"number": "101", "name": "Ann"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}

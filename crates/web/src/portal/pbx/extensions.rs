@@ -379,7 +379,7 @@ fn import_text(upload: Upload) -> Result<(String, Values), (Values, FieldError)>
         let error = FieldError::custom(
             "file",
             "upload_failed",
-            "The file could not be read in full: send a smaller file, of at most 2,000 rows.",
+            "The file could not be read in full: send a smaller file, of at most 500 rows.",
         );
         return Err((values, error));
     }
