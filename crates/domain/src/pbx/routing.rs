@@ -1401,7 +1401,6 @@ fn capitalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pbx::schedule::{CalendarDate, ClockTime, Day, WeeklyHours};
     use crate::pbx::{
         ConferenceSettings, InboundNumber, OutboundPolicy, Pin, ShortNumber, VoicemailSettings,
     };
@@ -1468,35 +1467,7 @@ mod tests {
         }
     }
 
-    fn office_hours() -> Schedule {
-        let weekly = [Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri]
-            .into_iter()
-            .map(|day| WeeklyHours {
-                day,
-                open: ClockTime::parse("08:30").unwrap(),
-                close: ClockTime::parse("17:00").unwrap(),
-            })
-            .collect();
-        Schedule {
-            weekly,
-            exceptions: vec![DatedException {
-                date: CalendarDate::parse("2026-12-25").unwrap(),
-                name: "Christmas Day".into(),
-                hours: Vec::new(),
-            }],
-        }
-    }
-
-    /// Converts a local time in Pacific/Auckland to a timestamp.
-    fn at(local: &str) -> Timestamp {
-        let zone = TimeZoneName::parse("Pacific/Auckland").unwrap();
-        local
-            .parse::<jiff::civil::DateTime>()
-            .unwrap()
-            .to_zoned(zone.to_tz())
-            .unwrap()
-            .timestamp()
-    }
+    use crate::pbx::schedule::tests::{at, office_hours};
 
     const ANN: u32 = 1;
     const BOB: u32 = 2;

@@ -267,10 +267,11 @@ fn local_minute(time: Time) -> u16 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn office_hours() -> Schedule {
+    /// Office hours, Monday to Friday 08:30–17:00, closed on Christmas Day 2026.
+    pub(crate) fn office_hours() -> Schedule {
         let weekly = [Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri]
             .into_iter()
             .map(|day| WeeklyHours {
@@ -289,7 +290,8 @@ mod tests {
         }
     }
 
-    fn at(local: &str) -> Timestamp {
+    /// Converts a local time in Pacific/Auckland to a timestamp.
+    pub(crate) fn at(local: &str) -> Timestamp {
         let zone = TimeZoneName::parse("Pacific/Auckland").unwrap();
         local
             .parse::<jiff::civil::DateTime>()
