@@ -942,7 +942,7 @@ impl App {
                 return Err(AppError::Conflict {
                     code: "number_in_use",
                     message: format!(
-                        "{} is already on Tandem: it cannot be ported in",
+                        "{} is already in service here: it cannot be ported in",
                         number.format_international()
                     ),
                     field: Some(format!("numbers[{index}]")),
@@ -1044,6 +1044,22 @@ impl App {
             let text = input.date.as_deref().unwrap_or_default();
             let date = tandem_domain::pbx::schedule::CalendarDate::parse(text)
                 .map_err(|e| AppError::field("date", e))?;
+            let today = jiff::Timestamp::from_microsecond(now)
+                .map(|ts| ts.to_zoned(jiff::tz::TimeZone::UTC).date())
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            // A day's grace for accounts ahead of UTC, where tomorrow in UTC is already today.
+            if date.date() < today.yesterday().unwrap_or(today) {
+                return Err(AppError::field(
+                    "date",
+                    ValueError::new(
+                        "date_in_past",
+                        format!(
+                            "{} has passed: give the date the carrier set for the port.",
+                            date.as_string()
+                        ),
+                    ),
+                ));
+            }
             Some(date.as_string())
         } else {
             None

@@ -1424,7 +1424,7 @@ pub fn check_recording(_claimed: &str, body: &[u8]) -> Result<&'static str, Valu
     kind.ok_or_else(|| {
         ValueError::new(
             "not_audio",
-            "This file is not a recording Tandem can play: upload a WAV, MP3 or Ogg file of at \
+            "This file is not a recording the phone system can play: upload a WAV, MP3 or Ogg file of at \
              most 5 MB.",
         )
     })
@@ -1675,6 +1675,9 @@ pub struct ImportedExtension {
     /// The generated password, when the row gave none: shown this once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sip_password: Option<String>,
+    /// What the row cost, tax included, in minor units: the plan's fee for an extension
+    /// beyond those it includes, or 0.
+    pub charged_minor: i64,
 }
 
 /// The outcome of an extension import, row by row.
@@ -1751,6 +1754,7 @@ impl App {
                     line: *line,
                     number: input.number.clone(),
                     id: saved.object.id,
+                    charged_minor: saved.charges.total_minor,
                     sip_password: if input.sip_password.is_some() {
                         None
                     } else {

@@ -743,6 +743,15 @@ async fn extensions_beyond_the_plan_are_charged_and_imports_report_each_row() {
         moved.get("sip_password").is_none(),
         "a given password is not echoed"
     );
+    assert_eq!(
+        moved["charged_minor"], 575,
+        "the eleventh extension is charged"
+    );
+    let first = &report["created"][0];
+    assert_eq!(
+        first["charged_minor"], 0,
+        "extensions within the plan are free"
+    );
 
     // The eleventh extension went past the plan's ten and was charged 5.00 plus GST.
     let (_, ledger) = get(&app, &format!("/api/v1/customers/{a}/ledger")).await;
@@ -1020,12 +1029,23 @@ async fn members_of_a_managed_account_cannot_spend_the_white_labels_balance() {
     .await;
     assert_eq!(status, 403, "{problem}");
     assert_eq!(balance(&app).await, before);
-    // Free changes stay open to the account's own administrator.
-    let (status, body) = call(
+    // Free changes stay open to the account's own administrator, up to the plan's ten
+    // extensions; the eleventh would cost the white label money.
+    for n in 0..10 {
+        let (status, body) = call(
+            Method::POST,
+            format!("/api/v1/customers/{a}/extensions"),
+            json!({"number": format!("{}", 101 + n), "name": "Person"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, problem) = call(
         Method::POST,
         format!("/api/v1/customers/{a}/extensions"),
-        json!({"number": "101", "name": "Ann"}),
+        json!({"number": "201", "name": "Eleventh"}),
     )
     .await;
-    assert_eq!(status, 201, "{body}");
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(balance(&app).await, before);
 }

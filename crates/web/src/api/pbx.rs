@@ -357,7 +357,7 @@ async fn reset_sip_password(
 
 /// Import extensions from CSV (`text/csv`): columns `number`, `name` and optionally
 /// `sip_password` (for phones moved from another platform). Each row is checked and saved on
-/// its own; the answer reports every row.
+/// its own; the answer reports every row and what each cost. There is no dry run.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/extensions/import", tag = "extensions",
     params(("id" = String, Path, description = "cus_…")),
     request_body(content = String, content_type = "text/csv"),
@@ -366,9 +366,21 @@ async fn import_extensions(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(customer): Path<String>,
+    Query(query): Query<DryRun>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let op = operator(&caller, &customer, Permission::ManagePbx)?;
+    if query.dry_run {
+        return Err(AppError::field(
+            "dry_run",
+            tandem_domain::ValueError::new(
+                "unsupported",
+                "An import has no dry run: check the price of one extension with POST \
+                 …/extensions?dry_run=true, then import.",
+            ),
+        )
+        .into());
+    }
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::Malformed("send the CSV file as UTF-8 text".into()))?;
     let report = state.app.import_extensions(&op, text).await?;

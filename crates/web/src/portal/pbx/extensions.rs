@@ -341,6 +341,8 @@ struct ImportPage {
     rejected: Vec<RejectedLine>,
     /// Whether an import ran, which distinguishes an empty report from no report.
     imported: bool,
+    /// What the import charged for extensions beyond the plan, formatted; `None` for nothing.
+    charged: Option<String>,
 }
 
 impl ImportPage {
@@ -363,6 +365,7 @@ impl ImportPage {
             created: Vec::new(),
             rejected: Vec::new(),
             imported: false,
+            charged: None,
         }
     }
 }
@@ -442,6 +445,9 @@ pub(super) async fn import(
     };
     let mut page = ImportPage::new(&state, &portal, Form::default());
     page.imported = true;
+    let charged: i64 = report.created.iter().map(|row| row.charged_minor).sum();
+    page.charged =
+        (charged > 0).then(|| crate::api::format_money(charged, &portal.white_label.currency));
     page.created = report
         .created
         .into_iter()
