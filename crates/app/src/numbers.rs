@@ -323,12 +323,13 @@ pub struct PortOrderInput {
 const PORTABLE_TYPES: [&str; 4] = ["fixed_line", "mobile", "toll_free", "voip"];
 
 /// States of a port order and the moves allowed between them.
-pub const PORT_TRANSITIONS: [(&str, &str); 7] = [
+pub const PORT_TRANSITIONS: [(&str, &str); 8] = [
     ("draft", "submitted"),
     ("draft", "cancelled"),
     ("submitted", "scheduled"),
     ("submitted", "rejected"),
     ("submitted", "cancelled"),
+    ("scheduled", "scheduled"),
     ("scheduled", "completed"),
     ("scheduled", "cancelled"),
 ];

@@ -1343,6 +1343,27 @@ impl App {
         Ok(table.trace(&dialled, at, &config))
     }
 
+    /// What happens when someone calls `dialled` at a local date and time of the account's
+    /// time zone. A time the clock skips (when daylight saving starts) is read as the moment
+    /// after the change; a time that occurs twice is read as its first occurrence.
+    pub async fn trace_call_local(
+        &self,
+        op: &AccountOperator,
+        dialled: &str,
+        at: jiff::civil::DateTime,
+    ) -> AppResult<Trace> {
+        let (table, config) = self.routing_table(op).await?;
+        let instant = config
+            .time_zone
+            .to_tz()
+            .to_ambiguous_zoned(at)
+            .compatible()
+            .map_err(|e| AppError::field("at", ValueError::new("invalid_time", e.to_string())))?
+            .timestamp();
+        let dialled = normalise_dialled(dialled, config.country);
+        Ok(table.trace(&dialled, instant, &config))
+    }
+
     /// Stores an uploaded greeting after checking that it is audio within the size limit.
     pub async fn upload_recording(
         &self,

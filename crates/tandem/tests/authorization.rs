@@ -1247,7 +1247,7 @@ fn numbers_portal_table() -> Vec<Case> {
             changed,
             white_label_only,
         )
-        .form(&[("to", "scheduled"), ("date", "2026-12-14")]),
+        .form(&[("to", "scheduled"), ("date", "2099-12-14")]),
         account_page(
             "POST",
             transition_route,
@@ -1690,7 +1690,7 @@ fn pbx_api_table() -> Vec<Case> {
             "/api/v1/customers/<customer>/port-orders/<fresh_submitted_port_order>/transitions",
             WhiteLabelApi,
         )
-        .json(r#"{"to": "scheduled", "date": "2026-12-14"}"#),
+        .json(r#"{"to": "scheduled", "date": "2099-12-14"}"#),
         case(
             "POST",
             "/api/v1/customers/{id}/port-orders/{order}/transitions",
@@ -2731,7 +2731,7 @@ impl World {
             "submitted" => vec![json!({"to": "submitted"})],
             "scheduled" => vec![
                 json!({"to": "submitted"}),
-                json!({"to": "scheduled", "date": "2026-12-14"}),
+                json!({"to": "scheduled", "date": "2099-12-14"}),
             ],
             other => panic!("no port order fixture in the state {other}"),
         };

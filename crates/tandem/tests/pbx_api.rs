@@ -646,6 +646,14 @@ async fn the_routing_table_and_a_trace_show_the_path_of_a_call() {
     .await;
     let text = closed["steps"].to_string();
     assert!(text.contains("Christmas Day"), "{text}");
+    // The same instant as a local time of the account's zone.
+    let (status, local) = get(
+        &app,
+        &format!("/api/v1/customers/{a}/routing/trace?number=%2B6494001234&at=2026-12-25T10:00"),
+    )
+    .await;
+    assert_eq!(status, 200, "{local}");
+    assert_eq!(local["steps"], closed["steps"]);
     assert!(text.contains("Sales voicemail"), "{text}");
     let (_, emergency) = get(
         &app,
@@ -808,9 +816,15 @@ async fn port_orders_follow_their_states() {
     let (status, problem) = step("scheduled", json!({})).await;
     assert_eq!(status, 422, "a schedule needs a date: {problem}");
     assert_eq!(
-        step("scheduled", json!({"date": "2026-12-14"})).await.0,
+        step("scheduled", json!({"date": "2099-12-14"})).await.0,
         200
     );
+    // The carrier moved the date: the order is scheduled again, not refused.
+    let (status, moved) = step("scheduled", json!({"date": "2099-12-21"})).await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["scheduled_date"], "2099-12-21");
+    let (status, problem) = step("scheduled", json!({"date": "2020-01-01"})).await;
+    assert_eq!(status, 422, "a date that has passed: {problem}");
     let (status, done) = step("completed", json!({})).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["state"], "completed");

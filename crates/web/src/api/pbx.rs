@@ -463,7 +463,8 @@ async fn routing(
 struct TraceQuery {
     /// The number dialled: one of the account's numbers, a short number or an emergency number.
     number: String,
-    /// When, as RFC 3339 (`2026-12-07T10:00:00+13:00`); now when absent.
+    /// When: a local time of the account's zone (`2026-12-07T10:00`) or RFC 3339
+    /// (`2026-12-07T10:00:00+13:00`); now when absent.
     at: Option<String>,
 }
 
@@ -478,21 +479,41 @@ async fn trace(
     Query(query): Query<TraceQuery>,
 ) -> Result<Response, ApiError> {
     let op = operator(&caller, &customer, Permission::ManagePbx)?;
-    let at = match query.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(text) => text.parse::<jiff::Timestamp>().map_err(|_| {
-            AppError::field(
-                "at",
-                tandem_domain::ValueError::new(
-                    "invalid_time",
-                    format!("'{text}' is not an RFC 3339 time such as 2026-12-07T10:00:00+13:00"),
-                ),
-            )
-        })?,
-        None => jiff::Timestamp::now(),
-    };
     if query.number.trim().is_empty() {
         return Err(AppError::field("number", tandem_domain::ValueError::required()).into());
     }
-    let trace = state.app.trace_call(&op, &query.number, at).await?;
+    let trace = match query.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => {
+            state
+                .app
+                .trace_call(&op, &query.number, jiff::Timestamp::now())
+                .await?
+        }
+        Some(text) => match (
+            text.parse::<jiff::Timestamp>(),
+            text.parse::<jiff::civil::DateTime>(),
+        ) {
+            (Ok(at), _) => state.app.trace_call(&op, &query.number, at).await?,
+            (Err(_), Ok(local)) => {
+                state
+                    .app
+                    .trace_call_local(&op, &query.number, local)
+                    .await?
+            }
+            (Err(_), Err(_)) => {
+                return Err(AppError::field(
+                    "at",
+                    tandem_domain::ValueError::new(
+                        "invalid_time",
+                        format!(
+                            "'{text}' is not a time: give 2026-12-07T10:00 in the account's \
+                             time zone, or an RFC 3339 time such as 2026-12-07T10:00:00+13:00"
+                        ),
+                    ),
+                )
+                .into())
+            }
+        },
+    };
     Ok(Json(trace).into_response())
 }
