@@ -414,6 +414,8 @@ impl AccountConfig {
     /// - `number_not_routed`: an inbound number has no destination.
     /// - `international_blocked`: an external number is abroad, and the outbound policy blocks
     ///   international calls.
+    /// - `premium_blocked`: an external number is premium rate, and the outbound policy blocks
+    ///   premium calls.
     /// - `invalid_external_number`: an external number does not parse as E.164.
     pub fn check(&self) -> Result<Vec<Warning>, Vec<ConfigError>> {
         self.check_with(&ObjectIndex::new(self))
@@ -579,8 +581,9 @@ impl AccountConfig {
         warnings
     }
 
-    /// Warns about external numbers that do not parse, and about international ones while the
-    /// outbound policy blocks international calls.
+    /// Warns about external numbers that do not parse, about international ones while the
+    /// outbound policy blocks international calls, and about premium-rate ones while it blocks
+    /// premium calls.
     fn external_number_warnings(&self, index: &ObjectIndex<'_>) -> Vec<Warning> {
         let international_allowed = self
             .policy
@@ -603,12 +606,17 @@ impl AccountConfig {
 
         // Parsing a number runs the libphonenumber patterns. Each distinct number is parsed
         // once, because large accounts often forward many extensions to the same few numbers.
-        let mut countries: HashMap<String, Option<Country>> = HashMap::new();
+        let premium_allowed = self.policy.allowed.contains(&DestinationClass::Premium);
+        let mut countries: HashMap<String, Option<(Country, &'static str)>> = HashMap::new();
         let mut warnings = Vec::new();
         for (source, setting, number) in uses {
-            let country = *countries
-                .entry(number.clone())
-                .or_insert_with(|| PhoneNumber::parse_e164(&number).ok().map(|p| p.country()));
+            let parsed = *countries.entry(number.clone()).or_insert_with(|| {
+                PhoneNumber::parse_e164(&number)
+                    .ok()
+                    .map(|p| (p.country(), p.number_type()))
+            });
+            let country = parsed.map(|(country, _)| country);
+            let premium = parsed.is_some_and(|(_, kind)| kind == "premium_rate");
             let from = match source {
                 ExternalSource::Object(position) => index.labels[position].clone(),
                 ExternalSource::Number(position) => number_label(&self.numbers[position].number),
@@ -634,6 +642,18 @@ impl AccountConfig {
                              International in the outbound policy, or choose a number in {}.",
                             display_number(&number),
                             self.country.name()
+                        ),
+                    });
+                }
+                Some(_) if premium && !premium_allowed => {
+                    warnings.push(Warning {
+                        code: "premium_blocked",
+                        message: format!(
+                            "The \"{setting}\" setting of {from} sends calls to {}, which is a \
+                             premium-rate number. The outbound policy does not allow premium \
+                             calls, so these calls would be blocked. Allow Premium rate in the \
+                             outbound policy, or choose another number.",
+                            display_number(&number)
                         ),
                     });
                 }
@@ -2137,6 +2157,31 @@ mod tests {
         config.policy.allowed.push(DestinationClass::International);
         let warnings = config.check().unwrap();
         assert!(warnings.iter().all(|w| w.code != "international_blocked"));
+    }
+
+    #[test]
+    fn premium_forward_warns_when_blocked() {
+        let mut config = acme();
+        let ObjectSettings::Extension(bob) = settings_mut(&mut config, BOB) else {
+            panic!("Bob is not an extension");
+        };
+        // 0900 numbers are premium rate in New Zealand.
+        bob.forward_busy = Some(Destination::External("+6490012345".into()));
+        let warnings = config.check().unwrap();
+        let blocked: Vec<&Warning> = warnings
+            .iter()
+            .filter(|w| w.code == "premium_blocked")
+            .collect();
+        assert_eq!(blocked.len(), 1, "{warnings:?}");
+        assert!(
+            blocked[0].message.contains("extension 102"),
+            "{}",
+            blocked[0].message
+        );
+
+        config.policy.allowed.push(DestinationClass::Premium);
+        let warnings = config.check().unwrap();
+        assert!(warnings.iter().all(|w| w.code != "premium_blocked"));
     }
 
     #[test]
