@@ -484,8 +484,20 @@ impl AccountOperator {
         &self.actor
     }
 
-    /// Whether the caller acts from the white label rather than from inside the account.
+    /// Returns whether the caller acts from the white label rather than from inside the account.
     pub fn is_white_label(&self) -> bool {
         self.role.scope() != tandem_domain::ScopeKind::Customer
+    }
+
+    /// Fails unless the role grants `permission`.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.role.permits(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "the {} role does not allow this",
+                self.role.label()
+            )))
+        }
     }
 }

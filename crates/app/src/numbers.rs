@@ -16,14 +16,14 @@ use tandem_store::{customers as store_customers, white_labels};
 use crate::access::{AccountOperator, PlatformAdmin, Principal, WhiteLabelAdmin};
 use crate::audit::{record, Change};
 use crate::charges::ChargePlan;
-use crate::pbx::{load, refused, resolve_destination, ChargePreview};
+use crate::pbx::{config_rejected, load, resolve_destination, ChargePreview};
 use crate::validate::Fields;
 use crate::{App, AppError, AppResult, FieldError};
 
 /// States of a number in the inventory.
 pub const NUMBER_STATES: [&str; 5] = ["available", "reserved", "assigned", "ageing", "porting"];
 
-/// The most numbers one range may hold.
+/// The maximum count of numbers in one range.
 pub const MAX_RANGE: u64 = 10_000;
 
 /// A number as shown to people and API clients.
@@ -42,7 +42,7 @@ pub struct NumberView {
     /// False while a port-in is not complete.
     pub live: bool,
     pub destination: Option<Destination>,
-    /// The white label whose pool holds the number; `None` is the platform's pool.
+    /// The white label whose pool contains the number; `None` is the platform's pool.
     pub pool: Option<WhiteLabelId>,
     pub customer_id: Option<CustomerId>,
     /// When an ageing number becomes available again, in microseconds since the epoch.
@@ -51,7 +51,7 @@ pub struct NumberView {
 }
 
 impl NumberView {
-    /// The view of a stored number.
+    /// Builds the view of a stored number.
     pub fn of(row: &NumberRow) -> Self {
         let parsed = PhoneNumber::parse_e164(&row.e164).ok();
         Self {
@@ -148,7 +148,7 @@ pub fn parse_numbers_csv(text: &str, default_country: &str) -> Vec<NumberLine> {
     lines
 }
 
-/// The non-blank rows of CSV text with their line numbers, counted from 1.
+/// Splits CSV text into its non-blank rows, each with its line number counted from 1.
 pub(crate) fn csv_rows(text: &str) -> Vec<(usize, Vec<String>)> {
     text.trim_start_matches('\u{feff}')
         .lines()
@@ -284,7 +284,7 @@ impl NumberSearch {
     }
 }
 
-/// The calling code of the countries whose national prefixes the search understands.
+/// Returns the calling code of the countries whose national prefixes the search recognises.
 fn country_calling_code(country: Country) -> String {
     match country.as_str() {
         "NZ" => "64".into(),
@@ -522,9 +522,9 @@ impl App {
         Ok(store_numbers::count_by_state(&mut conn).await?)
     }
 
-    /// The numbers of an account, assigned or porting.
+    /// Lists the numbers of an account, assigned or porting.
     pub async fn account_numbers(&self, op: &AccountOperator) -> AppResult<Vec<NumberView>> {
-        require(op)?;
+        op.require(Permission::ManageNumbers)?;
         let mut conn = self.store.conn().await?;
         store_customers::get(&mut conn, op.white_label_id(), op.customer_id())
             .await?
@@ -546,12 +546,10 @@ impl App {
         input: &str,
         dry_run: bool,
     ) -> AppResult<(NumberView, ChargePreview)> {
-        require(op)?;
+        op.require(Permission::ManageNumbers)?;
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
-        store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
-            .await?
-            .ok_or(AppError::NotFound("customer account"))?;
+        crate::pbx::lock(&mut tx, op).await?;
         let customer = store_customers::get(&mut tx, op.white_label_id(), op.customer_id())
             .await?
             .ok_or(AppError::NotFound("customer account"))?;
@@ -649,12 +647,10 @@ impl App {
     /// Releases an account's number into quarantine; refused while an extension shows it as
     /// caller ID.
     pub async fn release_number(&self, op: &AccountOperator, e164: &str) -> AppResult<NumberView> {
-        require(op)?;
+        op.require(Permission::ManageNumbers)?;
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
-        store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
-            .await?
-            .ok_or(AppError::NotFound("customer account"))?;
+        crate::pbx::lock(&mut tx, op).await?;
         let number = PhoneNumber::parse_e164(e164).map_err(|_| AppError::NotFound("number"))?;
         let loaded = load(&mut tx, op.white_label_id(), op.customer_id()).await?;
         caller_id_free(&loaded.config, &number)?;
@@ -704,12 +700,10 @@ impl App {
         destination: &str,
         version: i64,
     ) -> AppResult<(NumberView, Vec<Warning>)> {
-        require(op)?;
+        op.require(Permission::ManageNumbers)?;
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
-        store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
-            .await?
-            .ok_or(AppError::NotFound("customer account"))?;
+        crate::pbx::lock(&mut tx, op).await?;
         let number = PhoneNumber::parse_e164(e164).map_err(|_| AppError::NotFound("number"))?;
         let mut loaded = load(&mut tx, op.white_label_id(), op.customer_id()).await?;
         let index = loaded
@@ -730,7 +724,7 @@ impl App {
             .map_err(|e| AppError::field("destination", e))?;
         let before = loaded.config.numbers[index].destination.clone();
         loaded.config.numbers[index].destination = Some(destination.clone());
-        let warnings = loaded.config.check().map_err(refused)?;
+        let warnings = loaded.config.check().map_err(config_rejected)?;
         let json =
             serde_json::to_string(&destination).map_err(|e| AppError::Internal(e.to_string()))?;
         store_numbers::set_destination(
@@ -843,9 +837,9 @@ impl App {
         Ok(store_numbers::end_quarantine(&mut conn, self.now_us()).await?)
     }
 
-    /// The port orders of an account, newest first.
+    /// Lists the port orders of an account, newest first.
     pub async fn port_orders(&self, op: &AccountOperator) -> AppResult<Vec<PortOrderRow>> {
-        require(op)?;
+        op.require(Permission::ManageNumbers)?;
         let mut conn = self.store.conn().await?;
         store_customers::get(&mut conn, op.white_label_id(), op.customer_id())
             .await?
@@ -860,7 +854,7 @@ impl App {
         op: &AccountOperator,
         input: &PortOrderInput,
     ) -> AppResult<PortOrderRow> {
-        require(op)?;
+        op.require(Permission::ManageNumbers)?;
         let now = self.now_us();
         let mut fields = Fields::default();
         let carrier = fields.check(
@@ -917,9 +911,7 @@ impl App {
         }
         fields.finish()?;
         let mut tx = self.store.begin().await?;
-        store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
-            .await?
-            .ok_or(AppError::NotFound("customer account"))?;
+        crate::pbx::lock(&mut tx, op).await?;
         let customer = store_customers::get(&mut tx, op.white_label_id(), op.customer_id())
             .await?
             .ok_or(AppError::NotFound("customer account"))?;
@@ -1182,17 +1174,6 @@ fn caller_id_free(
         ),
         details: users,
     })
-}
-
-fn require(op: &AccountOperator) -> AppResult<()> {
-    if op.role().permits(Permission::ManageNumbers) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "the {} role does not allow this",
-            op.role().label()
-        )))
-    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use crate::charges::ChargePlan;
 use crate::validate::{present, Fields};
 use crate::{App, AppError, AppResult, FieldError};
 
-/// The most objects one account may hold.
+/// The maximum number of PBX objects in one account.
 pub const MAX_OBJECTS: usize = 20_000;
 
 /// An object as entered in a form or an API request. One shape serves every kind; each kind
@@ -174,7 +174,8 @@ pub(crate) struct Loaded {
     pub rows: Vec<PbxObjectRow>,
 }
 
-/// The SIP domain of an account: the realm of its extensions' digest credentials.
+/// Returns the SIP domain of an account, which is the realm of its extensions' digest
+/// credentials.
 pub fn sip_domain(account_number: &str, portal_host: &str) -> String {
     let host = portal_host.split(':').next().unwrap_or(portal_host);
     format!("{account_number}.sip.{host}")
@@ -199,7 +200,16 @@ fn object_of(row: &PbxObjectRow) -> AppResult<PbxObject> {
     })
 }
 
-/// Loads an account's whole configuration. Inside a change, call [`store_pbx::lock_account`]
+/// Takes the lock of an account's PBX for the rest of the transaction by incrementing its
+/// revision, so that changes to one account run one after the other.
+pub(crate) async fn lock(conn: &mut Conn, op: &AccountOperator) -> AppResult<()> {
+    store_pbx::lock_account(conn, op.white_label_id(), op.customer_id())
+        .await?
+        .ok_or(AppError::NotFound("customer account"))?;
+    Ok(())
+}
+
+/// Loads an account's whole configuration. Inside a change, call [`lock`]
 /// first.
 pub(crate) async fn load(
     conn: &mut Conn,
@@ -692,8 +702,8 @@ fn check_namespace(
     Ok(())
 }
 
-/// Maps the checker's errors to the error the caller sees.
-pub(crate) fn refused(errors: Vec<ConfigError>) -> AppError {
+/// Maps the configuration check's errors to the error returned to the caller.
+pub(crate) fn config_rejected(errors: Vec<ConfigError>) -> AppError {
     if let Some(ConfigError::Loop { path }) = errors
         .iter()
         .find(|e| matches!(e, ConfigError::Loop { .. }))
@@ -898,9 +908,7 @@ impl App {
     ) -> AppResult<Saved> {
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
-        store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
-            .await?
-            .ok_or(AppError::NotFound("customer account"))?;
+        lock(&mut tx, op).await?;
         let Loaded {
             customer,
             mut config,
@@ -916,7 +924,7 @@ impl App {
                 if config.objects.len() >= MAX_OBJECTS {
                     return Err(AppError::Conflict {
                         code: "too_many_objects",
-                        message: format!("an account holds at most {MAX_OBJECTS} PBX objects"),
+                        message: format!("an account can have at most {MAX_OBJECTS} PBX objects: delete unused ones first"),
                         field: None,
                     });
                 }
@@ -982,7 +990,7 @@ impl App {
             Some((index, _)) => config.objects[*index] = object.clone(),
             None => config.objects.push(object.clone()),
         }
-        let warnings = config.check().map_err(refused)?;
+        let warnings = config.check().map_err(config_rejected)?;
 
         // Credentials: a new extension, a given password, or a new user name.
         let mut sip_password = None;
@@ -1007,6 +1015,8 @@ impl App {
         }
 
         // Charges: an extension beyond the plan's included count.
+        // NOTE: the fee is charged on every creation past the included count, so deleting and
+        // re-creating an extension in one month charges it again; deletes refund nothing.
         let extensions = config
             .objects
             .iter()
@@ -1144,9 +1154,7 @@ impl App {
     pub async fn delete_pbx_object(&self, op: &AccountOperator, id: &PbxObjectId) -> AppResult<()> {
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
-        store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
-            .await?
-            .ok_or(AppError::NotFound("customer account"))?;
+        lock(&mut tx, op).await?;
         let loaded = load(&mut tx, op.white_label_id(), op.customer_id()).await?;
         let object = loaded
             .config
@@ -1199,7 +1207,7 @@ impl App {
         op: &AccountOperator,
         id: &PbxObjectId,
     ) -> AppResult<String> {
-        op_require(op, Permission::ManagePbx)?;
+        op.require(Permission::ManagePbx)?;
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let row = store_pbx::get(&mut tx, op.white_label_id(), op.customer_id(), id)
@@ -1243,9 +1251,9 @@ impl App {
         Ok(password)
     }
 
-    /// The account's outbound policy (the default one until someone saves it).
+    /// Returns the account's outbound policy, which is the default one until someone saves it.
     pub async fn outbound_policy(&self, op: &AccountOperator) -> AppResult<OutboundPolicy> {
-        op_require(op, Permission::ManagePbx)?;
+        op.require(Permission::ManagePbx)?;
         let mut conn = self.store.conn().await?;
         store_customers::get(&mut conn, op.white_label_id(), op.customer_id())
             .await?
@@ -1262,20 +1270,18 @@ impl App {
         )
     }
 
-    /// Saves the account's outbound policy made from `input.version`; returns it with the
-    /// warnings of the whole configuration (such as a dial rule that would capture an
-    /// emergency number, which is saved but never applied to one).
+    /// Saves the account's outbound policy edited from `input.version`, and returns it with the
+    /// warnings of the whole configuration. A dial rule that would capture an emergency number
+    /// is saved with a warning, because emergency numbers bypass every rule.
     pub async fn save_outbound_policy(
         &self,
         op: &AccountOperator,
         input: &PolicyInput,
     ) -> AppResult<(OutboundPolicy, Vec<Warning>)> {
-        op_require(op, Permission::ManagePbx)?;
+        op.require(Permission::ManagePbx)?;
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
-        store_pbx::lock_account(&mut tx, op.white_label_id(), op.customer_id())
-            .await?
-            .ok_or(AppError::NotFound("customer account"))?;
+        lock(&mut tx, op).await?;
         let mut loaded = load(&mut tx, op.white_label_id(), op.customer_id()).await?;
         let current = loaded.config.policy.version;
         let Some(version) = input.version else {
@@ -1294,7 +1300,7 @@ impl App {
         policy.version = current + 1;
         let before = loaded.config.policy.clone();
         loaded.config.policy = policy.clone();
-        let warnings = loaded.config.check().map_err(refused)?;
+        let warnings = loaded.config.check().map_err(config_rejected)?;
         let json = serde_json::to_string(&policy).map_err(stored)?;
         store_pbx::save_policy(&mut tx, op.customer_id(), &json, current, now)
             .await?
@@ -1324,14 +1330,14 @@ impl App {
         &self,
         op: &AccountOperator,
     ) -> AppResult<(RoutingTable, AccountConfig)> {
-        op_require(op, Permission::ManagePbx)?;
+        op.require(Permission::ManagePbx)?;
         let mut conn = self.store.conn().await?;
         let loaded = load(&mut conn, op.white_label_id(), op.customer_id()).await?;
-        let table = loaded.config.compile().map_err(refused)?;
+        let table = loaded.config.compile().map_err(config_rejected)?;
         Ok((table, loaded.config))
     }
 
-    /// What happens when someone calls `dialled` at `at`.
+    /// Traces a call to `dialled` at `at`.
     pub async fn trace_call(
         &self,
         op: &AccountOperator,
@@ -1343,9 +1349,9 @@ impl App {
         Ok(table.trace(&dialled, at, &config))
     }
 
-    /// What happens when someone calls `dialled` at a local date and time of the account's
-    /// time zone. A time the clock skips (when daylight saving starts) is read as the moment
-    /// after the change; a time that occurs twice is read as its first occurrence.
+    /// Traces a call to `dialled` at a local date and time of the account's time zone. A time
+    /// that the clock skips when daylight saving starts is read as the moment after the change.
+    /// A time that occurs twice is read as its first occurrence.
     pub async fn trace_call_local(
         &self,
         op: &AccountOperator,
@@ -1372,7 +1378,7 @@ impl App {
         content_type: &str,
         body: Vec<u8>,
     ) -> AppResult<MediaId> {
-        op_require(op, Permission::ManagePbx)?;
+        op.require(Permission::ManagePbx)?;
         let content_type =
             check_recording(content_type, &body).map_err(|e| AppError::field("greeting", e))?;
         let now = self.now_us();
@@ -1499,7 +1505,7 @@ pub(crate) fn may_charge(
             "this costs money, and your provider pays for this account: ask them to do it".into(),
         ));
     }
-    op_require(op, Permission::ViewBilling).map_err(|_| {
+    op.require(Permission::ViewBilling).map_err(|_| {
         AppError::Forbidden(format!(
             "this costs money, and the {} role does not cover billing: ask an Account \
              Administrator",
@@ -1508,22 +1514,11 @@ pub(crate) fn may_charge(
     })
 }
 
-fn op_require(op: &AccountOperator, permission: Permission) -> AppResult<()> {
-    if op.role().permits(permission) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "the {} role does not allow this",
-            op.role().label()
-        )))
-    }
-}
-
 /// Conference bridges need the Conference permission; everything else needs PBX permission.
 fn require_kind(op: &AccountOperator, kind: Option<ObjectKind>) -> AppResult<()> {
     match kind {
-        Some(ObjectKind::ConferenceBridge) => op_require(op, Permission::ManageConferences),
-        _ => op_require(op, Permission::ManagePbx),
+        Some(ObjectKind::ConferenceBridge) => op.require(Permission::ManageConferences),
+        _ => op.require(Permission::ManagePbx),
     }
 }
 
@@ -1708,7 +1703,10 @@ pub struct ExtensionImport {
     pub rejected: Vec<crate::numbers::RejectedLine>,
 }
 
-/// The most rows one extension import may hold.
+/// The maximum number of rows in one extension import.
+// NOTE: rows commit one by one, so an import that outlasts the server's 60 s request timeout
+// keeps (and charges) the rows saved so far but loses their generated passwords; this limit
+// keeps imports well inside it on accounts of a few thousand objects.
 pub const MAX_IMPORT_ROWS: usize = 500;
 
 impl App {
@@ -1721,7 +1719,7 @@ impl App {
         op: &AccountOperator,
         text: &str,
     ) -> AppResult<ExtensionImport> {
-        op_require(op, Permission::ManagePbx)?;
+        op.require(Permission::ManagePbx)?;
         let rows = crate::numbers::csv_rows(text);
         let mut columns = (0, 1, Some(2));
         let mut body = &rows[..];

@@ -1,6 +1,6 @@
 //! The platform's inventory of phone numbers and their assignment to customer accounts.
 //!
-//! Every state change is one conditional UPDATE whose WHERE clause holds the state it expects,
+//! Every state change is one conditional UPDATE whose WHERE clause names the state it expects,
 //! so two concurrent assignments of one number cannot both succeed.
 
 use sqlx::any::AnyRow;
@@ -88,7 +88,7 @@ pub async fn insert(conn: &mut Conn, number: &NewNumber, now_us: i64) -> StoreRe
     Ok(done.rows_affected() == 1)
 }
 
-/// Reads one number, whoever holds it. Callers scope what they show by its owner.
+/// Reads one number in any account. Callers filter what they show by its owner.
 pub async fn get(conn: &mut Conn, e164: &str) -> StoreResult<Option<NumberRow>> {
     let sql = format!("SELECT {COLUMNS} FROM numbers WHERE e164 = $1");
     let row = sqlx::query(&sql)
@@ -161,7 +161,7 @@ pub async fn search(conn: &mut Conn, filter: &NumberFilter) -> StoreResult<Vec<N
     rows.iter().map(from_row).collect()
 }
 
-/// The numbers assigned to or porting into one account, in E.164 order.
+/// Lists the numbers assigned to or porting into one account, in E.164 order.
 pub async fn list_for_customer(
     conn: &mut Conn,
     white_label_id: &WhiteLabelId,
@@ -205,7 +205,7 @@ pub async fn assign(
 }
 
 /// Takes an assigned number from its account and holds it in quarantine until `until_us`; it
-/// stays in the pool it came from. Returns false if the account does not hold it. The caller
+/// stays in the pool it came from. Returns false if the number is not the account's. The caller
 /// has checked that the account belongs to its white label.
 pub async fn release(
     conn: &mut Conn,

@@ -57,7 +57,7 @@ pub async fn lock_account(
     .await?)
 }
 
-/// Every object of an account, by kind and short number.
+/// Lists every object of an account, by kind and short number.
 pub async fn list(
     conn: &mut Conn,
     white_label_id: &WhiteLabelId,
@@ -75,7 +75,7 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-/// One object of an account.
+/// Reads one object of an account.
 pub async fn get(
     conn: &mut Conn,
     white_label_id: &WhiteLabelId,
@@ -95,7 +95,7 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
-/// How many objects of one kind an account has.
+/// Counts the objects of one kind in an account.
 pub async fn count_kind(conn: &mut Conn, customer_id: &CustomerId, kind: &str) -> StoreResult<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM pbx_objects WHERE customer_id = $1 AND kind = $2")
@@ -227,7 +227,7 @@ pub async fn set_credentials(
     Ok(())
 }
 
-/// The digest credentials of an account's extension.
+/// Reads the digest credentials of an account's extension.
 pub async fn credentials(
     conn: &mut Conn,
     customer_id: &CustomerId,
@@ -287,7 +287,7 @@ pub async fn insert_media(
     Ok(())
 }
 
-/// Whether an account holds a recording.
+/// Returns whether an account has a recording.
 pub async fn media_exists(
     conn: &mut Conn,
     customer_id: &CustomerId,
@@ -302,7 +302,7 @@ pub async fn media_exists(
     Ok(found.is_some())
 }
 
-/// How many recordings an account keeps.
+/// Counts the recordings of an account.
 pub async fn count_media(conn: &mut Conn, customer_id: &CustomerId) -> StoreResult<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE customer_id = $1")

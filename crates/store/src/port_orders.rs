@@ -16,7 +16,7 @@ pub struct PortOrderRow {
     pub carrier_account: Option<String>,
     /// `YYYY-MM-DD` once scheduled.
     pub scheduled_date: Option<String>,
-    /// Why the order was rejected or cancelled.
+    /// The reason the order was rejected or cancelled.
     pub reason: Option<String>,
     pub version: i64,
     pub created_us: i64,
@@ -85,7 +85,7 @@ pub async fn insert(
     Ok(())
 }
 
-/// One order of an account, with its numbers.
+/// Reads one order of an account, with its numbers.
 pub async fn get(
     conn: &mut Conn,
     white_label_id: &WhiteLabelId,

@@ -49,7 +49,7 @@ async fn customer(app: &TestApp, name: &str) -> String {
     body["id"].as_str().unwrap().to_string()
 }
 
-/// An Account Administrator API key of `customer`, made through a member's session.
+/// Creates an Account Administrator API key of `customer` through a member's session.
 async fn account_key(app: &TestApp, customer: &str, email: &str) -> String {
     let customer_id = CustomerId::parse(customer).unwrap();
     let hash = tandem_app::auth::hash_password(PASSWORD.into())
@@ -113,7 +113,7 @@ async fn balance(app: &TestApp) -> i64 {
 }
 
 #[tokio::test]
-async fn a_number_is_stored_once_and_assigned_once() {
+async fn number_stored_and_assigned_once() {
     let app = TestApp::spawn().await;
     load(&app, &["+6494001234", "09 400 1235"]).await;
     let a = customer(&app, "Kauri Joinery").await;
@@ -176,7 +176,7 @@ async fn a_number_is_stored_once_and_assigned_once() {
 }
 
 #[tokio::test]
-async fn two_concurrent_assignments_of_one_number_give_it_to_one_account() {
+async fn number_concurrent_assignments_one_wins() {
     let app = TestApp::spawn().await;
     load(&app, &["+6494005555"]).await;
     let a = customer(&app, "Kauri Joinery").await;
@@ -194,13 +194,13 @@ async fn two_concurrent_assignments_of_one_number_give_it_to_one_account() {
     assert_eq!(statuses, [201, 409], "{first:?} {second:?}");
     let (_, a_numbers) = get(&app, &format!("/api/v1/customers/{a}/numbers")).await;
     let (_, b_numbers) = get(&app, &format!("/api/v1/customers/{b}/numbers")).await;
-    let held =
+    let assigned =
         a_numbers["items"].as_array().unwrap().len() + b_numbers["items"].as_array().unwrap().len();
-    assert_eq!(held, 1);
+    assert_eq!(assigned, 1);
 }
 
 #[tokio::test]
-async fn short_numbers_share_one_namespace_per_account() {
+async fn short_numbers_one_namespace_per_account() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     let b = customer(&app, "Totara Builders").await;
@@ -259,7 +259,7 @@ async fn short_numbers_share_one_namespace_per_account() {
 }
 
 #[tokio::test]
-async fn an_object_in_use_cannot_be_deleted_until_nothing_routes_to_it() {
+async fn object_in_use_delete_rejected() {
     let app = TestApp::spawn().await;
     load(&app, &["+6494001234"]).await;
     let a = customer(&app, "Kauri Joinery").await;
@@ -354,7 +354,7 @@ async fn an_object_in_use_cannot_be_deleted_until_nothing_routes_to_it() {
 }
 
 #[tokio::test]
-async fn forwarding_that_would_loop_is_refused_with_its_path() {
+async fn forwarding_loop_rejected_with_path() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     extension(&app, &a, "101", "Ann").await;
@@ -405,7 +405,7 @@ async fn forwarding_that_would_loop_is_refused_with_its_path() {
 }
 
 #[tokio::test]
-async fn an_edit_from_an_older_version_is_refused_with_the_current_version() {
+async fn stale_edit_rejected_with_version() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     extension(&app, &a, "101", "Ann").await;
@@ -461,7 +461,7 @@ async fn an_edit_from_an_older_version_is_refused_with_the_current_version() {
 }
 
 #[tokio::test]
-async fn an_account_cannot_reach_another_accounts_objects() {
+async fn account_isolated_from_other_accounts() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     let b = customer(&app, "Totara Builders").await;
@@ -509,7 +509,7 @@ async fn an_account_cannot_reach_another_accounts_objects() {
         .await;
     assert_eq!(status, 404);
 
-    // Another white label sees none of it either.
+    // Another white label gets none of it either.
     let other = app.other_white_label("southern", "100.00").await;
     let (status, _) = app
         .api(
@@ -523,7 +523,7 @@ async fn an_account_cannot_reach_another_accounts_objects() {
 }
 
 #[tokio::test]
-async fn greetings_must_be_audio_within_the_limit() {
+async fn greeting_must_be_audio_within_limit() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     let url = app.url(&format!("/api/v1/customers/{a}/recordings"));
@@ -566,7 +566,7 @@ async fn greetings_must_be_audio_within_the_limit() {
 }
 
 #[tokio::test]
-async fn the_routing_table_and_a_trace_show_the_path_of_a_call() {
+async fn routing_table_and_trace_show_path() {
     let app = TestApp::spawn().await;
     load(&app, &["+6494001234"]).await;
     let a = customer(&app, "Kauri Joinery").await;
@@ -670,7 +670,7 @@ async fn the_routing_table_and_a_trace_show_the_path_of_a_call() {
 }
 
 #[tokio::test]
-async fn a_dial_rule_that_would_capture_an_emergency_number_is_saved_with_a_warning() {
+async fn dial_rule_capturing_emergency_warns() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     let (status, policy) = get(&app, &format!("/api/v1/customers/{a}/outbound-policy")).await;
@@ -710,7 +710,7 @@ async fn a_dial_rule_that_would_capture_an_emergency_number_is_saved_with_a_warn
 }
 
 #[tokio::test]
-async fn extensions_beyond_the_plan_are_charged_and_imports_report_each_row() {
+async fn extension_import_charges_beyond_plan() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     let mut csv = String::from("number,name,sip_password\n");
@@ -785,7 +785,7 @@ async fn extensions_beyond_the_plan_are_charged_and_imports_report_each_row() {
 }
 
 #[tokio::test]
-async fn port_orders_follow_their_states() {
+async fn port_order_state_transitions() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     let (status, order) = post(
@@ -863,7 +863,7 @@ async fn port_orders_follow_their_states() {
 }
 
 #[tokio::test]
-async fn released_numbers_age_before_they_are_available_again() {
+async fn released_number_enters_quarantine() {
     let app = TestApp::spawn().await;
     load(&app, &["+6494007777"]).await;
     let a = customer(&app, "Kauri Joinery").await;
@@ -900,7 +900,7 @@ async fn released_numbers_age_before_they_are_available_again() {
 }
 
 #[tokio::test]
-async fn a_number_moves_between_two_accounts_of_one_white_label() {
+async fn number_moves_within_white_label() {
     let app = TestApp::spawn().await;
     load(&app, &["+6494008888"]).await;
     let a = customer(&app, "Kauri Joinery").await;
@@ -945,7 +945,7 @@ async fn a_number_moves_between_two_accounts_of_one_white_label() {
 }
 
 #[tokio::test]
-async fn numbers_being_ported_in_are_not_caller_ids_and_stay_with_their_order() {
+async fn porting_number_not_caller_id_nor_movable() {
     let app = TestApp::spawn().await;
     let a = customer(&app, "Kauri Joinery").await;
     let b = customer(&app, "Totara Builders").await;
@@ -985,7 +985,7 @@ async fn numbers_being_ported_in_are_not_caller_ids_and_stay_with_their_order() 
 }
 
 #[tokio::test]
-async fn routes_to_own_numbers_and_unknown_recordings_are_refused() {
+async fn own_number_and_unknown_recording_rejected() {
     let app = TestApp::spawn().await;
     load(&app, &["+6494001002"]).await;
     let a = customer(&app, "Kauri Joinery").await;
@@ -1017,7 +1017,7 @@ async fn routes_to_own_numbers_and_unknown_recordings_are_refused() {
 }
 
 #[tokio::test]
-async fn members_of_a_managed_account_cannot_spend_the_white_labels_balance() {
+async fn managed_account_member_cannot_charge() {
     let app = TestApp::spawn().await;
     load(&app, &["+6494006000"]).await;
     let a = customer(&app, "Kauri Joinery").await;

@@ -4,7 +4,7 @@
 //!
 //! The settings types here are what the store keeps as JSON and what the routing compiler in
 //! [`routing`] reads. Each is built from checked values ([`ShortNumber`], [`Pin`], E.164 numbers
-//! parsed by [`crate::PhoneNumber`]); the whole account is checked as one [`AccountConfig`],
+//! parsed by [`crate::PhoneNumber`]). The whole account is checked as one [`AccountConfig`],
 //! because references, loops and the short-number namespace span objects.
 
 pub mod routing;
@@ -165,7 +165,8 @@ impl ObjectKind {
         }
     }
 
-    /// Whether objects of this kind are dialled by a short number. Time conditions only route.
+    /// Returns whether objects of this kind are dialled by a short number. Time conditions only
+    /// route calls.
     pub fn has_short_number(&self) -> bool {
         !matches!(self, ObjectKind::TimeCondition)
     }
@@ -177,7 +178,7 @@ impl fmt::Display for ObjectKind {
     }
 }
 
-/// Where a call goes next.
+/// The next step of a call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Destination {
@@ -189,7 +190,7 @@ pub enum Destination {
     Hangup,
 }
 
-/// How a ring group rings its members.
+/// The order in which a ring group rings its members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RingStrategy {
@@ -251,13 +252,13 @@ pub struct ExtensionSettings {
     pub voicemail: bool,
     /// Every call goes here instead of ringing the extension.
     pub forward_always: Option<Destination>,
-    /// Where calls go while the extension is busy.
+    /// The destination of calls while the extension is busy.
     pub forward_busy: Option<Destination>,
-    /// Where calls go when nobody answers within `no_answer_seconds`.
+    /// The destination of calls not answered within `no_answer_seconds`.
     pub forward_no_answer: Option<Destination>,
     /// How long the extension rings before the no-answer rule applies.
     pub no_answer_seconds: u16,
-    /// Where calls go when no phone of the extension is registered.
+    /// The destination of calls when no phone of the extension is registered.
     pub forward_unreachable: Option<Destination>,
 }
 
@@ -268,11 +269,11 @@ pub struct RingGroupSettings {
     pub strategy: RingStrategy,
     /// Seconds the group rings (per member, for sequential and round robin).
     pub ring_seconds: u16,
-    /// Where the call goes when nobody answers.
+    /// The destination of calls that no member answers.
     pub no_answer: Destination,
 }
 
-/// What an IVR menu plays before it listens for a digit.
+/// The greeting an IVR menu plays before it waits for a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Greeting {
@@ -290,9 +291,9 @@ pub struct IvrSettings {
     pub options: BTreeMap<char, Destination>,
     /// Seconds to wait for a key after the greeting.
     pub timeout_seconds: u16,
-    /// Where the call goes when no key is pressed after the last repeat.
+    /// The destination when no key is pressed after the last repeat.
     pub timeout: Destination,
-    /// Where the call goes when a key with no option is pressed after the last repeat.
+    /// The destination when a key with no option is pressed after the last repeat.
     pub invalid: Destination,
     /// How many times the greeting plays before the timeout or invalid destination applies.
     pub repeat: u8,

@@ -51,8 +51,8 @@ struct SearchQuery {
     limit: Option<u32>,
 }
 
-/// Search the inventory. A Platform Administrator on the platform's host sees every number;
-/// a white label sees the available numbers it may assign (its pool and the platform's).
+/// Search the inventory. A Platform Administrator on the platform's host gets every number;
+/// a white label gets the available numbers it may assign (its pool and the platform's).
 #[utoipa::path(get, path = "/api/v1/numbers", tag = "numbers", params(SearchQuery),
     responses((status = 200, description = "`{items: [number], next_after}`"), (status = 422, body = Problem)))]
 async fn search_numbers(
@@ -174,7 +174,7 @@ struct AllocateRequest {
 }
 
 /// Allocate available numbers to a white label's pool, or return them to the platform's pool
-/// (Platform Administrators). Numbers that are not available are left out of the answer.
+/// (Platform Administrators). Numbers that are not available are left out of the response.
 #[utoipa::path(post, path = "/api/v1/numbers/allocate", tag = "numbers", request_body = AllocateRequest,
     responses((status = 200, description = "`{allocated: [...]}`"), (status = 404, body = Problem)))]
 async fn allocate_numbers(
@@ -219,8 +219,8 @@ struct AssignRequest {
 }
 
 /// Assign an available number to the account. The plan's monthly number rental (with tax) is
-/// debited at once from whoever pays for the account; with `?dry_run=true` nothing changes and
-/// the answer shows the charges and the paying balance.
+/// debited at once from the account's payer. With `?dry_run=true` nothing changes and
+/// the response shows the charges and the paying balance.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/numbers", tag = "numbers",
     params(("id" = String, Path, description = "cus_…"), DryRun), request_body = AssignRequest,
     responses((status = 201, description = "`{number, charges}`"), (status = 409, body = Problem), (status = 422, body = Problem)))]

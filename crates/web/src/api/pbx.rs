@@ -82,7 +82,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(trace))
 }
 
-/// The guard for an account of the caller's white label.
+/// Builds the guard for an account of the caller's white label.
 pub(super) fn operator(
     caller: &ApiCaller,
     customer: &str,
@@ -340,7 +340,8 @@ object_routes!(
     "/api/v1/customers/{id}/conference-bridges/{object}"
 );
 
-/// Set a new SIP password for an extension; the answer shows it this once.
+/// Set a new SIP password for an extension. The response contains it, and it is never shown
+/// again.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/extensions/{object}/sip-password",
     tag = "extensions",
     params(("id" = String, Path, description = "cus_…"), ("object" = String, Path, description = "pbx_…")),
@@ -357,7 +358,7 @@ async fn reset_sip_password(
 
 /// Import extensions from CSV (`text/csv`): columns `number`, `name` and optionally
 /// `sip_password` (for phones moved from another platform). Each row is checked and saved on
-/// its own; the answer reports every row and what each cost. There is no dry run.
+/// its own; the response reports every row and what each cost. There is no dry run.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/extensions/import", tag = "extensions",
     params(("id" = String, Path, description = "cus_…")),
     request_body(content = String, content_type = "text/csv"),
@@ -457,7 +458,7 @@ async fn routing(
     Ok(Json(table).into_response())
 }
 
-/// What to trace.
+/// The call to trace.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
 struct TraceQuery {
@@ -468,7 +469,7 @@ struct TraceQuery {
     at: Option<String>,
 }
 
-/// What happens when someone calls a number at a given time, step by step.
+/// Trace a call to a number at a given time, step by step.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/routing/trace", tag = "routing",
     params(("id" = String, Path, description = "cus_…"), TraceQuery),
     responses((status = 200, description = "The steps"), (status = 422, body = Problem)))]
