@@ -414,6 +414,18 @@ impl WhiteLabelAdmin {
         }
     }
 
+    /// The guard for configuring one of the white label's accounts with the administrator's
+    /// role, as the white label does for accounts it manages. The account is not looked up
+    /// here; store calls made with the guard filter by both ids.
+    pub fn account_operator(&self, customer_id: &tandem_domain::CustomerId) -> AccountOperator {
+        AccountOperator {
+            actor: self.actor.clone(),
+            white_label_id: self.white_label_id.clone(),
+            customer_id: customer_id.clone(),
+            role: self.role,
+        }
+    }
+
     /// How the audit log names who the work was done for, when a Platform Administrator acts
     /// for the white label.
     pub(crate) fn on_behalf_of(&self) -> Option<String> {

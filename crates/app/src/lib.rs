@@ -22,6 +22,7 @@ pub mod payments;
 pub mod pbx;
 pub mod pending;
 pub mod plans;
+pub mod sip;
 pub mod team;
 pub mod two_factor;
 pub mod white_labels;
@@ -64,6 +65,9 @@ pub struct AppSettings {
     pub number_quarantine: Duration,
     /// The most port orders in progress (draft, submitted or scheduled) one account may have.
     pub max_open_port_orders: u32,
+    /// The address phones send SIP requests to (`host:port`), shown beside each account's SIP
+    /// domain; `None` when the platform does not name one.
+    pub sip_server: Option<String>,
 }
 
 impl Default for AppSettings {
@@ -79,6 +83,7 @@ impl Default for AppSettings {
             webhook_allow_private_targets: false,
             number_quarantine: Duration::from_secs(90 * 24 * 3600),
             max_open_port_orders: 10,
+            sip_server: None,
         }
     }
 }

@@ -27,7 +27,7 @@ use tandem_domain::{
 };
 use tandem_store::customers::{self as store_customers, CustomerRow};
 use tandem_store::pbx::{self as store_pbx, NewObject, PbxObjectRow, SipCredentialRow};
-use tandem_store::{numbers as store_numbers, white_labels, Conn};
+use tandem_store::{numbers as store_numbers, Conn};
 
 use crate::access::AccountOperator;
 use crate::audit::{record, Change};
@@ -172,13 +172,6 @@ pub(crate) struct Loaded {
     pub customer: CustomerRow,
     pub config: AccountConfig,
     pub rows: Vec<PbxObjectRow>,
-}
-
-/// Returns the SIP domain of an account, which is the realm of its extensions' digest
-/// credentials.
-pub fn sip_domain(account_number: &str, portal_host: &str) -> String {
-    let host = portal_host.split(':').next().unwrap_or(portal_host);
-    format!("{account_number}.sip.{host}")
 }
 
 fn stored(error: impl std::fmt::Display) -> AppError {
@@ -816,15 +809,7 @@ enum Edit<'a> {
 
 impl App {
     async fn account_domain(&self, conn: &mut Conn, customer: &CustomerRow) -> AppResult<String> {
-        let white_label = white_labels::get(conn, &customer.white_label_id)
-            .await?
-            .ok_or(AppError::NotFound("white label"))?;
-        let host = white_label
-            .hosts
-            .first()
-            .map(String::as_str)
-            .unwrap_or("localhost");
-        Ok(sip_domain(&customer.account_number, host))
+        Ok(self.account_sip_view(conn, customer).await?.domain)
     }
 
     /// Lists the objects of an account, optionally of one kind.
@@ -1179,7 +1164,7 @@ impl App {
                 details,
             });
         }
-        store_pbx::delete(&mut tx, op.customer_id(), id).await?;
+        store_pbx::delete(&mut tx, op.customer_id(), id, now).await?;
         record(
             &mut tx,
             now,
@@ -1671,14 +1656,6 @@ mod tests {
         );
         assert_eq!(row.ha1_md5, "939e7578ed9e3c518a452acee763bce9");
         assert_eq!(row.ha1_sha256.len(), 64);
-    }
-
-    #[test]
-    fn sip_domain_drops_the_port() {
-        assert_eq!(
-            sip_domain("12345678", "harbour.localhost:8080"),
-            "12345678.sip.harbour.localhost"
-        );
     }
 }
 

@@ -200,6 +200,10 @@ define_id!(
     /// Identifier of an uploaded recording, such as an IVR greeting, prefix `med`.
     MediaId, "med", "recording"
 );
+define_id!(
+    /// Identifier of a SIP block after failed authentications, prefix `blk`.
+    SipBlockId, "blk", "SIP block"
+);
 
 #[cfg(test)]
 mod tests {

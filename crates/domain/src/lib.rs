@@ -36,7 +36,7 @@ pub use error::ValueError;
 pub use host::HostName;
 pub use ids::{
     ApiKeyId, AuditEntryId, CustomerId, InvitationId, LedgerEntryId, MediaId, MembershipId,
-    PaymentId, PbxObjectId, PlanId, PortOrderId, UserId, WhiteLabelId,
+    PaymentId, PbxObjectId, PlanId, PortOrderId, SipBlockId, UserId, WhiteLabelId,
 };
 pub use ledger::LedgerKind;
 pub use money::{AmountRule, Currency, Money, TaxRate};

@@ -5,9 +5,11 @@
 //! - [`transaction`]: the four transaction state machines of RFC 3261 section 17,
 //!   without I/O.
 //! - [`registrar`]: REGISTER handling (RFC 3261 section 10.3) over storage traits.
+//! - [`metrics`]: the service's counters in the Prometheus text format.
 //! - [`transport`]: UDP and TCP with tokio, and a serve loop that ties the layers together.
 
 pub mod auth;
+pub mod metrics;
 pub mod msg;
 pub mod registrar;
 pub mod transaction;

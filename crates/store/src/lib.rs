@@ -25,6 +25,7 @@ pub mod pbx;
 pub mod plans;
 pub mod port_orders;
 pub mod sessions;
+pub mod sip;
 pub mod two_factor;
 pub mod users;
 pub mod white_labels;

@@ -1,4 +1,4 @@
-//! Embedded migrations, written once and adapted to each dialect by two substitutions.
+//! Embedded migrations, written once and adapted to each dialect by three substitutions.
 
 use sqlx::{Executor, Row};
 
@@ -31,14 +31,17 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_numbers_pbx",
         include_str!("../migrations/0008_numbers_pbx.sql"),
     ),
+    ("0009_sip", include_str!("../migrations/0009_sip.sql")),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {
-    let (key, blob) = match backend {
-        Backend::Sqlite => ("TEXT", "BLOB"),
-        Backend::Postgres => ("TEXT COLLATE \"C\"", "BYTEA"),
+    let (key, blob, serial) = match backend {
+        Backend::Sqlite => ("TEXT", "BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+        Backend::Postgres => ("TEXT COLLATE \"C\"", "BYTEA", "BIGSERIAL PRIMARY KEY"),
     };
-    sql.replace("{key}", key).replace("{blob}", blob)
+    sql.replace("{key}", key)
+        .replace("{blob}", blob)
+        .replace("{serial}", serial)
 }
 
 pub(crate) async fn run(store: &Store) -> StoreResult<Vec<String>> {

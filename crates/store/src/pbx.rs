@@ -177,12 +177,23 @@ pub async fn delete(
     conn: &mut Conn,
     customer_id: &CustomerId,
     id: &PbxObjectId,
+    now_us: i64,
 ) -> StoreResult<bool> {
-    sqlx::query("DELETE FROM sip_credentials WHERE extension_id = $1 AND customer_id = $2")
-        .bind(id.as_str())
-        .bind(customer_id.as_str())
-        .execute(&mut *conn)
+    let credentials =
+        sqlx::query("DELETE FROM sip_credentials WHERE extension_id = $1 AND customer_id = $2")
+            .bind(id.as_str())
+            .bind(customer_id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    if credentials.rows_affected() > 0 {
+        crate::sip::record_change(
+            &mut *conn,
+            crate::sip::change::EXTENSION,
+            id.as_str(),
+            now_us,
+        )
         .await?;
+    }
     let done = sqlx::query("DELETE FROM pbx_objects WHERE id = $1 AND customer_id = $2")
         .bind(id.as_str())
         .bind(customer_id.as_str())
@@ -202,7 +213,7 @@ pub struct SipCredentialRow {
     pub updated_us: i64,
 }
 
-/// Stores (or replaces) an extension's digest credentials.
+/// Stores (or replaces) an extension's digest credentials, and tells the SIP service.
 pub async fn set_credentials(
     conn: &mut Conn,
     customer_id: &CustomerId,
@@ -224,7 +235,13 @@ pub async fn set_credentials(
     .bind(credential.updated_us)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    crate::sip::record_change(
+        &mut *conn,
+        crate::sip::change::EXTENSION,
+        credential.extension_id.as_str(),
+        credential.updated_us,
+    )
+    .await
 }
 
 /// Reads the digest credentials of an account's extension.

@@ -60,6 +60,34 @@ pub struct Settings {
     pub stripe_api_base: String,
     /// Allow white labels' webhook URLs on loopback and private addresses.
     pub webhook_allow_private_targets: bool,
+    /// Address the SIP service listens on, UDP and TCP.
+    pub sip_listen: String,
+    /// Whether the SIP service also listens on TCP.
+    pub sip_tcp: bool,
+    /// The address phones are told to register with (`host:port`), shown in the portal;
+    /// empty shows `sip_listen`.
+    pub sip_public_address: String,
+    /// Address of the SIP service's Prometheus metrics (`GET /metrics`); empty turns it off.
+    pub sip_metrics_listen: String,
+    /// Largest SIP message accepted, in bytes.
+    pub sip_max_message_bytes: usize,
+    /// Messages one source address may send per second on average (bursts of twice that);
+    /// 0 turns the limit off.
+    pub sip_max_requests_per_source: u32,
+    /// Shortest registration accepted, in seconds; shorter requests get 423.
+    pub sip_min_expires_secs: u32,
+    /// Longest registration granted, in seconds; longer requests are reduced to it.
+    pub sip_max_expires_secs: u32,
+    /// Seconds a digest nonce stays fresh.
+    pub sip_nonce_lifetime_secs: u64,
+    /// Failed authentications within the window that block a source address or an extension.
+    pub sip_lockout_failures: u32,
+    /// The window over which failures are counted, in seconds.
+    pub sip_lockout_window_secs: u64,
+    /// How long a block lasts, in seconds.
+    pub sip_lockout_secs: u64,
+    /// How often the SIP service reads the change feed and writes bindings behind, in ms.
+    pub sip_sync_interval_ms: u64,
 }
 
 impl Default for Settings {
@@ -90,6 +118,19 @@ impl Default for Settings {
             max_open_port_orders: 10,
             stripe_api_base: "https://api.stripe.com".into(),
             webhook_allow_private_targets: false,
+            sip_listen: "127.0.0.1:5060".into(),
+            sip_tcp: true,
+            sip_public_address: String::new(),
+            sip_metrics_listen: "127.0.0.1:9060".into(),
+            sip_max_message_bytes: 65_535,
+            sip_max_requests_per_source: 200,
+            sip_min_expires_secs: 60,
+            sip_max_expires_secs: 3600,
+            sip_nonce_lifetime_secs: 300,
+            sip_lockout_failures: 10,
+            sip_lockout_window_secs: 300,
+            sip_lockout_secs: 900,
+            sip_sync_interval_ms: 1000,
         }
     }
 }
@@ -99,6 +140,7 @@ impl Default for Settings {
 pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub sip_listen: Option<String>,
 }
 
 impl Settings {
@@ -133,7 +175,18 @@ impl Settings {
         if let Some(data_dir) = &overrides.data_dir {
             settings.data_dir = data_dir.clone();
         }
+        if let Some(sip_listen) = &overrides.sip_listen {
+            settings.sip_listen = sip_listen.clone();
+        }
         Ok(settings)
+    }
+
+    /// The address phones register with, as shown in the portal.
+    pub fn sip_server(&self) -> String {
+        match self.sip_public_address.trim() {
+            "" => self.sip_listen.clone(),
+            address => address.to_owned(),
+        }
     }
 
     /// The database URL, defaulting to the SQLite file in the data folder.
@@ -190,6 +243,7 @@ mod tests {
         let overrides = Overrides {
             listen: Some("127.0.0.1:9100".into()),
             data_dir: None,
+            sip_listen: None,
         };
 
         let settings = Settings::load(Some(&file), &overrides).unwrap();

@@ -1,13 +1,18 @@
 //! Demo data: a platform administrator, a New Zealand white label with plans and a funded
 //! balance, its administrator and an API key, a second, Australian white label, so that
 //! tenant isolation can be seen, and a few hundred New Zealand and Australian numbers in the
-//! inventory. Running it again reuses what exists and issues fresh
-//! passwords and a fresh API key.
+//! inventory, and a managed account whose extension 101 a softphone can register with.
+//! Running it again reuses what exists and issues fresh passwords and a fresh API key.
 
-use tandem_app::access::PlatformAdmin;
+use anyhow::Context;
+use tandem_app::access::{PlatformAdmin, WhiteLabelAdmin};
+use tandem_app::customers::{Creation, CustomerInput};
+use tandem_app::pbx::ObjectInput;
 use tandem_app::plans::PlanInput;
+use tandem_app::sip::AccountSipInput;
 use tandem_app::white_labels::WhiteLabelInput;
 use tandem_app::{App, AppError};
+use tandem_domain::pbx::ObjectKind;
 use tandem_domain::{LedgerKind, Role};
 use tandem_store::white_labels::WhiteLabelRow;
 
@@ -53,6 +58,7 @@ pub struct DemoLogins {
     pub platform_admin_password: String,
     pub white_label_admin_password: String,
     pub api_key: String,
+    pub sip_extension: SipExtension,
 }
 
 fn password() -> String {
@@ -72,11 +78,7 @@ async fn ensure_white_label(
     Ok((app.create_white_label(admin, &input).await?, true))
 }
 
-async fn create_plan(
-    app: &App,
-    admin: &tandem_app::access::WhiteLabelAdmin,
-    plan: [&str; 7],
-) -> anyhow::Result<()> {
+async fn create_plan(app: &App, admin: &WhiteLabelAdmin, plan: [&str; 7]) -> anyhow::Result<()> {
     let [name, description, setup, monthly, included, extra, rental] = plan;
     let input = PlanInput {
         name: name.into(),
@@ -232,6 +234,8 @@ pub async fn seed(app: &App) -> anyhow::Result<DemoLogins> {
 
     load_numbers(app, &platform).await?;
 
+    let sip_extension = ensure_sip_extension(app, &admin).await?;
+
     let white_label = app
         .white_label_for_host(DEMO_HOST)
         .await?
@@ -241,5 +245,84 @@ pub async fn seed(app: &App) -> anyhow::Result<DemoLogins> {
         platform_admin_password,
         white_label_admin_password,
         api_key: api_key.secret,
+        sip_extension,
+    })
+}
+
+/// Legal name of the demo's managed account, which has the demo phone's extension.
+pub const DEMO_ACCOUNT: &str = "Kauri Joinery Limited";
+
+/// The SIP identity of the demo's extension 101, with a password set on every start.
+#[derive(Debug, Clone)]
+pub struct SipExtension {
+    pub username: String,
+    pub domain: String,
+    pub password: String,
+}
+
+/// Creates (or reuses) a managed account with extension 101 in the SIP domain
+/// `kauri-joinery.sip.harbour.localhost`, and sets a new password for it.
+async fn ensure_sip_extension(app: &App, admin: &WhiteLabelAdmin) -> anyhow::Result<SipExtension> {
+    let found = app
+        .list_customers(admin, Some(DEMO_ACCOUNT), None, None, 1)
+        .await?;
+    let customer_id = match found.customers.first() {
+        Some(customer) => customer.id.clone(),
+        None => {
+            let plans = app.list_plans(admin, false).await?;
+            let plan = plans
+                .iter()
+                .find(|p| p.name == "Business")
+                .context("the demo's Business plan is missing")?;
+            let input: CustomerInput = serde_json::from_value(serde_json::json!({
+                "mode": "white_label_managed",
+                "plan_id": plan.id.to_string(),
+                "business": {"legal_name": DEMO_ACCOUNT, "trading_name": "Kauri Joinery"},
+                "contact": {"given_name": "Aroha", "family_name": "Ngata",
+                            "email": "aroha@kauri.example", "phone": "021 123 4567"},
+                "billing_address": {"line1": "12 Queen Street", "suburb": "Auckland Central",
+                                    "city": "Auckland", "postcode": "1010", "country": "NZ"},
+                "service_address": {"same_as_billing": true},
+                "time_zone": "Pacific/Auckland"
+            }))?;
+            match app
+                .create_customer(admin, &input, None, &|_| String::new())
+                .await?
+            {
+                Creation::Created { customer, .. } => customer.id,
+                Creation::Replayed { .. } => anyhow::bail!("the demo account was not created"),
+            }
+        }
+    };
+    let op = admin.account_operator(&customer_id);
+    let label = AccountSipInput {
+        label: Some("kauri-joinery".into()),
+        sha256: None,
+    };
+    app.update_account_sip(&op, &label).await?;
+    let extensions = app.pbx_objects(&op, Some(ObjectKind::Extension)).await?;
+    let id = match extensions
+        .iter()
+        .find(|e| e.short_number.as_deref() == Some("101"))
+    {
+        Some(extension) => extension.id.clone(),
+        None => {
+            let input = ObjectInput {
+                number: "101".into(),
+                name: "Reception".into(),
+                ..ObjectInput::default()
+            };
+            app.create_pbx_object(&op, ObjectKind::Extension, &input, false)
+                .await?
+                .object
+                .id
+        }
+    };
+    let password = app.reset_sip_password(&op, &id).await?;
+    let sip = app.account_sip(&op).await?;
+    Ok(SipExtension {
+        username: "101".into(),
+        domain: sip.domain,
+        password,
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod sip;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn build_app(store: Store, settings: &Settings) -> App {
         webhook_allow_private_targets: settings.webhook_allow_private_targets,
         number_quarantine: Duration::from_secs(settings.number_quarantine_days * 24 * 3600),
         max_open_port_orders: settings.max_open_port_orders,
+        sip_server: Some(settings.sip_server()),
         ..AppSettings::default()
     };
     App::new(store, Arc::new(SystemClock), app_settings)

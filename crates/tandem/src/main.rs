@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tandem::config::{Overrides, Settings};
+use tandem::sip::SipService;
 use tandem::{build_app, demo, open_store, Server};
 use tandem_app::access::PlatformAdmin;
 use tandem_domain::Role;
@@ -44,18 +45,31 @@ enum Command {
         #[arg(long)]
         print_config: bool,
     },
+    /// Run the SIP service alone (the registrar phones register with), against the same
+    /// database and settings as `serve`.
+    Sip {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on, UDP and TCP [default: 127.0.0.1:5060].
+        #[arg(long, value_name = "ADDR")]
+        sip_listen: Option<String>,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
         common: Common,
     },
-    /// Create or reuse demo data, start the server, and print how to sign in.
+    /// Create or reuse demo data, start the server and the SIP service, and print how to sign
+    /// in and register a phone.
     Demo {
         #[command(flatten)]
         common: Common,
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Address the SIP service listens on, UDP and TCP [default: 127.0.0.1:5060].
+        #[arg(long, value_name = "ADDR")]
+        sip_listen: Option<String>,
     },
     /// Administration from the server's own shell.
     Admin {
@@ -134,9 +148,18 @@ fn init_logging(settings: &Settings) {
 }
 
 fn load(common: &Common, listen: Option<String>) -> anyhow::Result<Settings> {
+    load_with_sip(common, listen, None)
+}
+
+fn load_with_sip(
+    common: &Common,
+    listen: Option<String>,
+    sip_listen: Option<String>,
+) -> anyhow::Result<Settings> {
     let overrides = Overrides {
         listen,
         data_dir: common.data_dir.clone(),
+        sip_listen,
     };
     Settings::load(common.config.as_deref(), &overrides)
 }
@@ -161,6 +184,17 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(address = %server.address, "tandem is serving");
             server.wait().await
         }
+        Command::Sip { common, sip_listen } => {
+            let settings = load_with_sip(&common, None, sip_listen)?;
+            init_logging(&settings);
+            let service = SipService::start(open_store(&settings).await?, &settings).await?;
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
+            tracing::info!("stopping the SIP service");
+            service.stop().await;
+            Ok(())
+        }
         Command::Migrate { common } => {
             let settings = load(&common, None)?;
             init_logging(&settings);
@@ -170,14 +204,22 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Demo { common, listen } => {
-            let settings = load(&common, listen)?;
+        Command::Demo {
+            common,
+            listen,
+            sip_listen,
+        } => {
+            let settings = load_with_sip(&common, listen, sip_listen)?;
             init_logging(&settings);
-            let app = build_app(open_store(&settings).await?, &settings);
+            let store = open_store(&settings).await?;
+            let app = build_app(store.clone(), &settings);
             let logins = demo::seed(&app).await.context("creating the demo data")?;
+            let sip = SipService::start(store, &settings).await?;
             let server = Server::start(app, &settings).await?;
-            print_demo(&server, &settings, &logins);
-            server.wait().await
+            print_demo(&server, &settings, &logins, &sip);
+            let served = server.wait().await;
+            sip.stop().await;
+            served
         }
         Command::Admin { common, action } => {
             let settings = load(&common, None)?;
@@ -188,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn print_demo(server: &Server, settings: &Settings, logins: &demo::DemoLogins) {
+fn print_demo(server: &Server, settings: &Settings, logins: &demo::DemoLogins, sip: &SipService) {
     let port = server.address.port();
     let data_dir = settings.data_dir.display();
     println!();
@@ -217,6 +259,15 @@ fn print_demo(server: &Server, settings: &Settings, logins: &demo::DemoLogins) {
     println!(
         "  Try the API:  curl -H 'Authorization: Bearer {}' http://{}/api/v1/customers",
         logins.api_key, server.address
+    );
+    println!();
+    if let Some(udp) = sip.udp {
+        println!("  SIP registrar:              {udp} (UDP and TCP)");
+    }
+    let extension = &logins.sip_extension;
+    println!(
+        "SIP extension: sip:{}@{} password {}",
+        extension.username, extension.domain, extension.password
     );
     println!();
 }

@@ -87,10 +87,21 @@ impl DigestAuthenticator {
     /// Returns one WWW-Authenticate value per configured algorithm, sharing
     /// one new nonce, at `now` (seconds since the Unix epoch).
     pub fn challenge(&self, realm: &str, stale: bool, now: u64) -> Vec<String> {
+        self.challenge_offering(realm, &self.config.algorithms, stale, now)
+    }
+
+    /// Like [`Self::challenge`], offering `algorithms` instead of the
+    /// configured ones, for realms that allow fewer.
+    pub fn challenge_offering(
+        &self,
+        realm: &str,
+        algorithms: &[Algorithm],
+        stale: bool,
+        now: u64,
+    ) -> Vec<String> {
         let nonce = self.issuer.issue(realm, now);
         let realm = quote(realm);
-        self.config
-            .algorithms
+        algorithms
             .iter()
             .map(|algorithm| {
                 let mut value = format!(
@@ -117,6 +128,21 @@ impl DigestAuthenticator {
         lookup: impl FnOnce(&str) -> Option<StoredCredential>,
         now: u64,
     ) -> AuthOutcome {
+        let algorithms = self.config.algorithms.clone();
+        self.verify_offering(credentials, realm, method, &algorithms, lookup, now)
+    }
+
+    /// Like [`Self::verify`], accepting only `algorithms`; credentials with
+    /// another algorithm get [`AuthOutcome::Missing`], so a fresh challenge.
+    pub fn verify_offering(
+        &mut self,
+        credentials: Option<&AuthValue<'_>>,
+        realm: &str,
+        method: &str,
+        algorithms: &[Algorithm],
+        lookup: impl FnOnce(&str) -> Option<StoredCredential>,
+        now: u64,
+    ) -> AuthOutcome {
         let Some(credentials) = credentials.filter(|c| c.is_digest()) else {
             return AuthOutcome::Missing;
         };
@@ -131,7 +157,7 @@ impl DigestAuthenticator {
         let Some(algorithm) = Algorithm::from_directive(algorithm.as_deref()) else {
             return AuthOutcome::Missing;
         };
-        if !self.config.algorithms.contains(&algorithm) {
+        if !algorithms.contains(&algorithm) {
             return AuthOutcome::Missing;
         }
         let (nc_text, cnonce) = (credentials.param("nc"), credentials.param("cnonce"));

@@ -112,6 +112,14 @@ fn new_binding(
         call_id: request.call_id().to_owned(),
         cseq: request.cseq().seq,
         source,
+        transport: request.top_via().transport.to_ascii_uppercase(),
+        user_agent: request
+            .headers
+            .text("User-Agent")
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect(),
     }
 }
 

@@ -20,6 +20,10 @@ pub struct Binding {
     /// Address the REGISTER came from, where requests for this contact can
     /// be sent through a NAT.
     pub source: SocketAddr,
+    /// Transport of the REGISTER's top Via, such as `UDP` or `TCP`.
+    pub transport: String,
+    /// The User-Agent header of the REGISTER, or empty.
+    pub user_agent: String,
 }
 
 impl Binding {
@@ -49,12 +53,16 @@ pub trait LocationStore {
     fn purge_expired(&mut self, now: SystemTime) {
         let _ = now;
     }
+
+    /// Returns the number of contacts held, lapsed ones included.
+    fn contact_count(&self) -> usize;
 }
 
 /// A [`LocationStore`] in memory.
 #[derive(Debug, Default)]
 pub struct MemoryLocationStore {
     bindings: HashMap<String, Vec<Binding>>,
+    contacts: usize,
 }
 
 impl MemoryLocationStore {
@@ -88,18 +96,27 @@ impl LocationStore for MemoryLocationStore {
     }
 
     fn put(&mut self, aor: &str, bindings: Vec<Binding>) {
-        if bindings.is_empty() {
-            self.bindings.remove(aor);
+        let added = bindings.len();
+        let removed = if bindings.is_empty() {
+            self.bindings.remove(aor)
         } else {
-            self.bindings.insert(aor.to_owned(), bindings);
-        }
+            self.bindings.insert(aor.to_owned(), bindings)
+        };
+        self.contacts = self.contacts + added - removed.map_or(0, |old| old.len());
     }
 
     fn purge_expired(&mut self, now: SystemTime) {
+        let mut contacts = 0;
         self.bindings.retain(|_, list| {
             list.retain(|b| b.expires_at > now);
+            contacts += list.len();
             !list.is_empty()
         });
+        self.contacts = contacts;
+    }
+
+    fn contact_count(&self) -> usize {
+        self.contacts
     }
 }
 
@@ -115,6 +132,8 @@ mod tests {
             call_id: "c".to_owned(),
             cseq: 1,
             source: "127.0.0.1:5060".parse().unwrap(),
+            transport: "UDP".to_owned(),
+            user_agent: String::new(),
         }
     }
 
@@ -147,9 +166,12 @@ mod tests {
             "sip:2@a",
             vec![binding("sip:b@h", t0 + Duration::from_secs(50))],
         );
+        assert_eq!(store.contact_count(), 2);
         store.purge_expired(t0 + Duration::from_secs(5));
         assert_eq!(store.len(), 1);
+        assert_eq!(store.contact_count(), 1);
         store.put("sip:2@a", Vec::new());
         assert!(store.is_empty());
+        assert_eq!(store.contact_count(), 0);
     }
 }

@@ -66,7 +66,8 @@ impl<K: Eq + Hash + Clone> Counters<K> {
             .is_some_and(|until| now < until)
     }
 
-    fn record(&mut self, key: &K, now: SystemTime, config: &LockoutConfig) {
+    /// Counts a failure of `key`; returns the end of the block it started, if it started one.
+    fn record(&mut self, key: &K, now: SystemTime, config: &LockoutConfig) -> Option<SystemTime> {
         if !self.entries.contains_key(key) && self.entries.len() >= config.max_tracked {
             self.make_room(now, config);
         }
@@ -84,15 +85,25 @@ impl<K: Eq + Hash + Clone> Counters<K> {
             counter.window_start = now;
         }
         counter.failures += 1;
-        if counter.failures >= config.max_failures {
-            counter.blocked_until = Some(now + config.block_for);
-            counter.failures = 0;
-            counter.window_start = now;
+        if counter.failures < config.max_failures {
+            return None;
         }
+        let until = now + config.block_for;
+        counter.blocked_until = Some(until);
+        counter.failures = 0;
+        counter.window_start = now;
+        Some(until)
     }
 
-    fn clear(&mut self, key: &K) {
-        self.entries.remove(key);
+    fn clear(&mut self, key: &K) -> bool {
+        self.entries.remove(key).is_some()
+    }
+
+    fn blocked_count(&self, now: SystemTime) -> usize {
+        self.entries
+            .values()
+            .filter(|c| c.blocked_until.is_some_and(|until| now < until))
+            .count()
     }
 
     /// Drops idle entries; if none is idle, drops the one whose window is oldest.
@@ -115,6 +126,15 @@ impl<K: Eq + Hash + Clone> Counters<K> {
             self.entries.remove(&key);
         }
     }
+}
+
+/// The blocks one failure started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NewBlocks {
+    /// End of the block of the source address, if this failure started one.
+    pub source_until: Option<SystemTime>,
+    /// End of the block of the address-of-record, if this failure started one.
+    pub aor_until: Option<SystemTime>,
 }
 
 /// Failed-authentication counters with blocking.
@@ -140,10 +160,28 @@ impl FailureLimiter {
         self.sources.is_blocked(&source, now) || self.aors.is_blocked(&aor.to_owned(), now)
     }
 
-    /// Counts a failed authentication from `source` for `aor`.
-    pub fn record_failure(&mut self, source: IpAddr, aor: &str, now: SystemTime) {
-        self.sources.record(&source, now, &self.config);
-        self.aors.record(&aor.to_owned(), now, &self.config);
+    /// Counts a failed authentication from `source` for `aor` and returns the
+    /// blocks it started.
+    pub fn record_failure(&mut self, source: IpAddr, aor: &str, now: SystemTime) -> NewBlocks {
+        NewBlocks {
+            source_until: self.sources.record(&source, now, &self.config),
+            aor_until: self.aors.record(&aor.to_owned(), now, &self.config),
+        }
+    }
+
+    /// Forgets the failures and any block of `source`; returns whether it had any.
+    pub fn clear_source(&mut self, source: IpAddr) -> bool {
+        self.sources.clear(&source)
+    }
+
+    /// Forgets the failures and any block of `aor`; returns whether it had any.
+    pub fn clear_aor(&mut self, aor: &str) -> bool {
+        self.aors.clear(&aor.to_owned())
+    }
+
+    /// Returns how many sources and addresses-of-record are blocked at `now`.
+    pub fn blocked_count(&self, now: SystemTime) -> usize {
+        self.sources.blocked_count(now) + self.aors.blocked_count(now)
     }
 
     /// Clears the count of `aor` after a successful authentication. The
@@ -181,10 +219,30 @@ mod tests {
             limiter.record_failure(ip, &format!("sip:{i}@a.example"), at(i));
             assert!(!limiter.is_blocked(ip, "sip:other@a.example", at(i)));
         }
-        limiter.record_failure(ip, "sip:9@a.example", at(2));
+        let started = limiter.record_failure(ip, "sip:9@a.example", at(2));
+        assert_eq!(started.source_until, Some(at(602)));
+        assert_eq!(started.aor_until, None);
         assert!(limiter.is_blocked(ip, "sip:other@a.example", at(2)));
+        assert_eq!(limiter.blocked_count(at(2)), 1);
         assert!(limiter.is_blocked(ip, "sip:other@a.example", at(601)));
         assert!(!limiter.is_blocked(ip, "sip:other@a.example", at(602)));
+        assert_eq!(limiter.blocked_count(at(602)), 0);
+    }
+
+    #[test]
+    fn limiter_clear_lifts_a_block() {
+        let mut limiter = FailureLimiter::new(config());
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for i in 0..3 {
+            limiter.record_failure(ip, PHONE, at(i));
+        }
+        assert!(limiter.is_blocked(ip, "sip:other@a.example", at(3)));
+        assert!(limiter.clear_source(ip));
+        assert!(!limiter.is_blocked(ip, "sip:other@a.example", at(3)));
+        assert!(limiter.is_blocked("127.0.0.2".parse().unwrap(), PHONE, at(3)));
+        assert!(limiter.clear_aor(PHONE));
+        assert!(!limiter.clear_aor(PHONE));
+        assert!(!limiter.is_blocked(ip, PHONE, at(3)));
     }
 
     #[test]

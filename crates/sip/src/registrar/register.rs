@@ -1,13 +1,13 @@
 //! REGISTER processing (RFC 3261 section 10.3): authentication, authorization
 //! and binding updates.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::bindings::{apply_contacts, BindingError};
 use super::location::LocationStore;
 use super::lockout::{FailureLimiter, LockoutConfig};
-use crate::auth::{AuthOutcome, DigestAuthenticator, StoredCredential};
+use crate::auth::{Algorithm, AuthOutcome, DigestAuthenticator, StoredCredential};
 use crate::msg::{
     check_request, format_date, HeaderName, Rejection, Request, ResponseBuilder, Uri,
 };
@@ -24,6 +24,57 @@ pub trait Credentials {
         let _ = domain;
         true
     }
+
+    /// Returns the digest algorithms `realm` accepts, offered in this order.
+    /// The default offers SHA-256, then MD5 for phones that lack SHA-256.
+    fn algorithms(&self, realm: &str) -> &[Algorithm] {
+        let _ = realm;
+        &[Algorithm::Sha256, Algorithm::Md5]
+    }
+}
+
+/// What a blocked subject is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockSubject {
+    /// A source IP address.
+    Source,
+    /// An address-of-record.
+    Aor,
+}
+
+impl BlockSubject {
+    /// Returns `source` or `aor`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockSubject::Source => "source",
+            BlockSubject::Aor => "aor",
+        }
+    }
+}
+
+/// Something the registrar did that its owner may record or count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistrarEvent {
+    /// A wrong password or an unknown user.
+    AuthFailed {
+        /// Where the REGISTER came from.
+        source: SocketAddr,
+        /// The address-of-record it was for.
+        aor: String,
+        /// The username it claimed.
+        username: String,
+    },
+    /// Failures started a block.
+    Blocked {
+        /// Whether a source address or an address-of-record is blocked.
+        subject: BlockSubject,
+        /// The IP address or the address-of-record.
+        value: String,
+        /// The address-of-record of the failure that started the block.
+        aor: String,
+        /// When the block ends.
+        until: SystemTime,
+    },
 }
 
 /// Registrar settings.
@@ -41,6 +92,10 @@ pub struct RegistrarConfig {
     pub supported: Vec<String>,
     /// Failed-authentication blocking.
     pub lockout: LockoutConfig,
+    /// This server's own addresses. A digest `uri` of `sip:` and one of them is accepted as
+    /// well as the Request-URI itself, because some clients (sipp among them) put the server
+    /// they send to there.
+    pub server_addresses: Vec<SocketAddr>,
 }
 
 impl Default for RegistrarConfig {
@@ -52,6 +107,7 @@ impl Default for RegistrarConfig {
             max_contacts: 10,
             supported: Vec::new(),
             lockout: LockoutConfig::default(),
+            server_addresses: Vec::new(),
         }
     }
 }
@@ -64,6 +120,7 @@ pub struct Registrar<C, L> {
     location: L,
     auth: DigestAuthenticator,
     limiter: FailureLimiter,
+    events: Vec<RegistrarEvent>,
 }
 
 fn unix_secs(time: SystemTime) -> u64 {
@@ -87,7 +144,35 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
             location,
             auth,
             limiter,
+            events: Vec::new(),
         }
+    }
+
+    /// Returns the user database.
+    pub fn credentials(&self) -> &C {
+        &self.credentials
+    }
+
+    /// Returns and clears the events since the last call.
+    pub fn take_events(&mut self) -> Vec<RegistrarEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Lifts the block of a source address and forgets its failures;
+    /// returns whether it had any.
+    pub fn unblock_source(&mut self, source: IpAddr) -> bool {
+        self.limiter.clear_source(source)
+    }
+
+    /// Lifts the block of an address-of-record and forgets its failures;
+    /// returns whether it had any.
+    pub fn unblock_aor(&mut self, aor: &str) -> bool {
+        self.limiter.clear_aor(aor)
+    }
+
+    /// Returns how many sources and addresses-of-record are blocked at `now`.
+    pub fn blocked_count(&self, now: SystemTime) -> usize {
+        self.limiter.blocked_count(now)
     }
 
     /// Returns the location store.
@@ -141,10 +226,16 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
             .auth(HeaderName::Authorization)
             .find(|c| c.is_digest() && c.param("realm").as_deref() == Some(domain.as_str()));
         let store = &self.credentials;
+        let algorithms = store.algorithms(&domain);
         let lookup = |user: &str| store.lookup(&domain, user);
-        let outcome = self
-            .auth
-            .verify(credentials, &domain, "REGISTER", lookup, unix_secs(now));
+        let outcome = self.auth.verify_offering(
+            credentials,
+            &domain,
+            "REGISTER",
+            algorithms,
+            lookup,
+            unix_secs(now),
+        );
         let username = match outcome {
             AuthOutcome::Authenticated { username, .. } => username,
             AuthOutcome::Missing => {
@@ -155,12 +246,15 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
             }
             AuthOutcome::Failed { username } => {
                 tracing::info!(%source, %aor, %username, "digest authentication failed");
-                self.limiter.record_failure(source.ip(), &aor, now);
+                self.record_failure(source, &aor, username, now);
                 return self.challenge(reply(401, "Unauthorized"), &domain, false, now);
             }
         };
         let digest_uri = credentials.and_then(|c| c.param("uri"));
-        if !digest_uri.is_some_and(|uri| uri_matches(&uri, &request.uri)) {
+        let servers = &self.config.server_addresses;
+        if !digest_uri
+            .is_some_and(|uri| uri_matches(&uri, &request.uri) || names_server(&uri, servers))
+        {
             return reply(400, "Authorization URI Mismatch");
         }
 
@@ -193,6 +287,39 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
         response.header("Date", format_date(now))
     }
 
+    fn record_failure(&mut self, source: SocketAddr, aor: &str, username: String, now: SystemTime) {
+        let started = self.limiter.record_failure(source.ip(), aor, now);
+        self.events.push(RegistrarEvent::AuthFailed {
+            source,
+            aor: aor.to_owned(),
+            username,
+        });
+        let blocks = [
+            (
+                BlockSubject::Source,
+                source.ip().to_string(),
+                started.source_until,
+            ),
+            (BlockSubject::Aor, aor.to_owned(), started.aor_until),
+        ];
+        for (subject, value, until) in blocks {
+            if let Some(until) = until {
+                tracing::warn!(
+                    subject = subject.as_str(),
+                    %value,
+                    %aor,
+                    "blocked after repeated authentication failures"
+                );
+                self.events.push(RegistrarEvent::Blocked {
+                    subject,
+                    value,
+                    aor: aor.to_owned(),
+                    until,
+                });
+            }
+        }
+    }
+
     fn challenge(
         &self,
         response: ResponseBuilder,
@@ -200,8 +327,9 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
         stale: bool,
         now: SystemTime,
     ) -> ResponseBuilder {
+        let algorithms = self.credentials.algorithms(realm);
         self.auth
-            .challenge(realm, stale, unix_secs(now))
+            .challenge_offering(realm, algorithms, stale, unix_secs(now))
             .into_iter()
             .fold(response, |response, value| {
                 response.header("WWW-Authenticate", value)
@@ -230,6 +358,14 @@ fn uri_matches(directive: &str, request_uri: &Uri<'_>) -> bool {
         (Ok(Uri::Sip(a)), Uri::Sip(b)) => a.matches(b),
         _ => directive == request_uri.to_string(),
     }
+}
+
+/// Returns whether the digest `uri` directive is `sip:` and one of `servers`.
+fn names_server(directive: &str, servers: &[SocketAddr]) -> bool {
+    directive
+        .strip_prefix("sip:")
+        .and_then(|rest| rest.parse::<SocketAddr>().ok())
+        .is_some_and(|addr| servers.contains(&addr))
 }
 
 fn new_tag() -> String {

@@ -263,3 +263,12 @@ fn register_unknown_auth_scheme_is_challenged() {
     );
     assert_eq!(parsed(&bytes).status, 401);
 }
+
+#[test]
+fn digest_uri_may_name_this_server() {
+    let servers: Vec<SocketAddr> = vec!["127.0.0.1:5070".parse().unwrap()];
+    assert!(names_server("sip:127.0.0.1:5070", &servers));
+    assert!(!names_server("sip:127.0.0.1:5071", &servers));
+    assert!(!names_server("sip:101@127.0.0.1:5070", &servers));
+    assert!(!names_server("sips:127.0.0.1:5070", &servers));
+}

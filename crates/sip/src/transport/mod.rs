@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use crate::transaction::{Reliability, TimerConfig};
 
 pub use framing::{FramingError, StreamFramer};
-pub use serve::serve;
+pub use serve::{serve, serve_with, Command, Control};
 
 /// Transport settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,10 @@ pub struct TransportConfig {
     pub max_message_size: usize,
     /// Most server transactions kept at once; beyond it requests get 503.
     pub max_transactions: usize,
+    /// Messages one source IP address may send per second on average, in
+    /// bursts of up to twice as many; the rest are dropped, so one flooding
+    /// source cannot starve the others. 0 turns the limit off.
+    pub max_requests_per_source: u32,
     /// Transaction timer values.
     pub timers: TimerConfig,
 }
@@ -45,6 +49,7 @@ impl Default for TransportConfig {
             tcp: Some(loopback),
             max_message_size: 65_535,
             max_transactions: 10_000,
+            max_requests_per_source: 200,
             timers: TimerConfig::default(),
         }
     }

@@ -4,17 +4,19 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
 use super::{tcp, udp, Inbound, Listeners, Peer, TransportConfig};
+use crate::metrics::Metrics;
 use crate::msg::{
     check_request, error_response, looks_like_response, parse_request, Framing, Method, Rejection,
     Request, ResponseBuilder,
 };
-use crate::registrar::{Credentials, LocationStore, Registrar};
+use crate::registrar::{Credentials, LocationStore, Registrar, RegistrarEvent};
 use crate::transaction::{Action, ServerInvite, ServerKey, ServerNonInvite};
 
 /// Methods this server handles; other methods get 405 or 501.
@@ -22,6 +24,98 @@ const ALLOW: &str = "REGISTER, OPTIONS";
 
 /// How often lapsed bindings are purged from the location store.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often the gauges of [`Metrics`] are refreshed.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Most sources whose request rate is tracked at once.
+const MAX_RATE_TRACKED: usize = 100_000;
+
+/// An instruction to a running serve loop from the rest of the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Lift the block of a source address and forget its failures.
+    UnblockSource(IpAddr),
+    /// Lift the block of an address-of-record and forget its failures.
+    UnblockAor(String),
+    /// Remove every binding of an address-of-record, such as a deleted extension's.
+    RemoveBindings(String),
+}
+
+/// The links between a serve loop and the rest of the service: figures it
+/// updates, instructions it obeys and registrar events it reports.
+#[derive(Debug)]
+pub struct Control {
+    /// Figures the loop updates.
+    pub metrics: Arc<Metrics>,
+    /// Instructions, read between messages.
+    pub commands: Option<mpsc::Receiver<Command>>,
+    /// Where registrar events go; when the channel is full they are dropped.
+    pub events: Option<mpsc::Sender<RegistrarEvent>>,
+}
+
+impl Control {
+    /// A loop that only updates `metrics`.
+    pub fn detached(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics,
+            commands: None,
+            events: None,
+        }
+    }
+}
+
+/// Per-source token buckets: each source may send `rate` messages a second
+/// on average, in bursts of up to twice that.
+struct SourceRates {
+    rate: f64,
+    buckets: HashMap<IpAddr, (f64, Instant)>,
+}
+
+impl SourceRates {
+    fn new(rate: u32) -> Self {
+        Self {
+            rate: f64::from(rate),
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Takes a token for `source`; returns false when it has none left.
+    fn allow(&mut self, source: IpAddr, now: Instant) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let burst = self.rate * 2.0;
+        if self.buckets.len() >= MAX_RATE_TRACKED && !self.buckets.contains_key(&source) {
+            // Sources whose buckets have refilled have nothing to remember.
+            let rate = self.rate;
+            self.buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+            if self.buckets.len() >= MAX_RATE_TRACKED {
+                return false;
+            }
+        }
+        let (tokens, at) = self.buckets.entry(source).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(burst);
+        *at = now;
+        if *tokens < 1.0 {
+            return false;
+        }
+        *tokens -= 1.0;
+        true
+    }
+}
+
+/// The serve loop's own state.
+struct Loop<'a, C, L> {
+    config: &'a TransportConfig,
+    registrar: Registrar<C, L>,
+    table: HashMap<ServerKey, Entry>,
+    rates: SourceRates,
+    metrics: Arc<Metrics>,
+    events: Option<mpsc::Sender<RegistrarEvent>>,
+}
 
 enum ServerTransaction {
     Invite(ServerInvite),
@@ -53,7 +147,23 @@ struct Entry {
 pub async fn serve<C, L>(
     listeners: Listeners,
     config: TransportConfig,
-    mut registrar: Registrar<C, L>,
+    registrar: Registrar<C, L>,
+    shutdown: impl Future<Output = ()>,
+) where
+    C: Credentials,
+    L: LocationStore,
+{
+    let control = Control::detached(Arc::new(Metrics::new()));
+    serve_with(listeners, config, registrar, control, shutdown).await;
+}
+
+/// Serves SIP on `listeners` until `shutdown` completes, linked to the rest
+/// of the service by `control`.
+pub async fn serve_with<C, L>(
+    listeners: Listeners,
+    config: TransportConfig,
+    registrar: Registrar<C, L>,
+    control: Control,
     shutdown: impl Future<Output = ()>,
 ) where
     C: Credentials,
@@ -66,6 +176,7 @@ pub async fn serve<C, L>(
             socket,
             config.max_message_size,
             inbound_tx.clone(),
+            control.metrics.clone(),
         )));
     }
     if let Some(listener) = listeners.tcp {
@@ -73,16 +184,27 @@ pub async fn serve<C, L>(
             listener,
             config.max_message_size,
             inbound_tx.clone(),
+            control.metrics.clone(),
         )));
     }
     drop(inbound_tx);
     tracing::info!("SIP service started");
 
-    let mut table: HashMap<ServerKey, Entry> = HashMap::new();
+    let mut commands = control.commands;
+    let mut state = Loop {
+        config: &config,
+        registrar,
+        table: HashMap::new(),
+        rates: SourceRates::new(config.max_requests_per_source),
+        metrics: control.metrics,
+        events: control.events,
+    };
     let mut purge = tokio::time::interval(PURGE_INTERVAL);
+    let mut gauges = tokio::time::interval(GAUGE_INTERVAL);
     tokio::pin!(shutdown);
     loop {
-        let deadline = table
+        let deadline = state
+            .table
             .values()
             .filter_map(|e| e.transaction.next_deadline())
             .min();
@@ -92,16 +214,27 @@ pub async fn serve<C, L>(
                 None => std::future::pending().await,
             }
         };
+        let command = async {
+            match commands.as_mut() {
+                Some(receiver) => receiver.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = &mut shutdown => break,
             received = inbound.recv() => match received {
-                Some((bytes, peer)) => {
-                    handle(&bytes, &peer, &config, &mut registrar, &mut table).await;
-                }
+                Some((bytes, peer)) => state.handle(&bytes, &peer).await,
                 None => break,
             },
-            () = timer => fire_timers(&mut table, Instant::now()).await,
-            _ = purge.tick() => registrar.location_mut().purge_expired(SystemTime::now()),
+            () = timer => fire_timers(&mut state.table, Instant::now()).await,
+            received = command => match received {
+                Some(command) => state.obey(command),
+                None => commands = None,
+            },
+            _ = purge.tick() => {
+                state.registrar.location_mut().purge_expired(SystemTime::now());
+            }
+            _ = gauges.tick() => state.update_gauges(),
         }
     }
     for task in tasks {
@@ -141,101 +274,142 @@ async fn execute(actions: &[Action], peer: &Peer) -> bool {
     terminated
 }
 
-async fn handle<C: Credentials, L: LocationStore>(
-    bytes: &[u8],
-    peer: &Peer,
-    config: &TransportConfig,
-    registrar: &mut Registrar<C, L>,
-    table: &mut HashMap<ServerKey, Entry>,
-) {
-    let framing = match peer {
-        Peer::Udp { .. } => Framing::Datagram,
-        Peer::Tcp { .. } => Framing::Stream,
-    };
-    let request = match parse_request(bytes, framing) {
-        Ok(request) => request,
-        Err(_) if looks_like_response(bytes) => {
-            // No client transactions run here yet, so every response is stray.
-            tracing::debug!(peer = %peer.addr(), "dropped a response with no client transaction");
+impl<C: Credentials, L: LocationStore> Loop<'_, C, L> {
+    fn obey(&mut self, command: Command) {
+        match command {
+            Command::UnblockSource(ip) => {
+                let had = self.registrar.unblock_source(ip);
+                tracing::info!(source = %ip, had, "block of a source lifted");
+            }
+            Command::UnblockAor(aor) => {
+                let had = self.registrar.unblock_aor(&aor);
+                tracing::info!(%aor, had, "block of an address-of-record lifted");
+            }
+            Command::RemoveBindings(aor) => {
+                self.registrar.location_mut().put(&aor, Vec::new());
+                tracing::info!(%aor, "bindings removed");
+            }
+        }
+        self.update_gauges();
+    }
+
+    fn update_gauges(&self) {
+        self.metrics.set_gauges(
+            self.registrar.blocked_count(SystemTime::now()),
+            self.registrar.location().contact_count(),
+            self.table.len(),
+        );
+    }
+
+    async fn handle(&mut self, bytes: &[u8], peer: &Peer) {
+        let now = Instant::now();
+        if !self.rates.allow(peer.addr().ip(), now) {
+            self.metrics.dropped_flood();
             return;
         }
-        Err(error) => {
-            tracing::debug!(peer = %peer.addr(), %error, "rejected an unparsable request");
-            let reason = error.reason_phrase();
-            if let Some(response) = error_response(bytes, error.status_code(), &reason, &new_tag())
-            {
-                peer.send(response.into()).await;
+        let framing = match peer {
+            Peer::Udp { .. } => Framing::Datagram,
+            Peer::Tcp { .. } => Framing::Stream,
+        };
+        let request = match parse_request(bytes, framing) {
+            Ok(request) => request,
+            Err(_) if looks_like_response(bytes) => {
+                // No client transactions run here yet, so every response is stray.
+                tracing::debug!(peer = %peer.addr(), "dropped a response with no client transaction");
+                return;
+            }
+            Err(error) => {
+                self.metrics.unparsable();
+                tracing::debug!(peer = %peer.addr(), %error, "rejected an unparsable request");
+                let reason = error.reason_phrase();
+                if let Some(response) =
+                    error_response(bytes, error.status_code(), &reason, &new_tag())
+                {
+                    self.metrics.response(error.status_code());
+                    peer.send(response.into()).await;
+                }
+                return;
+            }
+        };
+        self.metrics.request(&request.method);
+
+        let key = ServerKey::for_request(&request);
+        if let Some(entry) = self.table.get_mut(&key) {
+            let actions = match &mut entry.transaction {
+                ServerTransaction::Invite(tx) => tx.on_request(&request, now),
+                ServerTransaction::NonInvite(tx) => tx.on_request(),
+            };
+            if execute(&actions, &entry.peer).await {
+                self.table.remove(&key);
             }
             return;
         }
-    };
-
-    let key = ServerKey::for_request(&request);
-    let now = Instant::now();
-    if let Some(entry) = table.get_mut(&key) {
-        let actions = match &mut entry.transaction {
-            ServerTransaction::Invite(tx) => tx.on_request(&request, now),
-            ServerTransaction::NonInvite(tx) => tx.on_request(),
-        };
-        if execute(&actions, &entry.peer).await {
-            table.remove(&key);
+        if request.method == Method::Ack {
+            // An ACK for a 2xx, or for a transaction already gone: nothing to do.
+            return;
         }
-        return;
-    }
-    if request.method == Method::Ack {
-        // An ACK for a 2xx, or for a transaction already gone: nothing to do.
-        return;
-    }
-    start_transaction(&request, key, peer, config, registrar, table).await;
-}
-
-/// Creates a server transaction for a new request, lets the TU respond and
-/// keeps the transaction while it has work left.
-async fn start_transaction<C: Credentials, L: LocationStore>(
-    request: &Request<'_>,
-    key: ServerKey,
-    peer: &Peer,
-    config: &TransportConfig,
-    registrar: &mut Registrar<C, L>,
-    table: &mut HashMap<ServerKey, Entry>,
-) {
-    let source = peer.addr();
-    if table.len() >= config.max_transactions {
-        let response =
-            ResponseBuilder::for_request(request, Some(source), 503, "Service Unavailable")
-                .to_tag(&new_tag())
-                .header("Retry-After", "5");
-        peer.send(response.build().into()).await;
-        return;
+        self.start_transaction(&request, key, peer).await;
     }
 
-    let reliability = peer.reliability();
-    let (mut transaction, first) = if request.method == Method::Invite {
-        let (tx, actions) = ServerInvite::start(request, Some(source), reliability, config.timers);
-        (ServerTransaction::Invite(tx), actions)
-    } else {
-        let (tx, actions) = ServerNonInvite::start(reliability, config.timers);
-        (ServerTransaction::NonInvite(tx), actions)
-    };
-    let mut terminated = execute(&first, peer).await;
+    /// Creates a server transaction for a new request, lets the TU respond and
+    /// keeps the transaction while it has work left.
+    async fn start_transaction(&mut self, request: &Request<'_>, key: ServerKey, peer: &Peer) {
+        let source = peer.addr();
+        if self.table.len() >= self.config.max_transactions {
+            let response =
+                ResponseBuilder::for_request(request, Some(source), 503, "Service Unavailable")
+                    .to_tag(&new_tag())
+                    .header("Retry-After", "5");
+            self.metrics.response(503);
+            peer.send(response.build().into()).await;
+            return;
+        }
 
-    let response = respond(request, source, registrar);
-    let status = response.status();
-    tracing::debug!(peer = %source, method = %request.method, status, "responded to a request");
-    let now = Instant::now();
-    let actions = match &mut transaction {
-        ServerTransaction::Invite(tx) => tx.send_response(status, response.build(), now),
-        ServerTransaction::NonInvite(tx) => tx.send_response(status, response.build(), now),
-    };
-    terminated |= execute(&actions, peer).await;
-    if !terminated {
-        table.insert(
-            key,
-            Entry {
-                transaction,
-                peer: peer.clone(),
-            },
-        );
+        let reliability = peer.reliability();
+        let timers = self.config.timers;
+        let (mut transaction, first) = if request.method == Method::Invite {
+            let (tx, actions) = ServerInvite::start(request, Some(source), reliability, timers);
+            (ServerTransaction::Invite(tx), actions)
+        } else {
+            let (tx, actions) = ServerNonInvite::start(reliability, timers);
+            (ServerTransaction::NonInvite(tx), actions)
+        };
+        let mut terminated = execute(&first, peer).await;
+
+        let response = respond(request, source, &mut self.registrar);
+        self.report_events();
+        let status = response.status();
+        self.metrics.response(status);
+        tracing::debug!(peer = %source, method = %request.method, status, "responded to a request");
+        let now = Instant::now();
+        let actions = match &mut transaction {
+            ServerTransaction::Invite(tx) => tx.send_response(status, response.build(), now),
+            ServerTransaction::NonInvite(tx) => tx.send_response(status, response.build(), now),
+        };
+        terminated |= execute(&actions, peer).await;
+        if !terminated {
+            self.table.insert(
+                key,
+                Entry {
+                    transaction,
+                    peer: peer.clone(),
+                },
+            );
+        }
+    }
+
+    fn report_events(&mut self) {
+        for event in self.registrar.take_events() {
+            match &event {
+                RegistrarEvent::AuthFailed { .. } => self.metrics.auth_failure(),
+                RegistrarEvent::Blocked { .. } => self.metrics.block_started(),
+            }
+            if let Some(events) = &self.events {
+                if events.try_send(event).is_err() {
+                    tracing::warn!("registrar event dropped: its receiver is full or gone");
+                }
+            }
+        }
     }
 }
 

@@ -7,14 +7,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::framing::StreamFramer;
+use super::framing::{FramingError, StreamFramer};
 use super::{Inbound, Peer};
+use crate::metrics::Metrics;
 
 /// Accepts connections on `listener` until the inbound receiver is dropped.
 pub(crate) async fn accept(
     listener: TcpListener,
     max_message_size: usize,
     inbound: mpsc::Sender<Inbound>,
+    metrics: Arc<Metrics>,
 ) {
     loop {
         let (stream, addr) = match listener.accept().await {
@@ -27,7 +29,13 @@ pub(crate) async fn accept(
         if inbound.is_closed() {
             return;
         }
-        tokio::spawn(connection(stream, addr, max_message_size, inbound.clone()));
+        tokio::spawn(connection(
+            stream,
+            addr,
+            max_message_size,
+            inbound.clone(),
+            metrics.clone(),
+        ));
     }
 }
 
@@ -37,6 +45,7 @@ async fn connection(
     addr: SocketAddr,
     max_message_size: usize,
     inbound: mpsc::Sender<Inbound>,
+    metrics: Arc<Metrics>,
 ) {
     let (mut reader, mut writer) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Arc<[u8]>>(64);
@@ -73,6 +82,9 @@ async fn connection(
                 }
                 Ok(None) => break,
                 Err(error) => {
+                    if matches!(error, FramingError::TooLarge) {
+                        metrics.dropped_oversized();
+                    }
                     tracing::info!(%addr, %error, "closing a TCP connection that cannot be framed");
                     return;
                 }

@@ -6,6 +6,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::{Inbound, Peer};
+use crate::metrics::Metrics;
 
 /// Reads datagrams from `socket` and forwards each to `inbound` until the
 /// receiver is dropped. Datagrams over `max_message_size` are dropped.
@@ -13,6 +14,7 @@ pub(crate) async fn receive(
     socket: Arc<UdpSocket>,
     max_message_size: usize,
     inbound: mpsc::Sender<Inbound>,
+    metrics: Arc<Metrics>,
 ) {
     // One byte more than the limit shows whether a datagram was cut.
     let mut buf = vec![0u8; max_message_size + 1];
@@ -27,6 +29,7 @@ pub(crate) async fn receive(
         };
         if len > max_message_size {
             tracing::debug!(%addr, len, "dropped an oversized UDP datagram");
+            metrics.dropped_oversized();
             continue;
         }
         let peer = Peer::Udp {

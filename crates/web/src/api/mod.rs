@@ -8,6 +8,7 @@ mod dto;
 mod numbers;
 mod pbx;
 mod plans;
+mod sip;
 mod team;
 mod white_labels;
 
@@ -68,6 +69,7 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(team::router())
         .merge(numbers::router())
         .merge(pbx::router())
+        .merge(sip::router())
         .split_for_parts()
 }
 

@@ -346,13 +346,14 @@ struct ImportPage {
 }
 
 impl ImportPage {
-    fn new(state: &AppState, portal: &PbxPortal, form: Form) -> Self {
-        let host = portal
-            .white_label
-            .hosts
-            .first()
-            .map(String::as_str)
-            .unwrap_or("localhost");
+    async fn new(state: &AppState, portal: &PbxPortal, form: Form) -> Self {
+        let domain = match state.app.account_sip(&portal.op).await {
+            Ok(sip) => sip.domain,
+            Err(error) => {
+                tracing::warn!(%error, "reading the account's SIP domain failed");
+                String::new()
+            }
+        };
         let list_href = format!("{}/extensions", portal.base());
         Self {
             chrome: portal.chrome(state, "Import extensions"),
@@ -361,7 +362,7 @@ impl ImportPage {
             action: format!("{list_href}/import"),
             list_href,
             form,
-            domain: tandem_app::pbx::sip_domain(&portal.customer.account_number, host),
+            domain,
             created: Vec::new(),
             rejected: Vec::new(),
             imported: false,
@@ -371,7 +372,7 @@ impl ImportPage {
 }
 
 pub(super) async fn import_form(State(state): State<AppState>, portal: PbxPortal) -> Response {
-    render(&ImportPage::new(&state, &portal, Form::default()))
+    render(&ImportPage::new(&state, &portal, Form::default()).await)
 }
 
 /// Reads the CSV text of the import: the uploaded file, or the pasted rows without one.
@@ -426,7 +427,7 @@ pub(super) async fn import(
             let mut form = Form::with_values(values);
             let unexpected = form.absorb(AppError::Invalid(vec![error]), &|f| f.to_owned());
             debug_assert!(unexpected.is_ok(), "field errors are always shown");
-            let page = ImportPage::new(&state, &portal, form);
+            let page = ImportPage::new(&state, &portal, form).await;
             return (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response();
         }
     };
@@ -436,14 +437,14 @@ pub(super) async fn import(
             let mut form = Form::with_values(values);
             return match form.absorb(error, &|f| f.to_owned()) {
                 Ok(()) => {
-                    let page = ImportPage::new(&state, &portal, form);
+                    let page = ImportPage::new(&state, &portal, form).await;
                     (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
                 }
                 Err(error) => portal.error(&state, error),
             };
         }
     };
-    let mut page = ImportPage::new(&state, &portal, Form::default());
+    let mut page = ImportPage::new(&state, &portal, Form::default()).await;
     page.imported = true;
     let charged: i64 = report.created.iter().map(|row| row.charged_minor).sum();
     page.charged =
