@@ -53,19 +53,14 @@ pub fn parse_label(input: &str) -> Result<String, ValueError> {
     }
 }
 
-/// Parses a white label's SIP domain: a host name without a port.
+/// Parses a white label's SIP domain: a host name without a port, such as
+/// `sip.harbour.example`.
 pub fn parse_domain(input: &str) -> Result<String, ValueError> {
     let host = HostName::parse(input)?;
     if host.as_str().contains(':') {
         return Err(ValueError::new(
             "invalid_sip_domain",
             "give the domain without a port, such as sip.harbour.example",
-        ));
-    }
-    if !host.as_str().contains('.') {
-        return Err(ValueError::new(
-            "invalid_sip_domain",
-            "give a domain with at least two labels, such as sip.harbour.example",
         ));
     }
     Ok(host.as_str().to_owned())
@@ -530,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn domains_have_no_port_and_two_labels() {
+    fn domains_have_no_port() {
         assert_eq!(
             parse_domain("SIP.Harbour.Example.").unwrap(),
             "sip.harbour.example"
@@ -539,10 +534,7 @@ mod tests {
             parse_domain("sip.harbour.example:5060").unwrap_err().code,
             "invalid_sip_domain"
         );
-        assert_eq!(
-            parse_domain("localhost").unwrap_err().code,
-            "invalid_sip_domain"
-        );
+        assert_eq!(parse_domain("example").unwrap(), "example");
         assert!(parse_domain("").is_err());
     }
 
