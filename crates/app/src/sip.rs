@@ -81,6 +81,9 @@ pub struct AccountSipView {
     pub server: Option<String>,
     /// Whether phones may answer challenges with SHA-256 as well as MD5.
     pub sha256: bool,
+    /// Short numbers of extensions without a SIP password for this domain (after the domain
+    /// changed, say): each must have one set before its phone can register.
+    pub extensions_without_password: Vec<String>,
 }
 
 /// A change to an account's SIP settings; absent fields stay as they are.
@@ -197,6 +200,12 @@ impl App {
             white_label_domain,
             server: self.settings().sip_server.clone(),
             sha256: stored.sha256,
+            extensions_without_password: store_sip::extensions_without_credentials(
+                conn,
+                &customer.white_label_id,
+                &customer.id,
+            )
+            .await?,
         })
     }
 
@@ -382,6 +391,7 @@ impl App {
     pub async fn registrations(&self, op: &AccountOperator) -> AppResult<Vec<RegistrationView>> {
         let now = self.now_us();
         let mut conn = self.store.conn().await?;
+        self.customer_of(&mut conn, op).await?;
         let rows = store_sip::registrations_of_customer(
             &mut conn,
             op.white_label_id(),
@@ -415,6 +425,7 @@ impl App {
     /// Lists the blocks started by failures against one account.
     pub async fn account_sip_blocks(&self, op: &AccountOperator) -> AppResult<Vec<BlockView>> {
         let mut conn = self.store.conn().await?;
+        self.customer_of(&mut conn, op).await?;
         let scope = BlockScope::Customer(op.white_label_id(), op.customer_id());
         let rows = store_sip::blocks(&mut conn, scope, self.now_us()).await?;
         Ok(rows.iter().map(BlockView::from).collect())

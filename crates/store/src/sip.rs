@@ -97,6 +97,32 @@ pub async fn credentials_of_white_label(
     rows.iter().map(credential_from).collect()
 }
 
+/// Returns the short numbers of an account's extensions that have no credentials, such as
+/// after its SIP domain changed.
+pub async fn extensions_without_credentials(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    customer_id: &CustomerId,
+) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT o.short_number FROM pbx_objects o \
+         LEFT JOIN sip_credentials s ON s.extension_id = o.id \
+         WHERE o.customer_id = $1 AND o.white_label_id = $2 AND o.kind = 'extension' \
+         AND s.extension_id IS NULL ORDER BY o.short_number",
+    )
+    .bind(customer_id.as_str())
+    .bind(white_label_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(row
+                .try_get::<Option<String>, _>("short_number")?
+                .unwrap_or_default())
+        })
+        .collect()
+}
+
 /// Deletes the credentials of every account of a white label, or of one account.
 pub async fn delete_credentials(
     conn: &mut Conn,

@@ -809,6 +809,25 @@ fn table() -> Vec<Case> {
         .ok(Expect::SeeOther("/api-keys")),
         // Settings and branding: portal/settings.rs
         at("GET", "/settings", WhiteLabelPortal),
+        // portal/sip.rs: the white label's SIP domain (saving the default changes nothing) and
+        // blocks; a block that does not exist is not found.
+        at("GET", "/sip", WhiteLabelPortal),
+        at("POST", "/sip/domain", WhiteLabelPortal).form(&[("sip_domain", "")]),
+        case(
+            "POST",
+            "/sip/blocks/{block_id}/clear",
+            "/sip/blocks/blk_01m91hfsthdjx1bcqkbyqk6c85/clear",
+            WhiteLabelPortal,
+        )
+        .ok(NOT_FOUND),
+        at("GET", "/platform/sip", PlatformPortal),
+        case(
+            "POST",
+            "/platform/sip/blocks/{block_id}/clear",
+            "/platform/sip/blocks/blk_01m91hfsthdjx1bcqkbyqk6c85/clear",
+            PlatformPortal,
+        )
+        .ok(NOT_FOUND),
         at("POST", "/settings", WhiteLabelPortal)
             .form(&[("name", "")])
             .ok(INVALID),
@@ -1758,6 +1777,53 @@ fn pbx_api_table() -> Vec<Case> {
             "/api/v1/customers/<customer>/routing/trace?number=<number>",
             pbx,
         ),
+        // api/sip.rs: an account's SIP settings, registrations and blocks.
+        case(
+            "GET",
+            "/api/v1/customers/{id}/sip",
+            "/api/v1/customers/<customer>/sip",
+            pbx,
+        ),
+        case(
+            "PUT",
+            "/api/v1/customers/{id}/sip",
+            "/api/v1/customers/<customer>/sip",
+            pbx,
+        )
+        .json(r#"{"sha256": false}"#),
+        case(
+            "GET",
+            "/api/v1/customers/{id}/registrations",
+            "/api/v1/customers/<customer>/registrations",
+            pbx,
+        ),
+        case(
+            "GET",
+            "/api/v1/customers/{id}/sip/blocks",
+            "/api/v1/customers/<customer>/sip/blocks",
+            pbx,
+        ),
+        case(
+            "DELETE",
+            "/api/v1/customers/{id}/sip/blocks/{block}",
+            "/api/v1/customers/<customer>/sip/blocks/blk_01m91hfsthdjx1bcqkbyqk6c85",
+            pbx,
+        )
+        .ok(NOT_FOUND),
+        // The white label's SIP domain; saving the default changes nothing.
+        at("GET", "/api/v1/white-label/sip", WhiteLabelApi),
+        at("PUT", "/api/v1/white-label/sip", WhiteLabelApi).json(r#"{"sip_domain": ""}"#),
+        // Blocks: a white label's, or every one for a Platform Administrator on the platform's
+        // host.
+        at("GET", "/api/v1/sip/blocks", WhiteLabelApi).except(PlatformOnPlatformHost, None, OK),
+        case(
+            "DELETE",
+            "/api/v1/sip/blocks/{block}",
+            "/api/v1/sip/blocks/blk_01m91hfsthdjx1bcqkbyqk6c85",
+            WhiteLabelApi,
+        )
+        .ok(NOT_FOUND)
+        .except(PlatformOnPlatformHost, None, NOT_FOUND),
     ];
     for kind in &PBX_KINDS {
         cases.extend(pbx_object_rows(kind));
@@ -2042,6 +2108,29 @@ fn pbx_portal_table() -> Vec<Case> {
             "/accounts/{customer_id}/outbound-policy",
             "/accounts/<customer>/outbound-policy",
             OK,
+            LACKING_PBX,
+        ),
+        // portal/pbx/phones.rs: members save only the SHA-256 choice.
+        account_page(
+            "GET",
+            "/accounts/{customer_id}/phones",
+            "/accounts/<customer>/phones",
+            OK,
+            LACKING_PBX,
+        ),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/phones/settings",
+            "/accounts/<customer>/phones/settings",
+            OK,
+            LACKING_PBX,
+        )
+        .form(&[("sha256", "")]),
+        account_page(
+            "POST",
+            "/accounts/{customer_id}/phones/blocks/{block_id}/clear",
+            "/accounts/<customer>/phones/blocks/blk_01m91hfsthdjx1bcqkbyqk6c85/clear",
+            NOT_FOUND,
             LACKING_PBX,
         ),
         account_page(

@@ -7,10 +7,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{TestApp, PASSWORD};
-use tandem_domain::{CustomerId, MembershipId, Role, UserId};
-use tandem_store::memberships::{self, Scope};
-use tandem_store::users;
+use support::{account_key, TestApp};
 
 /// Loads numbers into the platform's pool from the command line's guard.
 async fn load(app: &TestApp, numbers: &[&str]) {
@@ -47,44 +44,6 @@ async fn customer(app: &TestApp, name: &str) -> String {
         .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().unwrap().to_string()
-}
-
-/// Creates an Account Administrator API key of `customer` through a member's session.
-async fn account_key(app: &TestApp, customer: &str, email: &str) -> String {
-    let customer_id = CustomerId::parse(customer).unwrap();
-    let hash = tandem_app::auth::hash_password(PASSWORD.into())
-        .await
-        .unwrap();
-    let mut conn = app.app.store().conn().await.unwrap();
-    let user_id = UserId::new();
-    users::insert(&mut conn, &user_id, email, email, "Member", Some(&hash), 1)
-        .await
-        .unwrap();
-    memberships::insert_if_absent(
-        &mut conn,
-        &MembershipId::new(),
-        &user_id,
-        Role::AccountAdministrator.as_str(),
-        Scope::Customer(&app.wl.id, &customer_id),
-        1,
-    )
-    .await
-    .unwrap();
-    drop(conn);
-    let session = app.app.sign_in(email, PASSWORD, None).await.unwrap();
-    let principal = app
-        .app
-        .session(&session.token, None)
-        .await
-        .unwrap()
-        .unwrap()
-        .principal;
-    let member = principal.account_member(&app.wl.id, &customer_id).unwrap();
-    app.app
-        .create_account_api_key(&member, "tests", "account_administrator")
-        .await
-        .unwrap()
-        .secret
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {

@@ -303,3 +303,41 @@ pub fn customer_body(plan_id: &str, legal_name: &str) -> Value {
 pub fn shared<T>(value: T) -> Arc<T> {
     Arc::new(value)
 }
+
+/// Creates an Account Administrator API key of `customer` through a member's session.
+pub async fn account_key(app: &TestApp, customer: &str, email: &str) -> String {
+    let customer_id = tandem_domain::CustomerId::parse(customer).unwrap();
+    let hash = tandem_app::auth::hash_password(PASSWORD.into())
+        .await
+        .unwrap();
+    let mut conn = app.app.store().conn().await.unwrap();
+    let user_id = tandem_domain::UserId::new();
+    tandem_store::users::insert(&mut conn, &user_id, email, email, "Member", Some(&hash), 1)
+        .await
+        .unwrap();
+    tandem_store::memberships::insert_if_absent(
+        &mut conn,
+        &tandem_domain::MembershipId::new(),
+        &user_id,
+        Role::AccountAdministrator.as_str(),
+        tandem_store::memberships::Scope::Customer(&app.wl.id, &customer_id),
+        1,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let session = app.app.sign_in(email, PASSWORD, None).await.unwrap();
+    let principal = app
+        .app
+        .session(&session.token, None)
+        .await
+        .unwrap()
+        .unwrap()
+        .principal;
+    let member = principal.account_member(&app.wl.id, &customer_id).unwrap();
+    app.app
+        .create_account_api_key(&member, "tests", "account_administrator")
+        .await
+        .unwrap()
+        .secret
+}

@@ -17,6 +17,7 @@ mod plans;
 mod platform;
 mod profile;
 mod settings;
+mod sip;
 mod team;
 
 use askama::Template;
@@ -62,6 +63,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(platform::router())
         .merge(numbers::router())
         .merge(pbx::router())
+        .merge(sip::router())
 }
 
 /// The path of a white label's logo; the version makes browsers fetch a replaced logo.
@@ -145,12 +147,14 @@ const WHITE_LABEL_NAV: &[(&str, &str)] = &[
     ("/audit", "Audit log"),
     ("/team", "Team"),
     ("/api-keys", "API keys"),
+    ("/sip", "SIP"),
     ("/settings", "Settings"),
 ];
 
 const PLATFORM_NAV: &[(&str, &str)] = &[
     ("/white-labels", "White labels"),
     ("/platform/numbers", "Numbers"),
+    ("/platform/sip", "SIP"),
     ("/platform-audit", "Audit log"),
 ];
 

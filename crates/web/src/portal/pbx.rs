@@ -1,6 +1,6 @@
 //! The phone system of one customer account, under `/accounts/{customer_id}/`: lists and
 //! forms for its extensions, ring groups, IVR menus, voicemail boxes, time conditions and
-//! conference bridges, the extension import and the outbound policy.
+//! conference bridges, the extension import, the outbound policy and the Phones page.
 //!
 //! The same pages serve a white label's administrators, for any of the white label's
 //! accounts, and the account's own members whose role allows it. [`PbxPortal`] admits both and
@@ -9,6 +9,7 @@
 mod extensions;
 mod fields;
 mod form;
+mod phones;
 mod policy;
 mod summary;
 mod upload;
@@ -143,6 +144,15 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             "/accounts/{customer_id}/outbound-policy",
             get(policy::show).post(policy::save),
+        )
+        .route("/accounts/{customer_id}/phones", get(phones::show))
+        .route(
+            "/accounts/{customer_id}/phones/settings",
+            post(phones::save),
+        )
+        .route(
+            "/accounts/{customer_id}/phones/blocks/{block_id}/clear",
+            post(phones::clear_block),
         )
 }
 
