@@ -586,5 +586,28 @@ async fn portal_routes_number_to_ring_group() {
         );
     }
 
+    // The Phones page: the account's SIP domain, no phone registered yet, and a new label
+    // that deletes both extensions' passwords, which the page then asks for again.
+    open_section(&browser, &base, &account, "phones").await;
+    assert_eq!(text_of(&browser, "#sip-domain").await, sip_domain);
+    assert!(text_of(&browser, "#no-registrations")
+        .await
+        .starts_with("No phone is registered."));
+    browser
+        .find("#label")
+        .await
+        .send_keys("kauri-browser")
+        .await;
+    browser
+        .find("button[type=submit].primary")
+        .await
+        .click_and_wait_for_page()
+        .await;
+    save_screenshot(&browser, "pbx-12-phones").await;
+    let renamed = format!("kauri-browser.sip.{}", app.wl.host);
+    assert_eq!(text_of(&browser, "#sip-domain").await, renamed);
+    let needed = text_of(&browser, "#passwords-needed").await;
+    assert!(needed.contains("101, 102"), "{needed}");
+
     browser.quit().await;
 }
