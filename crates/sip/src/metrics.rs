@@ -32,7 +32,6 @@ pub struct Metrics {
     transactions: AtomicU64,
     dropped_oversized: AtomicU64,
     dropped_flood: AtomicU64,
-    dropped_blocked: AtomicU64,
     unparsable: AtomicU64,
 }
 
@@ -84,11 +83,6 @@ impl Metrics {
     /// Counts a message dropped because its source sent too many.
     pub fn dropped_flood(&self) {
         add(&self.dropped_flood);
-    }
-
-    /// Counts a request dropped because its source is blocked.
-    pub fn dropped_blocked(&self) {
-        add(&self.dropped_blocked);
     }
 
     /// Counts a message that could not be parsed.
@@ -185,12 +179,6 @@ impl Metrics {
                 "counter",
                 "Messages dropped because their source exceeded its rate.",
                 &self.dropped_flood,
-            ),
-            (
-                "tandem_sip_dropped_blocked_total",
-                "counter",
-                "Requests dropped because their source is blocked.",
-                &self.dropped_blocked,
             ),
             (
                 "tandem_sip_unparsable_total",

@@ -5,10 +5,16 @@
 //! without credentials, a stale nonce or a replayed nonce-count does not, so a
 //! phone that refreshes its registration correctly never gets blocked.
 //!
-//! NOTE: blocking by address-of-record lets anyone who has an extension's
-//! address keep its phone from registering for `block_for`, by sending wrong
-//! passwords from many addresses. The per-source block alone cannot stop a
-//! distributed guesser, so both are kept and the trade-off is the operator's.
+//! A block of an address-of-record stops guessing spread over many source
+//! addresses. It does not apply to the sources the address-of-record last
+//! authenticated from, so the extension's own phones keep registering while
+//! someone else guesses its password. Requests from other sources are still
+//! checked while it lasts: a wrong password counts against their source, and
+//! even a right one is refused.
+//!
+//! NOTE: a phone that moves to a new address while its extension is blocked
+//! (a reboot behind a new NAT address, say) is refused until the block ends or
+//! is lifted.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -137,12 +143,29 @@ pub struct NewBlocks {
     pub aor_until: Option<SystemTime>,
 }
 
+/// Sources an address-of-record authenticated from, most recent last.
+const TRUSTED_PER_AOR: usize = 4;
+
+/// What a block means for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// Nothing blocks it.
+    No,
+    /// Its source address is blocked: refuse it unread.
+    Source,
+    /// Its address-of-record is blocked and its source is not one the
+    /// address-of-record authenticated from: check it, count a failure against
+    /// the source, and refuse it either way.
+    Aor,
+}
+
 /// Failed-authentication counters with blocking.
 #[derive(Debug)]
 pub struct FailureLimiter {
     config: LockoutConfig,
     sources: Counters<IpAddr>,
     aors: Counters<String>,
+    trusted: HashMap<String, Vec<IpAddr>>,
 }
 
 impl FailureLimiter {
@@ -152,12 +175,37 @@ impl FailureLimiter {
             config,
             sources: Counters::new(),
             aors: Counters::new(),
+            trusted: HashMap::new(),
         }
     }
 
     /// Returns whether requests from `source` or for `aor` are blocked at `now`.
     pub fn is_blocked(&self, source: IpAddr, aor: &str, now: SystemTime) -> bool {
-        self.sources.is_blocked(&source, now) || self.aors.is_blocked(&aor.to_owned(), now)
+        self.check(source, aor, now) != Blocked::No
+    }
+
+    /// Returns what blocks a request from `source` for `aor` at `now`.
+    pub fn check(&self, source: IpAddr, aor: &str, now: SystemTime) -> Blocked {
+        if self.sources.is_blocked(&source, now) {
+            return Blocked::Source;
+        }
+        let trusted = self
+            .trusted
+            .get(aor)
+            .is_some_and(|sources| sources.contains(&source));
+        if !trusted && self.aors.is_blocked(&aor.to_owned(), now) {
+            return Blocked::Aor;
+        }
+        Blocked::No
+    }
+
+    /// Counts a failed authentication against `source` alone, for a request
+    /// whose address-of-record is already blocked.
+    pub fn record_source_failure(&mut self, source: IpAddr, now: SystemTime) -> NewBlocks {
+        NewBlocks {
+            source_until: self.sources.record(&source, now, &self.config),
+            aor_until: None,
+        }
     }
 
     /// Counts a failed authentication from `source` for `aor` and returns the
@@ -184,11 +232,26 @@ impl FailureLimiter {
         self.sources.blocked_count(now) + self.aors.blocked_count(now)
     }
 
-    /// Clears the count of `aor` after a successful authentication. The
-    /// source's count stays, so that one valid account does not reset a
-    /// guesser's count for another.
-    pub fn record_success(&mut self, aor: &str) {
-        self.aors.clear(&aor.to_owned());
+    /// Remembers that `aor` authenticated from `source`, and clears the
+    /// failure count of `aor` unless it is blocked. The source's count stays,
+    /// so that one valid account does not reset a guesser's count for another.
+    pub fn record_success(&mut self, source: IpAddr, aor: &str, now: SystemTime) {
+        let key = aor.to_owned();
+        if !self.aors.is_blocked(&key, now) {
+            self.aors.clear(&key);
+        }
+        if !self.trusted.contains_key(aor) && self.trusted.len() >= self.config.max_tracked {
+            // Forget an arbitrary address-of-record; its phones become ordinary sources.
+            if let Some(evicted) = self.trusted.keys().next().cloned() {
+                self.trusted.remove(&evicted);
+            }
+        }
+        let sources = self.trusted.entry(key).or_default();
+        sources.retain(|s| *s != source);
+        sources.push(source);
+        if sources.len() > TRUSTED_PER_AOR {
+            sources.remove(0);
+        }
     }
 }
 
@@ -271,13 +334,37 @@ mod tests {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         limiter.record_failure(ip, PHONE, at(0));
         limiter.record_failure(ip, PHONE, at(1));
-        limiter.record_success(PHONE);
+        limiter.record_success("127.0.0.9".parse().unwrap(), PHONE, at(1));
         limiter.record_failure("127.0.0.2".parse().unwrap(), PHONE, at(2));
         assert!(!limiter.is_blocked("127.0.0.2".parse().unwrap(), PHONE, at(2)));
         limiter.record_failure(ip, "sip:102@a.example", at(3));
         assert!(
             limiter.is_blocked(ip, "sip:103@a.example", at(3)),
             "source count survived"
+        );
+    }
+
+    #[test]
+    fn aor_block_spares_the_extensions_own_phones() {
+        let mut limiter = FailureLimiter::new(config());
+        let phone: IpAddr = "127.0.0.4".parse().unwrap();
+        let stranger: IpAddr = "127.0.0.5".parse().unwrap();
+        limiter.record_success(phone, PHONE, at(0));
+        for i in 1..=3u8 {
+            limiter.record_failure(IpAddr::from([127, 0, 1, i]), PHONE, at(u64::from(i)));
+        }
+        assert_eq!(limiter.check(phone, PHONE, at(4)), Blocked::No);
+        assert_eq!(limiter.check(stranger, PHONE, at(4)), Blocked::Aor);
+        // The phone's refresh does not lift the block for the others.
+        limiter.record_success(phone, PHONE, at(5));
+        assert_eq!(limiter.check(stranger, PHONE, at(5)), Blocked::Aor);
+        // Guessing on a blocked address-of-record still blocks the guesser.
+        for i in 0..3 {
+            limiter.record_source_failure(stranger, at(6 + i));
+        }
+        assert_eq!(
+            limiter.check(stranger, "sip:102@a.example", at(9)),
+            Blocked::Source
         );
     }
 

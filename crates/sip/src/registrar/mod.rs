@@ -11,5 +11,5 @@ mod test_support;
 
 pub use crate::auth::StoredCredential;
 pub use location::{Binding, LocationStore, MemoryLocationStore};
-pub use lockout::{FailureLimiter, LockoutConfig, NewBlocks};
+pub use lockout::{Blocked, FailureLimiter, LockoutConfig, NewBlocks};
 pub use register::{BlockSubject, Credentials, Registrar, RegistrarConfig, RegistrarEvent};

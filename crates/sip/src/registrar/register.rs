@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::bindings::{apply_contacts, BindingError};
 use super::location::LocationStore;
-use super::lockout::{FailureLimiter, LockoutConfig};
+use super::lockout::{Blocked, FailureLimiter, LockoutConfig};
 use crate::auth::{Algorithm, AuthOutcome, DigestAuthenticator, StoredCredential};
 use crate::msg::{
     check_request, format_date, HeaderName, Rejection, Request, ResponseBuilder, Uri,
@@ -216,9 +216,11 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
             Some(uri) => uri.address_of_record(),
             None => request.to().uri.to_string(),
         };
-        if self.limiter.is_blocked(source.ip(), &aor, now) {
-            return reply(403, "Forbidden");
-        }
+        let aor_blocked = match self.limiter.check(source.ip(), &aor, now) {
+            Blocked::Source => return reply(403, "Forbidden"),
+            Blocked::Aor => true,
+            Blocked::No => false,
+        };
 
         // Authentication (step 3).
         let credentials = request
@@ -246,10 +248,17 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
             }
             AuthOutcome::Failed { username } => {
                 tracing::info!(%source, %aor, %username, "digest authentication failed");
-                self.record_failure(source, &aor, username, now);
+                self.record_failure(source, &aor, aor_blocked, username, now);
+                if aor_blocked {
+                    return reply(403, "Forbidden");
+                }
                 return self.challenge(reply(401, "Unauthorized"), &domain, false, now);
             }
         };
+        if aor_blocked {
+            // Right or not, a stranger's password is not accepted while the extension is blocked.
+            return reply(403, "Forbidden");
+        }
         let digest_uri = credentials.and_then(|c| c.param("uri"));
         let servers = &self.config.server_addresses;
         if !digest_uri
@@ -266,7 +275,7 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
         if !same_user || !to_uri.host.matches(&request_uri.host) {
             return reply(403, "Forbidden");
         }
-        self.limiter.record_success(&aor);
+        self.limiter.record_success(source.ip(), &aor, now);
 
         // Bindings (steps 6 to 8).
         let current = self.location.get(&aor, now);
@@ -287,8 +296,19 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
         response.header("Date", format_date(now))
     }
 
-    fn record_failure(&mut self, source: SocketAddr, aor: &str, username: String, now: SystemTime) {
-        let started = self.limiter.record_failure(source.ip(), aor, now);
+    fn record_failure(
+        &mut self,
+        source: SocketAddr,
+        aor: &str,
+        aor_blocked: bool,
+        username: String,
+        now: SystemTime,
+    ) {
+        let started = if aor_blocked {
+            self.limiter.record_source_failure(source.ip(), now)
+        } else {
+            self.limiter.record_failure(source.ip(), aor, now)
+        };
         self.events.push(RegistrarEvent::AuthFailed {
             source,
             aor: aor.to_owned(),
