@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a Debian machine with Rust installed.
 #
-# Installs the browser test's Chromium and ChromeDriver, and the SIP peers of
-# crates/tandem/tests/sip_peers.rs (sipp, baresip, svwar and svcrack), from Debian's packages
-# when they are missing, then runs every test of the workspace. Tests use a fresh SQLite file each, unless
+# Installs what the tests drive from Debian's packages when it is missing: Chromium and
+# ChromeDriver for the browser tests, and sipp, baresip, svwar and svcrack for
+# crates/tandem/tests/sip_peers.rs. Then runs every test of the workspace. Tests use a fresh SQLite file each, unless
 # TEST_DATABASE_URL names a PostgreSQL server on which they create their own databases, such as
 #   TEST_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres scripts/test.sh
 set -euo pipefail

@@ -3,11 +3,12 @@
 //!
 //! Each test starts the HTTP server and the SIP service in-process over a fresh database (SQLite,
 //! or PostgreSQL when `TEST_DATABASE_URL` is set). It creates accounts and extensions through
-//! the API, then checks the responses the peers receive and what the API then lists. Every peer is pointed at the
-//! service's own `127.0.0.1` port and at nothing else, and is killed when its test ends.
+//! the API, then checks the responses the peers receive and what the API then lists. Every peer
+//! is bound to loopback, sends only to the service's own `127.0.0.1` port, and is killed when
+//! its test ends.
 //!
-//! The peers come from Debian's packages `sip-tester` (sipp), `baresip` and `sipvicious`; a test
-//! whose peer is missing fails and names the package to install (scripts/test.sh does so).
+//! The peers come from Debian's packages `sip-tester` (sipp), `baresip` and `sipvicious`. A test
+//! whose peer is missing fails and names the package, which scripts/test.sh installs.
 
 mod support;
 
@@ -1108,6 +1109,11 @@ async fn baresip_stays_registered_across_refresh() {
         harness.metric("tandem_sip_requests_total{method=\"REGISTER\"}") >= registers_before + 2
     );
     assert_eq!(harness.metric("tandem_sip_auth_failures_total"), 0);
+    let mut query = [0u8; 512];
+    assert!(
+        dns.try_recv_from(&mut query).is_err(),
+        "baresip sent a DNS query, so its configuration reaches beyond the service"
+    );
 }
 
 /// Arguments that keep a sipvicious tool on one loopback socket: bound to `bind_ip` on a port
