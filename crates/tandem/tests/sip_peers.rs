@@ -22,14 +22,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{TestApp, PASSWORD};
+use support::{account_key, TestApp};
 use tandem::config::Settings;
 use tandem::sip::SipService;
-use tandem_domain::{CustomerId, MembershipId, Role, UserId};
 use tandem_sip::auth::{authorization, ClientCredentials};
 use tandem_sip::msg::{parse_response, Framing, HeaderName};
-use tandem_store::memberships::{self, Scope};
-use tandem_store::users;
 use tokio::net::UdpSocket;
 
 /// How long a test waits for something the service does in the background (the change feed,
@@ -289,44 +286,6 @@ impl Harness {
             password: password.to_owned(),
         }
     }
-}
-
-/// Creates an Account Administrator API key of `customer` through a member's session.
-async fn account_key(app: &TestApp, customer: &str, email: &str) -> String {
-    let customer_id = CustomerId::parse(customer).unwrap();
-    let hash = tandem_app::auth::hash_password(PASSWORD.into())
-        .await
-        .unwrap();
-    let mut conn = app.app.store().conn().await.unwrap();
-    let user_id = UserId::new();
-    users::insert(&mut conn, &user_id, email, email, "Member", Some(&hash), 1)
-        .await
-        .unwrap();
-    memberships::insert_if_absent(
-        &mut conn,
-        &MembershipId::new(),
-        &user_id,
-        Role::AccountAdministrator.as_str(),
-        Scope::Customer(&app.wl.id, &customer_id),
-        1,
-    )
-    .await
-    .unwrap();
-    drop(conn);
-    let session = app.app.sign_in(email, PASSWORD, None).await.unwrap();
-    let principal = app
-        .app
-        .session(&session.token, None)
-        .await
-        .unwrap()
-        .unwrap()
-        .principal;
-    let member = principal.account_member(&app.wl.id, &customer_id).unwrap();
-    app.app
-        .create_account_api_key(&member, "tests", "account_administrator")
-        .await
-        .unwrap()
-        .secret
 }
 
 /// A SIP response as received.
@@ -744,8 +703,18 @@ async fn accounts_keep_same_extension_apart() {
         )
         .await;
     assert_eq!(status, 404, "{body}");
-    // NOTE: another white label's API key gets 200 and an empty list for B's registrations,
-    // not 404, because App::registrations does not check that the account is the caller's.
+    // Nor can another white label.
+    let southern = harness.app.other_white_label("southern", "0").await;
+    let (status, body) = harness
+        .app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{b}/registrations"),
+            &southern.api_key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test]
@@ -902,13 +871,17 @@ async fn lockout_blocks_guessing_source() {
         rejected.text
     );
 
-    // The phone on 127.0.0.2 keeps registering. 101's own phone on 127.0.0.4 does not, because
-    // the failures also block 101's address-of-record, whatever the source: the registrar's
-    // defence against guessing from many addresses.
+    // The phone on 127.0.0.2 keeps registering, and so does 101's own phone on 127.0.0.4: the
+    // failures also block 101's address-of-record, but not for the sources it authenticated
+    // from. A new address with 101's right password is refused while the block lasts.
     let refresh = other_phone.register_contact("desk", 300).await;
     assert_eq!(refresh.status, 200, "{}", refresh.text);
     let own_refresh = own_phone.register_contact("desk", 300).await;
-    assert_eq!(own_refresh.status, 403, "{}", own_refresh.text);
+    assert_eq!(own_refresh.status, 200, "{}", own_refresh.text);
+    let mut newcomer =
+        Phone::bind(harness.phone("127.0.0.6", "101", &domain, "kauri7Tui42x")).await;
+    let refused = newcomer.register_contact("desk", 300).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
 
     // Both blocks are in the account's list, and the source block in the white label's.
     let blocks = eventually(BACKGROUND_DEADLINE, "both blocks in the API", || async {
