@@ -272,3 +272,14 @@ fn digest_uri_may_name_this_server() {
     assert!(!names_server("sip:101@127.0.0.1:5070", &servers));
     assert!(!names_server("sips:127.0.0.1:5070", &servers));
 }
+
+#[test]
+fn register_with_max_forwards_zero_is_served() {
+    // The registrar is the request's destination, so nothing is forwarded and 483 does not
+    // apply (RFC 3261 section 16.3 is about proxies).
+    let mut registrar = registrar(RegistrarConfig::default());
+    let raw =
+        register("101", "a.example", 1, CONTACT).replace("Max-Forwards: 70", "Max-Forwards: 0");
+    let response = parsed(&send(&mut registrar, &raw, at(0))).status;
+    assert_eq!(response, 401);
+}

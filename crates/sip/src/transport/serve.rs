@@ -443,3 +443,33 @@ fn respond<C: Credentials, L: LocationStore>(
 fn new_tag() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_rates_limit_one_source_and_spare_others() {
+        let mut rates = SourceRates::new(10);
+        let t0 = Instant::now();
+        let flood: IpAddr = "127.0.0.1".parse().unwrap();
+        let quiet: IpAddr = "127.0.0.2".parse().unwrap();
+        let allowed = (0..100).filter(|_| rates.allow(flood, t0)).count();
+        assert_eq!(allowed, 20, "a burst of twice the rate");
+        assert!(rates.allow(quiet, t0), "another source is not affected");
+        assert!(!rates.allow(flood, t0 + Duration::from_millis(50)));
+        assert!(
+            rates.allow(flood, t0 + Duration::from_millis(150)),
+            "tokens refill"
+        );
+    }
+
+    #[test]
+    fn source_rates_of_zero_allow_everything() {
+        let mut rates = SourceRates::new(0);
+        let t0 = Instant::now();
+        let source: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!((0..10_000).all(|_| rates.allow(source, t0)));
+        assert!(rates.buckets.is_empty());
+    }
+}
