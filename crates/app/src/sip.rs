@@ -2,7 +2,7 @@
 //!
 //! Every account has its own SIP domain, `{label}.{white label's SIP domain}`, which is also
 //! the realm of its extensions' digest credentials. The label is the account number unless the
-//! white label gives the account another (`kauri-joinery`); the white label's domain is
+//! white label gives the account another (`kauri-joinery`). The white label's domain is
 //! `sip.{first portal host}` unless it sets its own. Because the realm is part of every stored
 //! digest, changing either deletes the credentials it affects, and each extension's password
 //! must be set again.

@@ -1,7 +1,7 @@
-//! What the SIP service reads and writes: digest credentials with their accounts, the SIP
-//! domain settings of white labels and accounts, registrations written behind from the
-//! service's memory, blocks after failed authentications, and the change feed the service
-//! follows to keep its memory current.
+//! What the SIP service reads and writes. It reads digest credentials with their accounts and
+//! the SIP domain settings of white labels and accounts. It writes registrations behind from
+//! its memory and blocks after failed authentications. The change feed keeps its memory
+//! current.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;

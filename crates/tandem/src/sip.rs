@@ -4,9 +4,9 @@
 //!   feed (`sip_changes`), which every credential, domain and block change appends to in the
 //!   same transaction. A deleted extension's entry goes, and its bindings with it, within one
 //!   sync interval.
-//! - Bindings live in memory, where the REGISTER path reads and writes them, and are written
-//!   behind to `sip_registrations` in batches each sync interval, so the portal, the API,
-//!   another node and the next start know them; no REGISTER waits for the database.
+//! - Bindings live in memory, where the REGISTER path reads and writes them. Each sync
+//!   interval they are written behind to `sip_registrations` in batches, for the portal, the
+//!   API, another node and the next start. No REGISTER waits for the database.
 //! - Blocks after failed authentications are recorded in `sip_blocks` for the portal; lifting
 //!   one there comes back through the change feed.
 //! - Prometheus metrics are served over HTTP on their own address.

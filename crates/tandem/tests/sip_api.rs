@@ -1,6 +1,7 @@
-//! SIP settings, registrations and blocks through the API over real HTTP, on SQLite or (with
-//! `TEST_DATABASE_URL`) PostgreSQL: account domains and the passwords a realm change deletes,
-//! who may change what, and blocks scoped to their tenant and lifted through the change feed.
+//! SIP settings and blocks through the API over real HTTP, on SQLite or (with
+//! `TEST_DATABASE_URL`) PostgreSQL. The tests cover account domains, the passwords a realm
+//! change deletes and who may change what. They also cover blocks scoped to their tenant and
+//! lifted through the change feed.
 
 mod support;
 
@@ -59,7 +60,7 @@ async fn stored_realm(app: &TestApp, customer: &str, extension: &str) -> Option<
 }
 
 #[tokio::test]
-async fn realm_changes_delete_passwords_until_they_are_set_again() {
+async fn realm_change_clears_passwords() {
     let app = TestApp::spawn().await;
     let key = app.wl.api_key.clone();
     let kauri = customer(&app, &key, &app.wl.plan_id, "Kauri Joinery").await;
@@ -212,7 +213,7 @@ fn block(
 }
 
 #[tokio::test]
-async fn blocks_stay_in_their_tenant_and_lifting_one_tells_the_sip_service() {
+async fn blocks_stay_in_their_tenant() {
     let app = TestApp::spawn().await;
     let southern = app.other_white_label("southern", "1000.00").await;
     let kauri = customer(&app, &app.wl.api_key, &app.wl.plan_id, "Kauri Joinery").await;

@@ -1,7 +1,7 @@
-//! The SIP service over the database, with a phone written here on 127.0.0.1: credentials
-//! created through the API reach the service through the change feed, bindings are written
-//! behind and read back by a restarted service, account settings change the challenge, and
-//! the metrics endpoint counts what happened.
+//! The SIP service over the database, with a phone written here on 127.0.0.1. Credentials
+//! created through the API reach the service through the change feed. Bindings are written
+//! behind and read back by a restarted service. Account settings change the challenge, and the
+//! metrics endpoint counts what happened.
 
 mod support;
 
@@ -155,7 +155,7 @@ async fn registrations(app: &TestApp, customer: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn bindings_outlive_a_restart_and_settings_reach_the_service() {
+async fn service_follows_database_changes() {
     let app = TestApp::spawn().await;
     let key = app.wl.api_key.clone();
     let (status, body) = app

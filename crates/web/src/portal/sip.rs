@@ -34,7 +34,7 @@ struct SipPage {
     /// The white label's SIP domain form; `None` on the platform page.
     domain: Option<Form>,
     blocks: Vec<BlockView>,
-    /// Where a block's Clear form posts, before `/{id}/clear`.
+    /// The path prefix of each block's Lift form, before `/{id}/clear`.
     blocks_base: &'static str,
 }
 
