@@ -158,6 +158,9 @@ impl From<&BlockRow> for BlockView {
 
 impl App {
     /// Returns a white label's SIP domain, set or default.
+    ///
+    /// NOTE: the default follows the white label's first portal host, so changing its hosts
+    /// moves an unset SIP domain and leaves its accounts' passwords in the old realm.
     pub(crate) async fn white_label_sip_domain(
         &self,
         conn: &mut Conn,
@@ -240,7 +243,21 @@ impl App {
                 }
                 Some(match present(&Some(text.to_owned())) {
                     None => None,
-                    Some(text) => Some(parse_label(text).map_err(|e| AppError::field("label", e))?),
+                    Some(text) => {
+                        let label = parse_label(text).map_err(|e| AppError::field("label", e))?;
+                        // Digits alone are account numbers: another account's default label.
+                        if label.bytes().all(|b| b.is_ascii_digit()) {
+                            return Err(AppError::field(
+                                "label",
+                                ValueError::new(
+                                    "reserved_sip_label",
+                                    "a label of digits only is reserved for account numbers: \
+                                     add a letter, or leave it blank for this account's number",
+                                ),
+                            ));
+                        }
+                        Some(label)
+                    }
                 })
             }
         };
@@ -350,6 +367,28 @@ impl App {
         let now = self.now_us();
         let mut tx = self.store.begin().await?;
         let before = self.white_label_sip_domain(&mut tx, white_label_id).await?;
+        // Account domains are one label under their white label's, so two white labels with
+        // the same domain, set or default, could give two accounts the same realm.
+        let wanted = match &domain {
+            Some(domain) => domain.clone(),
+            None => {
+                let row = white_labels::get(&mut tx, white_label_id)
+                    .await?
+                    .ok_or(AppError::NotFound("white label"))?;
+                default_white_label_domain(row.hosts.first().map_or("localhost", String::as_str))
+            }
+        };
+        for other in white_labels::list(&mut tx).await? {
+            if other.id != *white_label_id
+                && self.white_label_sip_domain(&mut tx, &other.id).await? == wanted
+            {
+                return Err(AppError::Conflict {
+                    code: "sip_domain_taken",
+                    message: "another white label already uses this SIP domain".into(),
+                    field: Some("sip_domain".into()),
+                });
+            }
+        }
         if !store_sip::set_white_label_domain(&mut tx, white_label_id, domain.as_deref()).await? {
             return Err(AppError::Conflict {
                 code: "sip_domain_taken",

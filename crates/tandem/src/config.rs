@@ -123,7 +123,7 @@ impl Default for Settings {
             sip_public_address: String::new(),
             sip_metrics_listen: "127.0.0.1:9060".into(),
             sip_max_message_bytes: 65_535,
-            sip_max_requests_per_source: 200,
+            sip_max_requests_per_source: 50,
             sip_min_expires_secs: 60,
             sip_max_expires_secs: 3600,
             sip_nonce_lifetime_secs: 300,

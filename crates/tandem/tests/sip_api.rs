@@ -65,6 +65,17 @@ async fn realm_change_clears_passwords() {
     let key = app.wl.api_key.clone();
     let kauri = customer(&app, &key, &app.wl.plan_id, "Kauri Joinery").await;
     let other = customer(&app, &key, &app.wl.plan_id, "Totara Timber").await;
+    // Another white label cannot take this one's SIP domain, even while it is the default.
+    let southern = app.other_white_label("southern", "100.00").await;
+    let (status, body) = app
+        .api(
+            Method::PUT,
+            "/api/v1/white-label/sip",
+            &southern.api_key,
+            Some(json!({"sip_domain": "sip.harbour.localhost"})),
+        )
+        .await;
+    assert_eq!(status, 409, "a default domain is taken too: {body}");
 
     let start = sip(&app, &key, &kauri).await;
     let number = start["label"].as_str().unwrap().to_string();
@@ -129,6 +140,10 @@ async fn realm_change_clears_passwords() {
     let (status, body) = put_sip(&app, &key, &other, json!({"label": "totara timber"})).await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("label"), "{body}");
+    // Digits alone would take another account's default label, its account number.
+    let (status, body) = put_sip(&app, &key, &other, json!({"label": number})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("reserved_sip_label"), "{body}");
 
     // The white label's domain moves every account's domain, and deletes their passwords.
     let (status, body) = app
@@ -149,7 +164,6 @@ async fn realm_change_clears_passwords() {
     assert_eq!(stored_realm(&app, &kauri, &extension).await, None);
 
     // Another white label cannot take the same domain.
-    let southern = app.other_white_label("southern", "100.00").await;
     let (status, body) = app
         .api(
             Method::PUT,

@@ -269,7 +269,7 @@ async fn service_follows_database_changes() {
         .await;
     assert_eq!(status, 204, "{body}");
     eventually("the deleted extension leaving the service", async || {
-        phone.send(true, "").await.status == 404
+        phone.send(true, "").await.status == 401
     })
     .await;
     eventually("the registration leaving the API", async || {

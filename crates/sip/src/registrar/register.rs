@@ -123,6 +123,10 @@ pub struct Registrar<C, L> {
     events: Vec<RegistrarEvent>,
 }
 
+/// Longest address-of-record accepted, in bytes; longer ones get 400, so that failure
+/// counters cannot be filled with huge keys.
+const MAX_AOR_LEN: usize = 256;
+
 fn unix_secs(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
@@ -216,17 +220,27 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
             Some(uri) => uri.address_of_record(),
             None => request.to().uri.to_string(),
         };
-        let aor_blocked = match self.limiter.check(source.ip(), &aor, now) {
-            Blocked::Source => return reply(403, "Forbidden"),
-            Blocked::Aor => true,
-            Blocked::No => false,
-        };
+        if aor.len() > MAX_AOR_LEN {
+            return reply(400, "Address-of-Record Too Long");
+        }
 
         // Authentication (step 3).
         let credentials = request
             .headers
             .auth(HeaderName::Authorization)
             .find(|c| c.is_digest() && c.param("realm").as_deref() == Some(domain.as_str()));
+        // Failures count against the user the credentials claim, which a guesser cannot
+        // move elsewhere by changing To.
+        let claimed = credentials
+            .and_then(|c| c.param("username"))
+            .filter(|user| user.len() <= MAX_AOR_LEN)
+            .map(|user| format!("sip:{user}@{domain}"))
+            .unwrap_or_else(|| aor.clone());
+        let aor_blocked = match self.limiter.check(source.ip(), &claimed, now) {
+            Blocked::Source => return reply(403, "Forbidden"),
+            Blocked::Aor => true,
+            Blocked::No => self.limiter.check(source.ip(), &aor, now) == Blocked::Aor,
+        };
         let store = &self.credentials;
         let algorithms = store.algorithms(&domain);
         let lookup = |user: &str| store.lookup(&domain, user);
@@ -248,7 +262,7 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
             }
             AuthOutcome::Failed { username } => {
                 tracing::info!(%source, %aor, %username, "digest authentication failed");
-                self.record_failure(source, &aor, aor_blocked, username, now);
+                self.record_failure(source, &claimed, aor_blocked, username, now);
                 if aor_blocked {
                     return reply(403, "Forbidden");
                 }

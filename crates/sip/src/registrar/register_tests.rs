@@ -283,3 +283,49 @@ fn register_with_max_forwards_zero_is_served() {
     let response = parsed(&send(&mut registrar, &raw, at(0))).status;
     assert_eq!(response, 401);
 }
+
+#[test]
+fn failures_count_against_the_claimed_user() {
+    let config = RegistrarConfig {
+        lockout: crate::registrar::LockoutConfig {
+            max_failures: 3,
+            ..Default::default()
+        },
+        ..RegistrarConfig::default()
+    };
+    let mut registrar = registrar(config);
+    // Guesses for 101's password sent with another user in To.
+    for cseq in 1..=3 {
+        let challenge = send(
+            &mut registrar,
+            &register("999", "a.example", cseq * 2, CONTACT),
+            at(0),
+        );
+        let challenge = parsed(&challenge);
+        let value = challenge
+            .headers
+            .auth(crate::msg::HeaderName::WwwAuthenticate)
+            .last()
+            .unwrap();
+        let guess = ClientCredentials {
+            username: "101",
+            password: "guess",
+        };
+        let answer = authorization(value, guess, "REGISTER", "sip:a.example", "c1", 1).unwrap();
+        let extra = format!("{CONTACT}Authorization: {answer}\r\n");
+        send(
+            &mut registrar,
+            &register("999", "a.example", cseq * 2 + 1, &extra),
+            at(0),
+        );
+    }
+    let blocked: Vec<String> = registrar
+        .take_events()
+        .into_iter()
+        .filter_map(|event| match event {
+            RegistrarEvent::Blocked { value, .. } => Some(value),
+            RegistrarEvent::AuthFailed { .. } => None,
+        })
+        .collect();
+    assert_eq!(blocked, ["127.0.0.1", "sip:101@a.example"]);
+}

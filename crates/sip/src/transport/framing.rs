@@ -28,6 +28,12 @@ impl StreamFramer {
         }
     }
 
+    /// Returns whether part of a message is waiting for the rest (keep-alive
+    /// line breaks do not count).
+    pub fn has_partial(&self) -> bool {
+        self.buf.iter().any(|b| !b.is_ascii_whitespace())
+    }
+
     /// Appends bytes read from the stream.
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);

@@ -35,8 +35,11 @@ pub struct TransportConfig {
     pub max_transactions: usize,
     /// Messages one source IP address may send per second on average, in
     /// bursts of up to twice as many; the rest are dropped, so one flooding
-    /// source cannot starve the others. 0 turns the limit off.
+    /// source cannot starve the others. 0 turns the limit off. UDP datagrams are
+    /// counted as they are read, before they wait for the serve loop.
     pub max_requests_per_source: u32,
+    /// Most TCP connections open at once; further connections are closed at once.
+    pub max_tcp_connections: usize,
     /// Transaction timer values.
     pub timers: TimerConfig,
 }
@@ -49,7 +52,8 @@ impl Default for TransportConfig {
             tcp: Some(loopback),
             max_message_size: 65_535,
             max_transactions: 10_000,
-            max_requests_per_source: 200,
+            max_requests_per_source: 50,
+            max_tcp_connections: 1024,
             timers: TimerConfig::default(),
         }
     }

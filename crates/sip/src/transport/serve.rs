@@ -67,13 +67,13 @@ impl Control {
 
 /// Per-source token buckets: each source may send `rate` messages a second
 /// on average, in bursts of up to twice that.
-struct SourceRates {
+pub(super) struct SourceRates {
     rate: f64,
     buckets: HashMap<IpAddr, (f64, Instant)>,
 }
 
 impl SourceRates {
-    fn new(rate: u32) -> Self {
+    pub(super) fn new(rate: u32) -> Self {
         Self {
             rate: f64::from(rate),
             buckets: HashMap::new(),
@@ -81,7 +81,7 @@ impl SourceRates {
     }
 
     /// Takes a token for `source`; returns false when it has none left.
-    fn allow(&mut self, source: IpAddr, now: Instant) -> bool {
+    pub(super) fn allow(&mut self, source: IpAddr, now: Instant) -> bool {
         if self.rate <= 0.0 {
             return true;
         }
@@ -175,6 +175,7 @@ pub async fn serve_with<C, L>(
         tasks.push(tokio::spawn(udp::receive(
             socket,
             config.max_message_size,
+            SourceRates::new(config.max_requests_per_source),
             inbound_tx.clone(),
             control.metrics.clone(),
         )));
@@ -183,6 +184,7 @@ pub async fn serve_with<C, L>(
         tasks.push(tokio::spawn(tcp::accept(
             listener,
             config.max_message_size,
+            config.max_tcp_connections,
             inbound_tx.clone(),
             control.metrics.clone(),
         )));
@@ -303,7 +305,8 @@ impl<C: Credentials, L: LocationStore> Loop<'_, C, L> {
 
     async fn handle(&mut self, bytes: &[u8], peer: &Peer) {
         let now = Instant::now();
-        if !self.rates.allow(peer.addr().ip(), now) {
+        // UDP datagrams were counted by their receive task, before the queue.
+        if matches!(peer, Peer::Tcp { .. }) && !self.rates.allow(peer.addr().ip(), now) {
             self.metrics.dropped_flood();
             return;
         }

@@ -5,14 +5,17 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use super::serve::SourceRates;
 use super::{Inbound, Peer};
 use crate::metrics::Metrics;
 
 /// Reads datagrams from `socket` and forwards each to `inbound` until the
-/// receiver is dropped. Datagrams over `max_message_size` are dropped.
+/// receiver is dropped. Datagrams over `max_message_size`, and those of a
+/// source over its rate, are dropped.
 pub(crate) async fn receive(
     socket: Arc<UdpSocket>,
     max_message_size: usize,
+    mut rates: SourceRates,
     inbound: mpsc::Sender<Inbound>,
     metrics: Arc<Metrics>,
 ) {
@@ -27,6 +30,10 @@ pub(crate) async fn receive(
                 continue;
             }
         };
+        if !rates.allow(addr.ip(), std::time::Instant::now()) {
+            metrics.dropped_flood();
+            continue;
+        }
         if len > max_message_size {
             tracing::debug!(%addr, len, "dropped an oversized UDP datagram");
             metrics.dropped_oversized();
