@@ -209,29 +209,55 @@ impl HelloServer {
 }
 
 /// The bare Argon2id verification rate with the product's parameters (the `argon2` crate's
-/// defaults, m = 19 MiB, t = 2, p = 1), one verification per CPU at a time.
+/// defaults, m = 19 MiB, t = 2, p = 1): one thread per CPU verifying in a loop, as the
+/// product's hashing threads do.
 pub async fn argon2_verifications(duration: Duration) -> anyhow::Result<Phase> {
     let salt = SaltString::encode_b64(b"benchmark-salt!!").map_err(anyhow::Error::msg)?;
     let hash = Argon2::default()
         .hash_password(b"correct horse battery staple", &salt)
         .map_err(anyhow::Error::msg)?
         .to_string();
-    let hash: Arc<str> = Arc::from(hash);
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Ok(closed_loop(cpus, duration, move |_, _| {
-        let hash = hash.clone();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                let parsed = PasswordHash::new(&hash).map_err(|e| e.to_string())?;
-                Argon2::default()
-                    .verify_password(b"correct horse battery staple", &parsed)
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .map_err(|e| e.to_string())?
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let measured = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let phases: Vec<Phase> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut phase = Phase::default();
+                        let parsed = PasswordHash::new(&hash).expect("hash just made");
+                        while Instant::now() < deadline {
+                            let began = Instant::now();
+                            let verified = Argon2::default()
+                                .verify_password(b"correct horse battery staple", &parsed);
+                            phase.latencies.push(began.elapsed());
+                            match verified {
+                                Ok(()) => phase.succeeded += 1,
+                                Err(error) => {
+                                    *phase.failures.entry(error.to_string()).or_default() += 1;
+                                }
+                            }
+                        }
+                        phase
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().unwrap_or_default())
+                .collect()
+        });
+        let mut total = Phase::default();
+        for phase in phases {
+            total.absorb(phase);
         }
+        total.elapsed = started.elapsed();
+        total
     })
-    .await)
+    .await
+    .context("the Argon2id threads failed")?;
+    Ok(measured)
 }
 
 /// The peak resident set size of this process, in bytes (`VmHWM`).
@@ -240,6 +266,24 @@ pub fn peak_resident_bytes() -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The resident set size of this process now, in bytes (`VmRSS`).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Prints the resident and peak memory after a phase, to standard error.
+pub fn show_memory(after: &str) {
+    let mb = |bytes: Option<u64>| bytes.map_or(0.0, |b| b as f64 / 1_048_576.0);
+    eprintln!(
+        "  memory after {after}: resident {:.0} MB, peak {:.0} MB",
+        mb(resident_bytes()),
+        mb(peak_resident_bytes())
+    );
 }
 
 /// Resets the peak resident set size, so that the generator's memory does not count.

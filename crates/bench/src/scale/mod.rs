@@ -89,9 +89,11 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
     eprintln!("checking query plans");
     let plan_checks = plans::check(store, &measured.id, &generated).await?;
 
+    load::show_memory("the previous phase");
     eprintln!("measuring the plain insert transaction rate");
     let example = crate::creation::customer_body(&plan_id, "Bench Insert").to_string();
     let inserts = crate::insert_limit::measure(store, clients, duration, &example).await?;
+    load::show_memory("the previous phase");
     eprintln!("measuring the plain primary-key read rate");
     let reads = load::primary_key_reads(store, ids.clone(), clients, duration).await;
 
@@ -100,6 +102,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
+    load::show_memory("the previous phase");
     eprintln!("measuring the HTTP hello rate");
     let hello_server = load::HelloServer::start().await?;
     let hello = {
@@ -111,8 +114,6 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .await
     };
     hello_server.stop();
-    eprintln!("measuring bare Argon2id verifications");
-    let argon2 = load::argon2_verifications(duration).await?;
 
     let server = Server::start(app.clone(), settings)
         .await
@@ -127,6 +128,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .build()?;
     let portal_base = format!("http://{}:{}", measured.host, server.address.port());
 
+    load::show_memory("the previous phase");
     eprintln!("measuring mode 2 customer creation");
     let creations = {
         let (http, url, key, plan) = (
@@ -143,6 +145,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .await
     };
 
+    load::show_memory("the previous phase");
     eprintln!("measuring GET /api/v1/customers/{{id}}");
     let gets = {
         let (http, base, key, ids) = (http.clone(), base.clone(), api_key.clone(), ids.clone());
@@ -157,6 +160,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .await
     };
 
+    load::show_memory("the previous phase");
     eprintln!("measuring the customer list's first page");
     let lists = {
         let (http, url, key) = (
@@ -170,6 +174,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .await
     };
 
+    load::show_memory("the previous phase");
     eprintln!("measuring search by name prefix");
     let searches = {
         let (http, base, key) = (http.clone(), base.clone(), api_key.clone());
@@ -184,6 +189,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .await
     };
 
+    load::show_memory("the previous phase");
     eprintln!("measuring the portal's Customers page");
     let pages = {
         let cookie = format!("tandem_session={}", session.token);
@@ -195,6 +201,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .await
     };
 
+    load::show_memory("the previous phase");
     eprintln!("measuring sign-in");
     let sign_ins = {
         let url = format!("{portal_base}/sign-in");
@@ -218,6 +225,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .await
     };
 
+    load::show_memory("the previous phase");
     eprintln!("measuring the routing table of the largest account");
     let routing = {
         let (_, largest) = &generated.largest_account;
@@ -229,7 +237,13 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         .await
     };
     server.abort();
+    load::show_memory("the last phase");
+    // The server's phases are over: the bare Argon2id threads below are the benchmark's own
+    // and do not count towards the server's peak.
     let peak = load::peak_resident_bytes();
+    eprintln!("measuring bare Argon2id verifications");
+    let argon2 = load::argon2_verifications(duration).await?;
+    load::show_memory("bare Argon2id verifications");
 
     let figures = Figures {
         inserts_per_second: inserts.per_second(),
