@@ -285,9 +285,8 @@ pub fn list_statement(
     if let Some((created_us, id)) = &filter.after {
         let a = params.len() + 1;
         let b = a + 1;
-        sql.push_str(&format!(
-            " AND (c.created_us < ${a} OR (c.created_us = ${a} AND c.id < ${b}))"
-        ));
+        // A row-value comparison lets both engines start the index range at the cursor.
+        sql.push_str(&format!(" AND (c.created_us, c.id) < (${a}, ${b})"));
         params.push(Param::Integer(*created_us));
         params.push(Param::Text(id.clone()));
     }
