@@ -470,6 +470,8 @@ impl App {
     }
 
     /// Finds the principal of a session cookie, if the session is live.
+    // NOTE: sessions are not cached: every portal request runs five statements here, because
+    // membership, user and two-factor changes have no invalidation hook yet.
     pub async fn session(
         &self,
         token: &str,

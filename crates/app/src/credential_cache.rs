@@ -13,6 +13,8 @@ use tandem_store::api_keys::ApiKeyRow;
 
 /// How long a cached key is trusted before it is read again. This bounds how long a key revoked
 /// by another process (another server on the same database) keeps working here.
+// NOTE: revocation is immediate only within the process that revoked the key. Servers that
+// share a database accept a key revoked elsewhere for up to this long.
 pub(crate) const KEY_TTL_US: i64 = 30_000_000;
 
 /// Entries kept at most; the cache empties itself when full rather than tracking use.

@@ -122,14 +122,14 @@ async fn run(args: &Args, database: &FreshDatabase) -> anyhow::Result<()> {
         let profile = scale::Profile::parse(&args.profile)?;
         let options = scale::ScaleOptions {
             profile,
-            seconds: args.seconds,
+            phase: duration,
             clients: args.clients,
             enforce: args
                 .enforce_targets
                 .unwrap_or(profile == scale::Profile::FULL),
             generate_only: args.generate_only,
         };
-        scale::run(&settings, &store, &options).await
+        scale::run(&settings, &store, &options).await.map(|_| ())
     } else if args.routing {
         routing::run(&settings, &store, args.runs.max(1)).await
     } else {

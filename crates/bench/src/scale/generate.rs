@@ -90,7 +90,7 @@ pub struct GeneratedWhiteLabel {
     pub customers: Vec<CustomerId>,
 }
 
-/// What the generator made, for the load phases to pick their targets from.
+/// The generated white labels and largest account, from which the load phases pick targets.
 #[derive(Debug)]
 pub struct Generated {
     pub white_labels: Vec<GeneratedWhiteLabel>,
@@ -292,7 +292,7 @@ const STATUSES: &[(&str, u32)] = &[
     ("closed", 2),
 ];
 
-/// A name prefix to search for: the first three to five letters of a word that starts
+/// Picks a name prefix to search for: the first three to five letters of a word that starts
 /// generated names, in lower or title case.
 pub fn search_prefix(rng: &mut impl Rng) -> String {
     let word = NAME_WORDS[rng.gen_range(0..NAME_WORDS.len())];
@@ -347,7 +347,7 @@ pub async fn generate(app: &App, store: &Store, profile: Profile) -> anyhow::Res
             loop {
                 let next = queue.lock().expect("queue lock").pop();
                 let Some((index, count)) = next else { break };
-                let mut rng = StdRng::seed_from_u64(0x7a4d_e3 ^ index as u64);
+                let mut rng = StdRng::seed_from_u64(0x7a_4de3 ^ index as u64);
                 let white_label = &white_labels[index];
                 let batch = Batch {
                     store: &store,
@@ -642,6 +642,8 @@ impl Batch<'_> {
         }
     }
 
+    // NOTE: extensions get no SIP credentials and accounts get no users, ring groups or
+    // routes, so tables such as sip_credentials, users and memberships stay small.
     async fn extensions(
         &self,
         tx: &mut tandem_store::Tx,
@@ -790,8 +792,8 @@ impl Batch<'_> {
     }
 }
 
-/// A distinct valid account number: seven digits from the white label and customer index,
-/// and the Luhn check digit.
+/// Builds a distinct valid account number: seven digits from the white label and customer
+/// index, and the Luhn check digit.
 fn account_number(white_label_index: usize, index: usize) -> String {
     let body = 1_000_000 + white_label_index * 400_000 + index;
     let body = body.to_string();
@@ -822,18 +824,18 @@ fn luhn_digit(body: &str) -> u32 {
     (10 - sum % 10) % 10
 }
 
-/// A mobile number in E.164 form: 021 for New Zealand, 04 for Australia.
+/// Picks a mobile number in E.164 form: 021 for New Zealand, 0410 to 0439 for Australia.
 fn mobile_number(country: &str, rng: &mut StdRng) -> String {
     if country == "AU" {
-        format!("+614{:08}", rng.gen_range(10_000_000..99_999_999))
+        format!("+614{:08}", rng.gen_range(10_000_000..40_000_000))
     } else {
         format!("+6421{:07}", rng.gen_range(1_000_000..9_999_999))
     }
 }
 
-/// A distinct geographic number in E.164 form and its area code. New Zealand white labels
-/// number from Auckland (09 2xx xxxx to 09 9xx xxxx); Australian ones from Sydney (02 8xxx
-/// xxxx and 02 9xxx xxxx). Each white label has a block of 350,000 numbers.
+/// Builds a distinct geographic number in E.164 form and its area code. New Zealand white
+/// labels number from Auckland (09 2xx xxxx to 09 9xx xxxx), and Australian ones from Sydney
+/// (02 8xxx xxxx and 02 9xxx xxxx). Each white label has a block of 350,000 numbers.
 fn fixed_line_number(country: &str, white_label_index: usize, serial: usize) -> (String, &str) {
     let offset = (white_label_index / 3 * 2 + white_label_index % 3) * 350_000 + serial;
     if country == "AU" {

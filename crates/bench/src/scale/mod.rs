@@ -23,8 +23,8 @@ use load::{closed_loop, expect_status, Phase};
 #[derive(Debug, Clone)]
 pub struct ScaleOptions {
     pub profile: Profile,
-    /// Seconds of each load phase.
-    pub seconds: u64,
+    /// How long each load phase runs.
+    pub phase: Duration,
     /// Concurrent clients of each load phase.
     pub clients: usize,
     /// Whether a missed target fails the run.
@@ -40,9 +40,13 @@ const SEQUENTIAL_RUNS: usize = 40;
 const ADMIN_EMAIL: &str = "admin@wl0.bench.example";
 const ADMIN_PASSWORD: &str = "scale benchmark password";
 
-/// Runs the benchmark and prints its table. Fails when `options.enforce` is set and a target
-/// is missed.
-pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> anyhow::Result<()> {
+/// Runs the benchmark, prints its table and returns the number of failed requests. Fails when
+/// `options.enforce` is set and a target is missed.
+pub async fn run(
+    settings: &Settings,
+    store: &Store,
+    options: &ScaleOptions,
+) -> anyhow::Result<u64> {
     let database = crate::database::describe(store).await?;
     let app = tandem::build_app(store.clone(), settings);
     let profile = options.profile;
@@ -63,7 +67,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
         generated.elapsed.as_secs_f64()
     );
     if options.generate_only {
-        return Ok(());
+        return Ok(0);
     }
 
     let measured = &generated.white_labels[0];
@@ -82,7 +86,7 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
     let ids: Arc<Vec<String>> =
         Arc::new(measured.customers.iter().map(|id| id.to_string()).collect());
     let plan_id = measured.plans[1].0.to_string();
-    let duration = Duration::from_secs(options.seconds);
+    let duration = options.phase;
     let clients = options.clients;
     let peak_reset = load::reset_peak_resident();
 
@@ -266,7 +270,19 @@ pub async fn run(settings: &Settings, store: &Store, options: &ScaleOptions) -> 
     if options.enforce && missed > 0 {
         bail!("{missed} target(s) missed");
     }
-    Ok(())
+    let errors = [
+        &figures.creations,
+        &figures.gets,
+        &figures.lists,
+        &figures.searches,
+        &figures.pages,
+        &figures.sign_ins,
+        &figures.routing,
+    ]
+    .iter()
+    .map(|phase| phase.errors())
+    .sum();
+    Ok(errors)
 }
 
 /// Every measured figure of one run.
@@ -324,9 +340,11 @@ fn report(
         generated.white_labels[0].customers.len()
     );
     println!(
-        "load:      {} s per phase, {} concurrent clients; portal page and routing timed {} \
+        "load:      {:.1} s per phase, {} concurrent clients; portal page and routing timed {} \
          times one after the other",
-        options.seconds, options.clients, SEQUENTIAL_RUNS
+        options.phase.as_secs_f64(),
+        options.clients,
+        SEQUENTIAL_RUNS
     );
     println!();
     println!("| measure | rate/s | p50 ms | p99 ms | errors | ratio to limit | target | result |");
@@ -503,4 +521,37 @@ fn report(
         println!("plan [{mark}] {}: {}", check.name, check.plan.join(" / "));
     }
     missed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::database::FreshDatabase;
+
+    /// Runs the whole benchmark on the tiny profile with short phases, on SQLite or, with
+    /// TEST_DATABASE_URL set, on a fresh PostgreSQL database. No target is enforced.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tiny_profile_runs() {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok();
+        let fresh = FreshDatabase::create(admin_url.as_deref()).await.unwrap();
+        let settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            data_dir: fresh.data_dir.clone(),
+            database_url: fresh.url.clone(),
+            log_level: "warn".into(),
+            ..Settings::default()
+        };
+        let store = tandem::open_store(&settings).await.unwrap();
+        let options = ScaleOptions {
+            profile: Profile::TINY,
+            phase: Duration::from_millis(200),
+            clients: 4,
+            enforce: false,
+            generate_only: false,
+        };
+        let outcome = run(&settings, &store, &options).await;
+        store.close().await;
+        fresh.remove().await.unwrap();
+        assert_eq!(outcome.unwrap(), 0);
+    }
 }
