@@ -150,6 +150,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.api_key_cache.forget(id);
         Ok(())
     }
 }

@@ -1,12 +1,12 @@
 //! Sign-in, sessions, API keys and passwords.
 //!
 //! Passwords are hashed with Argon2id (the argon2 crate's defaults: 19 MiB, 2 passes, 1 lane)
-//! on a blocking thread so the async runtime never stalls. Session tokens, CSRF tokens and API
+//! on a few dedicated threads so the async runtime never stalls. Session tokens, CSRF tokens and API
 //! keys are 256 random bits; the database keeps only the SHA-256 of tokens and keys.
 
-use std::sync::OnceLock;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -172,47 +172,140 @@ pub fn check_password(password: &str) -> Result<(), tandem_domain::ValueError> {
 /// queues instead of taking a thread and its memory each.
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        tokio::sync::Semaphore::new(cores.max(2))
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(hashing_threads()))
+}
+
+/// One hashing thread per CPU, and at least two.
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
+}
+
+type HashingJob = Box<dyn FnOnce() + Send>;
+
+/// The queue of the threads that run Argon2id. A fixed set of threads bounds the memory that
+/// the allocator keeps after each 19 MiB computation: glibc keeps freed large blocks in the
+/// arena of the thread that used them, so running them on Tokio's blocking pool, which starts
+/// new threads as it needs, left hundreds of MiB resident after a burst of sign-ins.
+fn hashing_queue() -> &'static Mutex<mpsc::Sender<HashingJob>> {
+    static QUEUE: OnceLock<Mutex<mpsc::Sender<HashingJob>>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (sender, receiver) = mpsc::channel::<HashingJob>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for index in 0..hashing_threads() {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("tandem-argon2-{index}"))
+                .spawn(move || loop {
+                    let job = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "starting a password hashing thread failed");
+            }
+        }
+        Mutex::new(sender)
     })
 }
 
-/// Hashes a password with Argon2id on a blocking thread.
-pub async fn hash_password(password: String) -> AppResult<String> {
+/// Runs `work` on a hashing thread and waits for its result.
+async fn on_hashing_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
     let _permit = hashing_permits()
         .acquire()
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let job: HashingJob = Box::new(move || {
+        let _ = sender.send(work());
+    });
+    hashing_queue()
+        .lock()
+        .map_err(|_| AppError::Internal("password hashing queue poisoned".into()))?
+        .send(job)
+        .map_err(|_| AppError::Internal("no password hashing thread is running".into()))?;
+    receiver
+        .await
+        .map_err(|_| AppError::Internal("password hashing task failed".into()))
+}
+
+/// Hashes a password with Argon2id on a hashing thread.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    on_hashing_thread(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
             .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
     })
-    .await
-    .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?
+    .await?
 }
 
-/// Verifies a password against a stored hash on a blocking thread.
+/// Verifies a password against a stored hash on a hashing thread.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let Ok(_permit) = hashing_permits().acquire().await else {
+    on_hashing_thread(move || verify_with_thread_memory(password.as_bytes(), &hash))
+        .await
+        .unwrap_or(false)
+}
+
+thread_local! {
+    /// The Argon2 working memory of one hashing thread, kept between verifications so that
+    /// each does not allocate and free 19 MiB.
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Verifies `password` against a PHC-format Argon2 hash, computing in this thread's reused
+/// working memory. Any malformed hash fails verification.
+fn verify_with_thread_memory(password: &[u8], hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_buffer = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buffer) else {
+        return false;
+    };
+    let mut output = vec![0u8; expected.len()];
+    let blocks = params.block_count();
+    let computed = ARGON2_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            password,
+            salt,
+            &mut output,
+            &mut memory[..blocks],
+        )
+    });
+    if computed.is_err() {
+        return false;
+    }
+    // Output's equality is constant-time.
+    argon2::password_hash::Output::new(&output).is_ok_and(|output| output == expected)
 }
 
 /// A hash of a random password, verified against when the email is unknown so that a wrong
@@ -377,6 +470,8 @@ impl App {
     }
 
     /// Finds the principal of a session cookie, if the session is live.
+    // NOTE: sessions are not cached: every portal request runs five statements here, because
+    // membership, user and two-factor changes have no invalidation hook yet.
     pub async fn session(
         &self,
         token: &str,
@@ -423,15 +518,26 @@ impl App {
         if !secret.starts_with(API_KEY_PREFIX) {
             return Ok(None);
         }
-        let mut conn = self.store.conn().await?;
-        let Some(key) = api_keys::find_active_by_hash(&mut conn, &token_hash(secret)).await? else {
-            return Ok(None);
+        let hash = token_hash(secret);
+        let now = self.now_us();
+        let key = match self.api_key_cache.get(&hash, now) {
+            Some(key) => key,
+            None => {
+                let generation = self.api_key_cache.generation();
+                let mut conn = self.store.conn().await?;
+                let Some(key) = api_keys::find_active_by_hash(&mut conn, &hash).await? else {
+                    return Ok(None);
+                };
+                self.api_key_cache.put(&hash, key.clone(), generation, now);
+                key
+            }
         };
         // The last use is recorded at most once a minute; skipping the UPDATE otherwise keeps
         // every request from taking SQLite's write lock.
-        let now = self.now_us();
         if key.last_used_us.is_none_or(|last| now - last >= 60_000_000) {
+            let mut conn = self.store.conn().await?;
             api_keys::touch(&mut conn, &key.id, now).await?;
+            self.api_key_cache.touched(&hash, now);
         }
         Ok(Some(Principal::api_key(key, source_ip)))
     }
@@ -517,6 +623,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.api_key_cache.forget(id);
         Ok(())
     }
 
@@ -626,5 +733,21 @@ mod tests {
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password("correct horse battery".into(), hash.clone()).await);
         assert!(!verify_password("wrong horse battery".into(), hash).await);
+    }
+
+    #[test]
+    fn thread_memory_verifies_crate_hashes() {
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        let hash = Argon2::default()
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_with_thread_memory(b"correct horse battery", &hash));
+        assert!(verify_with_thread_memory(b"correct horse battery", &hash));
+        assert!(!verify_with_thread_memory(b"wrong horse battery", &hash));
+        assert!(!verify_with_thread_memory(
+            b"correct horse battery",
+            "not a hash"
+        ));
     }
 }

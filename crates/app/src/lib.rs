@@ -29,6 +29,7 @@ pub mod white_labels;
 
 mod charges;
 mod clock;
+mod credential_cache;
 mod events;
 mod validate;
 
@@ -95,6 +96,7 @@ pub struct App {
     clock: Arc<dyn Clock>,
     settings: AppSettings,
     sign_in_limiter: Arc<auth::SignInLimiter>,
+    api_key_cache: Arc<credential_cache::ApiKeyCache>,
 }
 
 impl App {
@@ -105,6 +107,7 @@ impl App {
             clock,
             settings,
             sign_in_limiter: Arc::default(),
+            api_key_cache: Arc::default(),
         }
     }
 

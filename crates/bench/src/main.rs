@@ -1,6 +1,7 @@
 //! `tandem-bench`: measures mode 2 customer creation through the HTTP API and compares it with
 //! the plain single-row insert transaction rate of the same database; with `--routing`, measures
-//! the routing table of a large account instead.
+//! the routing table of a large account instead; with `--scale`, generates a platform of a
+//! chosen size and measures the control plane on it against the machine's limits.
 //!
 //! One run opens a fresh database: SQLite in a temporary folder, or a new database on a local
 //! PostgreSQL server. It measures the insert rate, starts the real server on 127.0.0.1 with a
@@ -13,6 +14,7 @@ mod database;
 mod insert_limit;
 mod report;
 mod routing;
+mod scale;
 
 /// Counts heap bytes so the routing benchmark can report the memory of one compilation.
 #[global_allocator]
@@ -64,6 +66,25 @@ struct Args {
     /// Repetitions of each routing measurement.
     #[arg(long, default_value_t = 50)]
     runs: usize,
+    /// Generate a platform of --profile's size, then measure creation, reads, lists, search,
+    /// the portal's Customers page, sign-in and the largest routing table on it, each against
+    /// the matching limit of this machine measured in the same run.
+    #[arg(long)]
+    scale: bool,
+    /// The size of the generated platform: full (20 white labels, 100,000 customers,
+    /// 1,000,000 extensions, 500,000 numbers, 5,000,000 ledger entries), small (a tenth of
+    /// that) or tiny (a few hundred rows, for tests).
+    #[arg(long, default_value = "small")]
+    profile: String,
+    /// Fail when a target is missed. On by default for the full profile only.
+    #[arg(long)]
+    enforce_targets: Option<bool>,
+    /// With --scale, only generate the data and measure nothing.
+    #[arg(long)]
+    generate_only: bool,
+    /// Keep the generated database instead of removing it, and print where it is.
+    #[arg(long)]
+    keep: bool,
 }
 
 #[tokio::main]
@@ -74,6 +95,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let database = FreshDatabase::create(args.database_url.as_deref()).await?;
     let outcome = run(&args, &database).await;
+    if args.keep {
+        eprintln!(
+            "kept the database at {}",
+            tandem_store::redact_url(&database.url)
+        );
+        return outcome;
+    }
     let removed = database.remove().await;
     outcome?;
     removed
@@ -90,7 +118,19 @@ async fn run(args: &Args, database: &FreshDatabase) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let store = tandem::open_store(&settings).await?;
-    let outcome = if args.routing {
+    let outcome = if args.scale {
+        let profile = scale::Profile::parse(&args.profile)?;
+        let options = scale::ScaleOptions {
+            profile,
+            phase: duration,
+            clients: args.clients,
+            enforce: args
+                .enforce_targets
+                .unwrap_or(profile == scale::Profile::FULL),
+            generate_only: args.generate_only,
+        };
+        scale::run(&settings, &store, &options).await.map(|_| ())
+    } else if args.routing {
         routing::run(&settings, &store, args.runs.max(1)).await
     } else {
         measure(args, database, &settings, &store, duration).await

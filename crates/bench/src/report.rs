@@ -100,14 +100,14 @@ fn percentile(sorted: &[Duration], percent: f64) -> Option<Duration> {
 }
 
 /// Returns the number of CPUs this process may run on, as `nproc` counts them.
-fn cpu_count() -> String {
+pub fn cpu_count() -> String {
     std::thread::available_parallelism()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
 /// Returns the first "model name" in /proc/cpuinfo.
-fn cpu_model() -> String {
+pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {
@@ -120,7 +120,7 @@ fn cpu_model() -> String {
 }
 
 /// Formats the current time as "YYYY-MM-DD HH:MM UTC".
-fn utc_now() -> String {
+pub fn utc_now() -> String {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);

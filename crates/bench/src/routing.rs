@@ -37,6 +37,27 @@ unsafe impl GlobalAlloc for CountingAllocator {
         pointer
     }
 
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // The system's calloc skips zeroing pages that the kernel hands out zeroed, as a
+        // program without this allocator would.
+        let pointer = System.alloc_zeroed(layout);
+        if !pointer.is_null() {
+            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        pointer
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = System.realloc(pointer, layout, new_size);
+        if !moved.is_null() {
+            IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+            let now = IN_USE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        moved
+    }
+
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
         System.dealloc(pointer, layout);
         IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);

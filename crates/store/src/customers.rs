@@ -200,16 +200,21 @@ pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> Sto
     Ok(())
 }
 
+/// Builds the statement of [`get`], whose parameters are the customer and white label ids.
+pub fn get_statement() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM customers c JOIN plans p ON p.id = c.plan_id \
+         WHERE c.id = $1 AND c.white_label_id = $2"
+    )
+}
+
 /// Reads one customer account of a white label.
 pub async fn get(
     conn: &mut Conn,
     white_label_id: &WhiteLabelId,
     id: &CustomerId,
 ) -> StoreResult<Option<CustomerRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM customers c JOIN plans p ON p.id = c.plan_id \
-         WHERE c.id = $1 AND c.white_label_id = $2"
-    );
+    let sql = get_statement();
     let row = sqlx::query(&sql)
         .bind(id.as_str())
         .bind(white_label_id.as_str())
@@ -230,69 +235,81 @@ pub struct CustomerFilter {
     pub limit: u32,
 }
 
-/// Lists a white label's customers newest first, one page at a time.
-pub async fn list(
-    conn: &mut Conn,
+/// A value bound to a statement that [`list_statement`] builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    Text(String),
+    Integer(i64),
+}
+
+/// Builds the statement of [`list`] and its parameters, so that its query plan can be checked
+/// with the same text the product runs.
+pub fn list_statement(
     white_label_id: &WhiteLabelId,
     filter: &CustomerFilter,
-) -> StoreResult<Vec<CustomerRow>> {
+) -> (String, Vec<Param>) {
     let mut sql = format!(
         "SELECT {COLUMNS} FROM customers c JOIN plans p ON p.id = c.plan_id \
          WHERE c.white_label_id = $1"
     );
-    let mut text_binds: Vec<String> = Vec::new();
-    let mut next = 2;
+    let mut params = vec![Param::Text(white_label_id.as_str().to_string())];
     if let Some(search) = filter
         .search
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
+        let a = params.len() + 1;
+        let b = a + 1;
         let digits: String = search.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
         if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
             sql.push_str(&format!(
-                " AND c.account_number >= ${} AND c.account_number < ${}",
-                next,
-                next + 1
+                " AND c.account_number >= ${a} AND c.account_number < ${b}"
             ));
-            text_binds.push(digits.clone());
-            text_binds.push(format!("{digits}\u{7f}"));
+            params.push(Param::Text(digits.clone()));
+            params.push(Param::Text(format!("{digits}\u{7f}")));
         } else {
             let key = search_key(search);
             sql.push_str(&format!(
                 " AND ((c.legal_name_key >= ${a} AND c.legal_name_key < ${b}) \
-                 OR (c.trading_name_key >= ${a} AND c.trading_name_key < ${b}))",
-                a = next,
-                b = next + 1
+                 OR (c.trading_name_key >= ${a} AND c.trading_name_key < ${b}))"
             ));
-            text_binds.push(key.clone());
-            text_binds.push(format!("{key}\u{10ffff}"));
+            params.push(Param::Text(key.clone()));
+            params.push(Param::Text(format!("{key}\u{10ffff}")));
         }
-        next += 2;
     }
     if let Some(status) = &filter.status {
-        sql.push_str(&format!(" AND c.status = ${next}"));
-        text_binds.push(status.clone());
-        next += 1;
+        sql.push_str(&format!(" AND c.status = ${}", params.len() + 1));
+        params.push(Param::Text(status.clone()));
     }
-    if filter.after.is_some() {
-        sql.push_str(&format!(
-            " AND (c.created_us < ${a} OR (c.created_us = ${a} AND c.id < ${b}))",
-            a = next,
-            b = next + 1
-        ));
+    if let Some((created_us, id)) = &filter.after {
+        let a = params.len() + 1;
+        let b = a + 1;
+        // A row-value comparison lets both engines start the index range at the cursor.
+        sql.push_str(&format!(" AND (c.created_us, c.id) < (${a}, ${b})"));
+        params.push(Param::Integer(*created_us));
+        params.push(Param::Text(id.clone()));
     }
     sql.push_str(&format!(
         " ORDER BY c.created_us DESC, c.id DESC LIMIT {}",
         filter.limit
     ));
+    (sql, params)
+}
 
-    let mut query = sqlx::query(&sql).bind(white_label_id.as_str());
-    for value in &text_binds {
-        query = query.bind(value);
-    }
-    if let Some((created_us, id)) = &filter.after {
-        query = query.bind(*created_us).bind(id);
+/// Lists a white label's customers newest first, one page at a time.
+pub async fn list(
+    conn: &mut Conn,
+    white_label_id: &WhiteLabelId,
+    filter: &CustomerFilter,
+) -> StoreResult<Vec<CustomerRow>> {
+    let (sql, params) = list_statement(white_label_id, filter);
+    let mut query = sqlx::query(&sql);
+    for param in &params {
+        query = match param {
+            Param::Text(text) => query.bind(text),
+            Param::Integer(value) => query.bind(*value),
+        };
     }
     let rows = query.fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()

@@ -207,13 +207,20 @@ pub async fn get(conn: &mut Conn, id: &WhiteLabelId) -> StoreResult<Option<White
 
 /// Finds the white label whose portal answers on `host` (lower case, port included if any).
 pub async fn find_by_host(conn: &mut Conn, host: &str) -> StoreResult<Option<WhiteLabelRow>> {
-    let id: Option<String> =
-        sqlx::query_scalar("SELECT white_label_id FROM white_label_hosts WHERE host = $1")
-            .bind(host)
-            .fetch_optional(&mut *conn)
-            .await?;
-    match id {
-        Some(id) => get(conn, &WhiteLabelId::from_trusted(id)).await,
+    let sql = format!(
+        "SELECT {COLUMNS} FROM white_labels \
+         WHERE id = (SELECT white_label_id FROM white_label_hosts WHERE host = $1)"
+    );
+    let row = sqlx::query(&sql)
+        .bind(host)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => {
+            let mut white_label = from_row(&row)?;
+            load_hosts(conn, &mut white_label).await?;
+            Ok(Some(white_label))
+        }
         None => Ok(None),
     }
 }

@@ -173,6 +173,7 @@ impl FromRequestParts<AppState> for PortalSession {
 #[derive(Debug, Clone)]
 pub struct ApiCaller {
     pub principal: Principal,
+    /// The portal host's white label for a session; empty for an API key, which names its own.
     pub brand: Brand,
 }
 
@@ -183,7 +184,6 @@ impl FromRequestParts<AppState> for ApiCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let brand = Brand::from_request_parts(parts, state).await?;
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .expect("infallible");
@@ -195,11 +195,16 @@ impl FromRequestParts<AppState> for ApiCaller {
             let Some(secret) = authorization.strip_prefix("Bearer ") else {
                 return Err(AppError::Unauthenticated.into());
             };
+            // An API key names its own white label, so the Host header is not looked up.
             return match state.app.api_key_principal(secret.trim(), ip).await? {
-                Some(principal) => Ok(ApiCaller { principal, brand }),
+                Some(principal) => Ok(ApiCaller {
+                    principal,
+                    brand: Brand { white_label: None },
+                }),
                 None => Err(AppError::Unauthenticated.into()),
             };
         }
+        let brand = Brand::from_request_parts(parts, state).await?;
         let Some(token) = cookie(parts, SESSION_COOKIE) else {
             return Err(AppError::Unauthenticated.into());
         };

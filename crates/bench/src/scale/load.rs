@@ -1,0 +1,307 @@
+//! Closed-loop load: concurrent clients that each send one request, wait for its response and
+//! send the next, until a deadline. Also the machine's limits that the figures are divided by.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use argon2::Argon2;
+use rand::Rng;
+use tandem_store::Store;
+
+/// The outcome of one phase: successes, every latency, and failures by cause.
+#[derive(Debug, Default)]
+pub struct Phase {
+    pub succeeded: u64,
+    pub latencies: Vec<Duration>,
+    pub failures: BTreeMap<String, u64>,
+    pub first_failure: Option<String>,
+    pub elapsed: Duration,
+}
+
+impl Phase {
+    /// Successful operations per second of wall-clock time.
+    pub fn per_second(&self) -> f64 {
+        self.succeeded as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Returns the nearest-rank percentile of the latencies in milliseconds.
+    pub fn percentile_ms(&self, percent: f64) -> Option<f64> {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        if sorted.is_empty() {
+            return None;
+        }
+        let rank = (percent / 100.0 * sorted.len() as f64).ceil() as usize;
+        Some(sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3)
+    }
+
+    /// Failed operations.
+    pub fn errors(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    fn absorb(&mut self, other: Phase) {
+        self.succeeded += other.succeeded;
+        self.latencies.extend(other.latencies);
+        for (cause, count) in other.failures {
+            *self.failures.entry(cause).or_default() += count;
+        }
+        if self.first_failure.is_none() {
+            self.first_failure = other.first_failure;
+        }
+    }
+}
+
+/// Runs `clients` loops of `operation(client, sequence)` until `duration` has passed. An
+/// operation returns `Ok(())` on success or the cause of its failure. Operations still running
+/// at the deadline finish and count.
+pub async fn closed_loop<F, Fut>(clients: usize, duration: Duration, operation: F) -> Phase
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let operation = Arc::new(operation);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut handles = Vec::with_capacity(clients);
+    for client in 0..clients {
+        let operation = operation.clone();
+        handles.push(tokio::spawn(async move {
+            let mut phase = Phase::default();
+            let mut sequence = 0;
+            while Instant::now() < deadline {
+                let began = Instant::now();
+                let outcome = operation(client, sequence).await;
+                sequence += 1;
+                phase.latencies.push(began.elapsed());
+                match outcome {
+                    Ok(()) => phase.succeeded += 1,
+                    Err(cause) => {
+                        let key: String = cause.chars().take(40).collect();
+                        *phase.failures.entry(key).or_default() += 1;
+                        phase.first_failure.get_or_insert(cause);
+                    }
+                }
+            }
+            phase
+        }));
+    }
+    let mut total = Phase::default();
+    for handle in handles {
+        match handle.await {
+            Ok(phase) => total.absorb(phase),
+            Err(error) => {
+                *total.failures.entry("task panicked".into()).or_default() += 1;
+                total.first_failure.get_or_insert(error.to_string());
+            }
+        }
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// Runs `operation` `runs` times one after the other, for latency alone.
+pub async fn sequential<F, Fut>(runs: usize, operation: F) -> Phase
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let started = Instant::now();
+    let mut phase = Phase::default();
+    for sequence in 0..runs as u64 {
+        let began = Instant::now();
+        let outcome = operation(sequence).await;
+        phase.latencies.push(began.elapsed());
+        match outcome {
+            Ok(()) => phase.succeeded += 1,
+            Err(cause) => {
+                *phase
+                    .failures
+                    .entry(cause.chars().take(40).collect())
+                    .or_default() += 1;
+                phase.first_failure.get_or_insert(cause);
+            }
+        }
+    }
+    phase.elapsed = started.elapsed();
+    phase
+}
+
+/// Sends a request and checks its status, reading the whole body.
+pub async fn expect_status(request: reqwest::RequestBuilder, expected: u16) -> Result<(), String> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("no response: {e}"))?;
+    let status = response.status().as_u16();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the body: {e}"))?;
+    if status == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        ))
+    }
+}
+
+/// Measures the plain primary-key read rate: `tasks` loops of one `SELECT` of a whole customer row by
+/// its id, on the pool the server uses.
+pub async fn primary_key_reads(
+    store: &Store,
+    ids: Arc<Vec<String>>,
+    tasks: usize,
+    duration: Duration,
+) -> Phase {
+    let store = store.clone();
+    closed_loop(tasks, duration, move |_, _| {
+        let store = store.clone();
+        let ids = ids.clone();
+        async move {
+            let id = &ids[rand::thread_rng().gen_range(0..ids.len())];
+            let row = sqlx::query("SELECT * FROM customers WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(store.pool())
+                .await
+                .map_err(|e| e.to_string())?;
+            row.map(|_| ()).ok_or_else(|| "row not found".to_string())
+        }
+    })
+    .await
+}
+
+/// A server on 127.0.0.1 that returns a short text for `GET /hello`, on the same runtime and
+/// HTTP stack as Tandem's server.
+pub struct HelloServer {
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HelloServer {
+    pub async fn start() -> anyhow::Result<HelloServer> {
+        let router = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the hello server")?;
+        let address = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.ok();
+        });
+        Ok(HelloServer {
+            url: format!("http://{address}/hello"),
+            task,
+        })
+    }
+
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+/// Measures the bare Argon2id verification rate with the product's parameters (the `argon2` crate's
+/// defaults, m = 19 MiB, t = 2, p = 1): one thread per CPU computing the hash of a password in a
+/// loop, each in working memory it reuses, as the product's hashing threads do.
+pub async fn argon2_verifications(duration: Duration) -> anyhow::Result<Phase> {
+    const PASSWORD: &[u8] = b"correct horse battery staple";
+    const SALT: &[u8] = b"benchmark-salt!!";
+    let params = argon2::Params::default();
+    let mut expected = [0u8; 32];
+    Argon2::default()
+        .hash_password_into(PASSWORD, SALT, &mut expected)
+        .map_err(anyhow::Error::msg)?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let measured = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let phases: Vec<Phase> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    let params = params.clone();
+                    scope.spawn(move || {
+                        let mut phase = Phase::default();
+                        let mut memory = vec![argon2::Block::default(); params.block_count()];
+                        let argon2 = Argon2::new(
+                            argon2::Algorithm::Argon2id,
+                            argon2::Version::V0x13,
+                            params,
+                        );
+                        while Instant::now() < deadline {
+                            let began = Instant::now();
+                            let mut output = [0u8; 32];
+                            let computed = argon2.hash_password_into_with_memory(
+                                PASSWORD,
+                                SALT,
+                                &mut output,
+                                &mut memory,
+                            );
+                            phase.latencies.push(began.elapsed());
+                            match computed {
+                                Ok(()) if output == expected => phase.succeeded += 1,
+                                Ok(()) => {
+                                    *phase.failures.entry("wrong hash".into()).or_default() += 1;
+                                }
+                                Err(error) => {
+                                    *phase.failures.entry(error.to_string()).or_default() += 1;
+                                }
+                            }
+                        }
+                        phase
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().unwrap_or_default())
+                .collect()
+        });
+        let mut total = Phase::default();
+        for phase in phases {
+            total.absorb(phase);
+        }
+        total.elapsed = started.elapsed();
+        total
+    })
+    .await
+    .context("the Argon2id threads failed")?;
+    Ok(measured)
+}
+
+/// Returns the peak resident set size of this process, in bytes (`VmHWM`).
+pub fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Returns the resident set size of this process now, in bytes (`VmRSS`).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Prints the resident and peak memory after a phase, to standard error.
+pub fn show_memory(after: &str) {
+    let mb = |bytes: Option<u64>| bytes.map_or(0.0, |b| b as f64 / 1_048_576.0);
+    eprintln!(
+        "  memory after {after}: resident {:.0} MB, peak {:.0} MB",
+        mb(resident_bytes()),
+        mb(peak_resident_bytes())
+    );
+}
+
+/// Resets the peak resident set size, so that the generator's memory does not count.
+pub fn reset_peak_resident() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}

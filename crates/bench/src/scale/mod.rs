@@ -1,0 +1,557 @@
+//! The scale benchmark: generates a platform of a chosen size, then measures the control plane
+//! on it against the limits of the same machine, measured in the same run.
+
+mod generate;
+mod load;
+mod plans;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use rand::Rng;
+use tandem::config::Settings;
+use tandem::Server;
+use tandem_app::access::PlatformAdmin;
+use tandem_domain::Role;
+use tandem_store::Store;
+
+pub use generate::Profile;
+use load::{closed_loop, expect_status, Phase};
+
+/// Options of one scale run.
+#[derive(Debug, Clone)]
+pub struct ScaleOptions {
+    pub profile: Profile,
+    /// How long each load phase runs.
+    pub phase: Duration,
+    /// Concurrent clients of each load phase.
+    pub clients: usize,
+    /// Whether a missed target fails the run.
+    pub enforce: bool,
+    /// Only fill the database, measure nothing.
+    pub generate_only: bool,
+}
+
+/// Requests of the portal page and the routing table, timed one after the other.
+const SEQUENTIAL_RUNS: usize = 40;
+
+/// The sign-in's email and password of the measured white label's administrator.
+const ADMIN_EMAIL: &str = "admin@wl0.bench.example";
+const ADMIN_PASSWORD: &str = "scale benchmark password";
+
+/// Runs the benchmark, prints its table and returns the number of failed requests. Fails when
+/// `options.enforce` is set and a target is missed.
+pub async fn run(
+    settings: &Settings,
+    store: &Store,
+    options: &ScaleOptions,
+) -> anyhow::Result<u64> {
+    let database = crate::database::describe(store).await?;
+    let app = tandem::build_app(store.clone(), settings);
+    let profile = options.profile;
+    eprintln!(
+        "generating the {} profile: {} white labels, {} customers, {} extensions, {} numbers, \
+         {} ledger entries",
+        profile.name,
+        profile.white_labels,
+        profile.customers,
+        profile.extensions,
+        profile.numbers,
+        profile.ledger_entries
+    );
+    let generated = generate::generate(&app, store, profile).await?;
+    eprintln!(
+        "generated {} rows in {:.1} s",
+        generated.rows,
+        generated.elapsed.as_secs_f64()
+    );
+    if options.generate_only {
+        return Ok(0);
+    }
+
+    let measured = &generated.white_labels[0];
+    let platform = PlatformAdmin::command_line();
+    let admin = platform.for_white_label(&measured.id);
+    let api_key = app.create_api_key(&admin, "scale benchmark").await?.secret;
+    app.ensure_user_with_role(
+        ADMIN_EMAIL,
+        "Bench Admin",
+        ADMIN_PASSWORD,
+        Role::WhiteLabel,
+        Some(&measured.id),
+    )
+    .await?;
+    let session = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, None).await?;
+    let ids: Arc<Vec<String>> =
+        Arc::new(measured.customers.iter().map(|id| id.to_string()).collect());
+    let plan_id = measured.plans[1].0.to_string();
+    let duration = options.phase;
+    let clients = options.clients;
+    let peak_reset = load::reset_peak_resident();
+
+    eprintln!("checking query plans");
+    let plan_checks = plans::check(store, &measured.id, &generated).await?;
+
+    load::show_memory("the previous phase");
+    eprintln!("measuring the plain insert transaction rate");
+    let example = crate::creation::customer_body(&plan_id, "Bench Insert").to_string();
+    let inserts = crate::insert_limit::measure(store, clients, duration, &example).await?;
+    load::show_memory("the previous phase");
+    eprintln!("measuring the plain primary-key read rate");
+    let reads = load::primary_key_reads(store, ids.clone(), clients, duration).await;
+
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    load::show_memory("the previous phase");
+    eprintln!("measuring the HTTP hello rate");
+    let hello_server = load::HelloServer::start().await?;
+    let hello = {
+        let http = http.clone();
+        let url: Arc<str> = Arc::from(hello_server.url.as_str());
+        closed_loop(clients, duration, move |_, _| {
+            expect_status(http.get(&*url), 200)
+        })
+        .await
+    };
+    hello_server.stop();
+
+    let server = Server::start(app.clone(), settings)
+        .await
+        .context("starting the server")?;
+    let base = format!("http://{}", server.address);
+    // Requests name the white label's portal host and reach the loopback server.
+    let portal = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&measured.host, server.address)
+        .build()?;
+    let portal_base = format!("http://{}:{}", measured.host, server.address.port());
+
+    load::show_memory("the previous phase");
+    eprintln!("measuring mode 2 customer creation");
+    let creations = {
+        let (http, url, key, plan) = (
+            http.clone(),
+            format!("{base}/api/v1/customers"),
+            api_key.clone(),
+            plan_id.clone(),
+        );
+        closed_loop(clients, duration, move |client, sequence| {
+            let body =
+                crate::creation::customer_body(&plan, &format!("Scale New {client}-{sequence}"));
+            expect_status(http.post(&url).bearer_auth(&key).json(&body), 201)
+        })
+        .await
+    };
+
+    load::show_memory("the previous phase");
+    eprintln!("measuring GET /api/v1/customers/{{id}}");
+    let gets = {
+        let (http, base, key, ids) = (http.clone(), base.clone(), api_key.clone(), ids.clone());
+        closed_loop(clients, duration, move |_, _| {
+            let id = &ids[rand::thread_rng().gen_range(0..ids.len())];
+            expect_status(
+                http.get(format!("{base}/api/v1/customers/{id}"))
+                    .bearer_auth(&key),
+                200,
+            )
+        })
+        .await
+    };
+
+    load::show_memory("the previous phase");
+    eprintln!("measuring the customer list's first page");
+    let lists = {
+        let (http, url, key) = (
+            http.clone(),
+            format!("{base}/api/v1/customers?limit=25"),
+            api_key.clone(),
+        );
+        closed_loop(clients, duration, move |_, _| {
+            expect_status(http.get(&url).bearer_auth(&key), 200)
+        })
+        .await
+    };
+
+    load::show_memory("the previous phase");
+    eprintln!("measuring search by name prefix");
+    let searches = {
+        let (http, base, key) = (http.clone(), base.clone(), api_key.clone());
+        closed_loop(clients, duration, move |_, _| {
+            let prefix = generate::search_prefix(&mut rand::thread_rng());
+            expect_status(
+                http.get(format!("{base}/api/v1/customers?q={prefix}"))
+                    .bearer_auth(&key),
+                200,
+            )
+        })
+        .await
+    };
+
+    load::show_memory("the previous phase");
+    eprintln!("measuring the portal's Customers page");
+    let pages = {
+        let cookie = format!("tandem_session={}", session.token);
+        let url = format!("{portal_base}/customers");
+        let portal = portal.clone();
+        load::sequential(SEQUENTIAL_RUNS, move |_| {
+            expect_status(portal.get(&url).header("cookie", cookie.clone()), 200)
+        })
+        .await
+    };
+
+    load::show_memory("the previous phase");
+    eprintln!("measuring sign-in");
+    let sign_ins = {
+        let url = format!("{portal_base}/sign-in");
+        let portal = portal.clone();
+        closed_loop(clients, duration, move |_, _| {
+            let csrf = tandem_app::auth::random_token();
+            let form = [
+                ("_csrf", csrf.as_str()),
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/customers"),
+            ];
+            expect_status(
+                portal
+                    .post(&url)
+                    .header("cookie", format!("tandem_csrf={csrf}"))
+                    .form(&form),
+                303,
+            )
+        })
+        .await
+    };
+
+    load::show_memory("the previous phase");
+    eprintln!("measuring the routing table of the largest account");
+    let routing = {
+        let (_, largest) = &generated.largest_account;
+        let url = format!("{base}/api/v1/customers/{largest}/routing");
+        let (http, key) = (http.clone(), api_key.clone());
+        load::sequential(SEQUENTIAL_RUNS, move |_| {
+            expect_status(http.get(&url).bearer_auth(&key), 200)
+        })
+        .await
+    };
+    server.abort();
+    load::show_memory("the last phase");
+    // The server's phases are over: the bare Argon2id threads below are the benchmark's own
+    // and do not count towards the server's peak.
+    let peak = load::peak_resident_bytes();
+    eprintln!("measuring bare Argon2id verifications");
+    let argon2 = load::argon2_verifications(duration).await?;
+    load::show_memory("bare Argon2id verifications");
+
+    let figures = Figures {
+        inserts_per_second: inserts.per_second(),
+        insert_failures: inserts.failed,
+        reads,
+        hello,
+        argon2,
+        creations,
+        gets,
+        lists,
+        searches,
+        pages,
+        sign_ins,
+        routing,
+        peak_resident: peak,
+        peak_reset,
+        plan_checks,
+    };
+    let missed = report(&database, options, &generated, &figures);
+    if options.enforce && missed > 0 {
+        bail!("{missed} target(s) missed");
+    }
+    let errors = [
+        &figures.creations,
+        &figures.gets,
+        &figures.lists,
+        &figures.searches,
+        &figures.pages,
+        &figures.sign_ins,
+        &figures.routing,
+    ]
+    .iter()
+    .map(|phase| phase.errors())
+    .sum();
+    Ok(errors)
+}
+
+/// Every measured figure of one run.
+struct Figures {
+    inserts_per_second: f64,
+    insert_failures: u64,
+    reads: Phase,
+    hello: Phase,
+    argon2: Phase,
+    creations: Phase,
+    gets: Phase,
+    lists: Phase,
+    searches: Phase,
+    pages: Phase,
+    sign_ins: Phase,
+    routing: Phase,
+    peak_resident: Option<u64>,
+    peak_reset: bool,
+    plan_checks: Vec<plans::PlanCheck>,
+}
+
+/// Budget of list, search and portal page latency at the 99th percentile.
+const P99_BUDGET_MS: f64 = 50.0;
+/// Budget of the server's resident memory.
+const MEMORY_BUDGET_BYTES: u64 = 200 * 1024 * 1024;
+
+/// Prints the table and returns how many targets were missed.
+fn report(
+    database: &str,
+    options: &ScaleOptions,
+    generated: &generate::Generated,
+    f: &Figures,
+) -> usize {
+    let profile = options.profile;
+    println!(
+        "Tandem scale benchmark, {} profile, {} (ratios against limits measured in this run)",
+        profile.name, database
+    );
+    println!("date:      {}", crate::report::utc_now());
+    println!(
+        "machine:   {} CPUs (nproc), {}",
+        crate::report::cpu_count(),
+        crate::report::cpu_model()
+    );
+    println!(
+        "data:      {} white labels, {} customers, {} extensions, {} numbers, {} ledger entries \
+         ({} rows in {:.0} s); measured white label has {} customers",
+        profile.white_labels,
+        profile.customers,
+        profile.extensions,
+        profile.numbers,
+        profile.ledger_entries,
+        generated.rows,
+        generated.elapsed.as_secs_f64(),
+        generated.white_labels[0].customers.len()
+    );
+    println!(
+        "load:      {:.1} s per phase, {} concurrent clients; portal page and routing timed {} \
+         times one after the other",
+        options.phase.as_secs_f64(),
+        options.clients,
+        SEQUENTIAL_RUNS
+    );
+    println!();
+    println!("| measure | rate/s | p50 ms | p99 ms | errors | ratio to limit | target | result |");
+    println!("|---|---:|---:|---:|---:|---:|---|---|");
+    let mut missed = 0;
+    let mut line = |name: &str,
+                    phase: Option<&Phase>,
+                    rate: Option<f64>,
+                    ratio: Option<(f64, &str)>,
+                    target: &str,
+                    pass: Option<bool>| {
+        let rate = rate.or(phase.map(Phase::per_second));
+        let p50 = phase.and_then(|p| p.percentile_ms(50.0));
+        let p99 = phase.and_then(|p| p.percentile_ms(99.0));
+        let errors = phase.map(|p| p.errors().to_string()).unwrap_or_default();
+        let ratio = ratio
+            .map(|(value, limit)| format!("{:.1} % of {limit}", value * 100.0))
+            .unwrap_or_default();
+        let result = match pass {
+            Some(true) => "pass",
+            Some(false) => {
+                missed += 1;
+                "MISS"
+            }
+            None => "",
+        };
+        println!(
+            "| {name} | {} | {} | {} | {errors} | {ratio} | {target} | {result} |",
+            rate.map(|r| format!("{r:.1}")).unwrap_or_default(),
+            p50.map(|v| format!("{v:.1}")).unwrap_or_default(),
+            p99.map(|v| format!("{v:.1}")).unwrap_or_default(),
+        );
+    };
+    let insert_rate = f.inserts_per_second;
+    let read_rate = f.reads.per_second();
+    let hello_rate = f.hello.per_second();
+    let argon2_rate = f.argon2.per_second();
+    line(
+        "limit: plain insert transactions",
+        None,
+        Some(insert_rate),
+        None,
+        "",
+        None,
+    );
+    line(
+        "limit: primary-key reads",
+        Some(&f.reads),
+        None,
+        None,
+        "",
+        None,
+    );
+    line("limit: HTTP hello", Some(&f.hello), None, None, "", None);
+    line(
+        "limit: Argon2id verifications",
+        Some(&f.argon2),
+        None,
+        None,
+        "",
+        None,
+    );
+
+    let creation_ratio = f.creations.per_second() / insert_rate;
+    line(
+        "mode 2 creation (API)",
+        Some(&f.creations),
+        None,
+        Some((creation_ratio, "inserts")),
+        "≥ 50 % of inserts",
+        Some(creation_ratio >= 0.5 && f.creations.errors() == 0),
+    );
+    let get_ratio = f.gets.per_second() / read_rate;
+    line(
+        "GET customer by id (API key)",
+        Some(&f.gets),
+        None,
+        Some((get_ratio, "PK reads")),
+        "≥ 50 % of PK reads",
+        Some(get_ratio >= 0.5 && f.gets.errors() == 0),
+    );
+    for (name, phase) in [
+        ("customer list, first page (API)", &f.lists),
+        ("search by name prefix (API)", &f.searches),
+    ] {
+        let p99 = phase.percentile_ms(99.0).unwrap_or(f64::INFINITY);
+        line(
+            name,
+            Some(phase),
+            None,
+            Some((phase.per_second() / hello_rate, "hello")),
+            "p99 < 50 ms",
+            Some(p99 < P99_BUDGET_MS && phase.errors() == 0),
+        );
+    }
+    let page_p99 = f.pages.percentile_ms(99.0).unwrap_or(f64::INFINITY);
+    line(
+        "portal Customers page",
+        Some(&f.pages),
+        None,
+        None,
+        "p99 < 50 ms",
+        Some(page_p99 < P99_BUDGET_MS && f.pages.errors() == 0),
+    );
+    let sign_in_ratio = f.sign_ins.per_second() / argon2_rate;
+    line(
+        "sign-in (portal form)",
+        Some(&f.sign_ins),
+        None,
+        Some((sign_in_ratio, "Argon2id")),
+        "≥ 90 % of Argon2id",
+        Some(sign_in_ratio >= 0.9 && f.sign_ins.errors() == 0),
+    );
+    line(
+        "routing table of the largest account (API)",
+        Some(&f.routing),
+        None,
+        None,
+        "",
+        None,
+    );
+    let memory_pass = f.peak_resident.map(|bytes| bytes < MEMORY_BUDGET_BYTES);
+    println!(
+        "| peak resident memory (MB) | {} | | | | | < 200 MB | {} |",
+        f.peak_resident
+            .map(|b| format!("{:.1}", b as f64 / 1_048_576.0))
+            .unwrap_or_else(|| "unknown".into()),
+        match memory_pass {
+            Some(true) => "pass",
+            Some(false) => "MISS",
+            None => "",
+        }
+    );
+    if memory_pass == Some(false) {
+        missed += 1;
+    }
+    let scans: Vec<&plans::PlanCheck> = f.plan_checks.iter().filter(|c| c.full_scan).collect();
+    println!(
+        "| query plans without a whole-table scan | {} of {} | | | | | all | {} |",
+        f.plan_checks.len() - scans.len(),
+        f.plan_checks.len(),
+        if scans.is_empty() { "pass" } else { "MISS" }
+    );
+    if !scans.is_empty() {
+        missed += 1;
+    }
+    println!();
+    if !f.peak_reset {
+        println!("note: the peak resident memory includes the generator's, because /proc/self/clear_refs could not be written");
+    }
+    if f.insert_failures > 0 {
+        println!(
+            "note: {} plain insert transactions failed",
+            f.insert_failures
+        );
+    }
+    for (name, phase) in [
+        ("creation", &f.creations),
+        ("get", &f.gets),
+        ("list", &f.lists),
+        ("search", &f.searches),
+        ("portal page", &f.pages),
+        ("sign-in", &f.sign_ins),
+        ("routing", &f.routing),
+        ("primary-key reads", &f.reads),
+        ("hello", &f.hello),
+    ] {
+        if let Some(failure) = &phase.first_failure {
+            println!("first failure of {name}: {failure}");
+        }
+    }
+    for check in &f.plan_checks {
+        let mark = if check.full_scan { "SCAN" } else { "ok" };
+        println!("plan [{mark}] {}: {}", check.name, check.plan.join(" / "));
+    }
+    missed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::database::FreshDatabase;
+
+    /// Runs the whole benchmark on the tiny profile with short phases, on SQLite or, with
+    /// TEST_DATABASE_URL set, on a fresh PostgreSQL database. No target is enforced.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tiny_profile_runs() {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok();
+        let fresh = FreshDatabase::create(admin_url.as_deref()).await.unwrap();
+        let settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            data_dir: fresh.data_dir.clone(),
+            database_url: fresh.url.clone(),
+            log_level: "warn".into(),
+            ..Settings::default()
+        };
+        let store = tandem::open_store(&settings).await.unwrap();
+        let options = ScaleOptions {
+            profile: Profile::TINY,
+            phase: Duration::from_millis(200),
+            clients: 4,
+            enforce: false,
+            generate_only: false,
+        };
+        let outcome = run(&settings, &store, &options).await;
+        store.close().await;
+        fresh.remove().await.unwrap();
+        assert_eq!(outcome.unwrap(), 0);
+    }
+}
