@@ -1,8 +1,10 @@
 //! Multi-row inserts for loading many PBX objects and their SIP credentials in one
 //! transaction, as a bulk import does.
 //!
-//! Each statement inserts up to [`BATCH_ROWS`] rows, which keeps the bound parameters far
-//! below SQLite's limit of 32,766 and PostgreSQL's of 65,535 per statement.
+//! Each statement inserts up to [`BATCH_ROWS`] rows, far below SQLite's limit of 32,766 bound
+//! parameters and PostgreSQL's of 65,535. Batches stay small because sqlx finds each SQLite
+//! parameter by name with a linear search, so binding grows with the square of a statement's
+//! parameters.
 
 use tandem_domain::CustomerId;
 
@@ -10,7 +12,7 @@ use crate::pbx::{NewObject, SipCredentialRow};
 use crate::{Conn, StoreResult};
 
 /// The maximum number of rows one statement inserts.
-pub const BATCH_ROWS: usize = 500;
+pub const BATCH_ROWS: usize = 100;
 
 /// Inserts objects at version 1, at most [`BATCH_ROWS`] per statement; returns how many rows
 /// were inserted. Rows whose id or short number is already taken are skipped, so a caller
