@@ -89,7 +89,7 @@ TANDEM__SIP_METRICS_LISTEN="127.0.0.1:$metrics_port" \
 server_pid=$!
 api_key=""
 for _ in $(seq 300); do
-    api_key=$(sed -n 's/^ *White-label API key: *//p' "$out/demo.out")
+    api_key=$(sed -n 's/^ *White-label API key: *//p' "$out/demo.out" 2>/dev/null || true)
     [[ -n "$api_key" ]] && break
     kill -0 "$server_pid" 2>/dev/null || { cat "$out/demo.log" >&2; exit 1; }
     sleep 0.1
