@@ -210,11 +210,13 @@ impl Table {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
-        let next = entry.transaction.next_deadline();
-        if next.is_some() && next != entry.queued {
-            entry.queued = next;
+        let Some(at) = entry.transaction.next_deadline() else {
+            return;
+        };
+        if entry.queued != Some(at) {
+            entry.queued = Some(at);
             self.due.push(Reverse(Due {
-                at: next.expect("checked"),
+                at,
                 serial: entry.serial,
                 key: key.clone(),
             }));
