@@ -548,3 +548,65 @@ fn respond<C: Credentials, L: LocationStore>(
 fn new_tag() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transaction::{Reliability, TimerConfig};
+
+    fn key(branch: &str) -> ServerKey {
+        ServerKey::Branch {
+            branch: branch.into(),
+            sent_by: "127.0.0.1:5061".into(),
+            method: "REGISTER".into(),
+        }
+    }
+
+    /// A UDP transaction that sent its final response at `now`, so timer J runs.
+    fn completed(now: Instant) -> ServerTransaction {
+        let (mut transaction, _) =
+            ServerNonInvite::start(Reliability::Unreliable, TimerConfig::default());
+        transaction.send_response(200, b"SIP/2.0 200 OK\r\n\r\n".to_vec(), now);
+        ServerTransaction::NonInvite(transaction)
+    }
+
+    #[test]
+    fn table_pops_deadlines_in_order() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let socket = runtime
+            .block_on(tokio::net::UdpSocket::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let peer = Peer::Udp {
+            socket: Arc::new(socket),
+            addr,
+        };
+        let start = Instant::now();
+        let mut table = Table::default();
+        table.insert(
+            key("z9hG4bK-b"),
+            completed(start + Duration::from_secs(1)),
+            peer.clone(),
+        );
+        table.insert(key("z9hG4bK-a"), completed(start), peer.clone());
+        // A new transaction under a removed one's key must not inherit its queued deadline.
+        table.entries.remove(&key("z9hG4bK-b"));
+        table.insert(
+            key("z9hG4bK-b"),
+            completed(start + Duration::from_secs(2)),
+            peer,
+        );
+
+        let timer_j = TimerConfig::default().timeout();
+        assert_eq!(table.next_deadline(), Some(start + timer_j));
+        let late = start + timer_j + Duration::from_secs(5);
+        assert_eq!(table.pop_due(start), None);
+        assert_eq!(table.pop_due(late), Some(key("z9hG4bK-a")));
+        assert_eq!(table.pop_due(late), Some(key("z9hG4bK-b")));
+        assert_eq!(table.pop_due(late), None);
+        assert_eq!(table.next_deadline(), None);
+    }
+}
