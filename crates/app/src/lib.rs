@@ -20,6 +20,7 @@ pub mod numbers;
 pub mod outbox;
 pub mod payments;
 pub mod pbx;
+pub mod pbx_bulk;
 pub mod pending;
 pub mod plans;
 pub mod sip;

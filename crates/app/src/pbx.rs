@@ -174,7 +174,7 @@ pub(crate) struct Loaded {
     pub rows: Vec<PbxObjectRow>,
 }
 
-fn stored(error: impl std::fmt::Display) -> AppError {
+pub(crate) fn stored(error: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("stored PBX data: {error}"))
 }
 
@@ -403,7 +403,7 @@ fn parse_schedule(fields: &mut Fields, input: &ObjectInput) -> Schedule {
 
 /// Checks an object as entered against the account's configuration; returns its short
 /// number, name and settings.
-fn build(
+pub(crate) fn build(
     kind: ObjectKind,
     input: &ObjectInput,
     config: &AccountConfig,
@@ -721,11 +721,11 @@ pub(crate) fn config_rejected(errors: Vec<ConfigError>) -> AppError {
     }
 }
 
-fn generate_password() -> String {
+pub(crate) fn generate_password() -> String {
     Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20)
 }
 
-fn check_password(input: &str, username: &str) -> Result<String, ValueError> {
+pub(crate) fn check_password(input: &str, username: &str) -> Result<String, ValueError> {
     let password = input.trim();
     let has_letter = password.chars().any(|c| c.is_ascii_alphabetic());
     let has_digit = password.chars().any(|c| c.is_ascii_digit());
@@ -752,7 +752,7 @@ fn ha1<D: sha2::Digest>(username: &str, realm: &str, password: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn credential(
+pub(crate) fn credential(
     extension_id: &PbxObjectId,
     username: &str,
     realm: &str,
@@ -1508,7 +1508,7 @@ fn require_kind(op: &AccountOperator, kind: Option<ObjectKind>) -> AppResult<()>
 }
 
 /// An object as the audit log keeps it: PINs left out.
-fn audit_json(object: &PbxObject) -> serde_json::Value {
+pub(crate) fn audit_json(object: &PbxObject) -> serde_json::Value {
     let mut value = serde_json::to_value(object).unwrap_or_default();
     if let Some(settings) = value.get_mut("settings").and_then(|s| s.as_object_mut()) {
         if settings.contains_key("pin") {

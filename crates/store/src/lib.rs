@@ -22,6 +22,7 @@ pub mod numbers;
 pub mod outbox;
 pub mod payments;
 pub mod pbx;
+pub mod pbx_bulk;
 pub mod plans;
 pub mod port_orders;
 pub mod sessions;

@@ -74,6 +74,10 @@ pub struct Settings {
     /// Messages one source address may send per second on average (bursts of twice that);
     /// 0 turns the limit off.
     pub sip_max_requests_per_source: u32,
+    /// Most SIP server transactions kept at once; beyond it requests get 503. Over UDP a
+    /// non-INVITE transaction is kept 32 s after its final response (timer J), so this caps
+    /// the sustained rate at about this many ÷ 32 requests per second (two per registration).
+    pub sip_max_transactions: usize,
     /// Shortest registration accepted, in seconds; shorter requests get 423.
     pub sip_min_expires_secs: u32,
     /// Longest registration granted, in seconds; longer requests are reduced to it.
@@ -124,6 +128,7 @@ impl Default for Settings {
             sip_metrics_listen: "127.0.0.1:9060".into(),
             sip_max_message_bytes: 65_535,
             sip_max_requests_per_source: 50,
+            sip_max_transactions: 10_000,
             sip_min_expires_secs: 60,
             sip_max_expires_secs: 3600,
             sip_nonce_lifetime_secs: 300,

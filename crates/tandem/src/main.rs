@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use tandem::config::{Overrides, Settings};
 use tandem::sip::SipService;
 use tandem::{build_app, demo, open_store, Server};
-use tandem_app::access::PlatformAdmin;
+use tandem_app::access::{PlatformAdmin, WhiteLabelAdmin};
+use tandem_app::pbx_bulk::WeakPasswords;
 use tandem_domain::Role;
 
 #[derive(Parser)]
@@ -109,6 +110,33 @@ enum AdminAction {
     Numbers {
         #[command(subcommand)]
         action: NumbersAction,
+    },
+    /// Work with the extensions of a customer account.
+    Extensions {
+        #[command(subcommand)]
+        action: ExtensionsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExtensionsAction {
+    /// Load extensions into one account in one transaction from a CSV file with the columns
+    /// number, name and sip_password (header row optional; a blank password is generated and
+    /// printed). Rows that fail their checks are reported and left out.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The white label: its id (wl_…) or one of its portal host names.
+        #[arg(long)]
+        white_label: String,
+        /// The customer account: its id (cus_…) or its account number.
+        #[arg(long)]
+        customer: String,
+        /// Accept SIP passwords that fail the strength rules (at least 10 characters with
+        /// letters and digits, not containing the extension number), for phones moved from
+        /// another platform with their passwords.
+        #[arg(long)]
+        allow_weak_passwords: bool,
     },
 }
 
@@ -298,6 +326,26 @@ async fn find_white_label(
     })
 }
 
+/// Finds a customer account of a white label by id or by account number.
+async fn find_customer(
+    app: &tandem_app::App,
+    admin: &WhiteLabelAdmin,
+    name: &str,
+) -> anyhow::Result<tandem_domain::CustomerId> {
+    if let Ok(id) = tandem_domain::CustomerId::parse(name) {
+        return Ok(app.customer(admin, &id).await?.id);
+    }
+    let digits: String = name.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    let page = app
+        .list_customers(admin, Some(&digits), None, None, 100)
+        .await?;
+    page.customers
+        .into_iter()
+        .find(|c| c.account_number.replace(['-', ' '], "") == digits)
+        .map(|c| c.id)
+        .with_context(|| format!("no customer account has the id or account number '{name}'"))
+}
+
 async fn admin(app: &tandem_app::App, action: AdminAction) -> anyhow::Result<()> {
     match action {
         AdminAction::CreatePlatformAdmin {
@@ -359,6 +407,55 @@ async fn admin(app: &tandem_app::App, action: AdminAction) -> anyhow::Result<()>
                 report.invalid.len()
             );
             for row in report.duplicates.iter().chain(&report.invalid) {
+                println!("  line {}: {}: {}", row.line, row.input, row.reason);
+            }
+            Ok(())
+        }
+        AdminAction::Extensions {
+            action:
+                ExtensionsAction::Import {
+                    file,
+                    white_label,
+                    customer,
+                    allow_weak_passwords,
+                },
+        } => {
+            let platform = PlatformAdmin::command_line();
+            let row = find_white_label(app, &platform, &white_label).await?;
+            let admin = platform.for_white_label(&row.id);
+            let customer_id = find_customer(app, &admin, &customer).await?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let weak = if allow_weak_passwords {
+                WeakPasswords::Accept(&platform)
+            } else {
+                WeakPasswords::Reject
+            };
+            let report = app
+                .bulk_import_extensions(
+                    &admin.account_operator(&customer_id),
+                    &text,
+                    weak,
+                    &progress_bar,
+                )
+                .await?;
+            eprintln!();
+            println!(
+                "Created {} extensions ({} with weak passwords accepted), rejected {} rows, \
+                 charged {} (minor units, tax included).",
+                report.created.len(),
+                report.weak_passwords,
+                report.rejected.len(),
+                report.charged_minor
+            );
+            for row in report.created.iter().filter(|r| r.sip_password.is_some()) {
+                let password = row.sip_password.as_deref().unwrap_or_default();
+                println!(
+                    "  line {}: {} generated password {password}",
+                    row.line, row.number
+                );
+            }
+            for row in &report.rejected {
                 println!("  line {}: {}: {}", row.line, row.input, row.reason);
             }
             Ok(())

@@ -11,7 +11,7 @@
 //!   one there comes back through the change feed.
 //! - Prometheus metrics are served over HTTP on their own address.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -219,6 +219,7 @@ impl SipService {
             tcp: settings.sip_tcp.then_some(listen),
             max_message_size: settings.sip_max_message_bytes,
             max_requests_per_source: settings.sip_max_requests_per_source,
+            max_transactions: settings.sip_max_transactions,
             ..TransportConfig::default()
         };
         let listeners = Listeners::bind(&transport)
@@ -473,9 +474,9 @@ impl Sync {
                     for id in &stale {
                         before.extend(cache.remove_extension(id));
                     }
-                    let mut after = Vec::new();
+                    let mut after = HashSet::new();
                     for f in fresh {
-                        after.push(format!("sip:{}@{}", f.username, f.realm));
+                        after.insert(format!("sip:{}@{}", f.username, f.realm));
                         cache.insert(f);
                     }
                     removed.extend(before.into_iter().filter(|aor| !after.contains(aor)));

@@ -2,7 +2,8 @@
 //! or starts a new one. The TU responds: the registrar for REGISTER, a fixed
 //! response for other methods. The loop also runs the transaction timers.
 
-use std::collections::HashMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -111,7 +112,7 @@ impl SourceRates {
 struct Loop<'a, C, L> {
     config: &'a TransportConfig,
     registrar: Registrar<C, L>,
-    table: HashMap<ServerKey, Entry>,
+    table: Table,
     rates: SourceRates,
     metrics: Arc<Metrics>,
     events: Option<mpsc::Sender<RegistrarEvent>>,
@@ -141,6 +142,120 @@ impl ServerTransaction {
 struct Entry {
     transaction: ServerTransaction,
     peer: Peer,
+    /// Tells this entry's deadlines in [`Table::due`] from those of an earlier transaction
+    /// with the same key.
+    serial: u64,
+    /// The deadline last queued in [`Table::due`], if any.
+    queued: Option<Instant>,
+}
+
+/// A transaction's deadline in the timer queue.
+struct Due {
+    at: Instant,
+    serial: u64,
+    key: ServerKey,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.serial) == (other.at, other.serial)
+    }
+}
+
+impl Eq for Due {}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at, self.serial).cmp(&(other.at, other.serial))
+    }
+}
+
+/// The server transactions by key, with a queue of their deadlines, so that finding the next
+/// deadline and the due transactions does not scan every transaction. An entry of the queue
+/// is stale when its transaction has gone or has queued a different deadline since; stale
+/// entries are dropped as they come to the front.
+#[derive(Default)]
+struct Table {
+    entries: HashMap<ServerKey, Entry>,
+    due: BinaryHeap<Reverse<Due>>,
+    next_serial: u64,
+}
+
+impl Table {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn insert(&mut self, key: ServerKey, transaction: ServerTransaction, peer: Peer) {
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let entry = Entry {
+            transaction,
+            peer,
+            serial,
+            queued: None,
+        };
+        self.entries.insert(key.clone(), entry);
+        self.queue(&key);
+    }
+
+    /// Queues the transaction's next deadline if it is not queued yet.
+    fn queue(&mut self, key: &ServerKey) {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return;
+        };
+        let Some(at) = entry.transaction.next_deadline() else {
+            return;
+        };
+        if entry.queued != Some(at) {
+            entry.queued = Some(at);
+            self.due.push(Reverse(Due {
+                at,
+                serial: entry.serial,
+                key: key.clone(),
+            }));
+        }
+    }
+
+    /// Returns the earliest queued deadline, dropping stale ones from the front.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(Reverse(front)) = self.due.peek() {
+            if self.is_current(front) {
+                return Some(front.at);
+            }
+            self.due.pop();
+        }
+        None
+    }
+
+    fn is_current(&self, due: &Due) -> bool {
+        self.entries
+            .get(&due.key)
+            .is_some_and(|e| e.serial == due.serial && e.queued == Some(due.at))
+    }
+
+    /// Removes and returns the key of a transaction whose queued deadline is at or before `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<ServerKey> {
+        while let Some(Reverse(front)) = self.due.peek() {
+            if front.at > now {
+                return None;
+            }
+            let Reverse(due) = self.due.pop().expect("peeked");
+            if self.is_current(&due) {
+                if let Some(entry) = self.entries.get_mut(&due.key) {
+                    entry.queued = None;
+                }
+                return Some(due.key);
+            }
+        }
+        None
+    }
 }
 
 /// Serves SIP on `listeners` until `shutdown` completes.
@@ -196,7 +311,7 @@ pub async fn serve_with<C, L>(
     let mut state = Loop {
         config: &config,
         registrar,
-        table: HashMap::new(),
+        table: Table::default(),
         rates: SourceRates::new(config.max_requests_per_source),
         metrics: control.metrics,
         events: control.events,
@@ -205,11 +320,7 @@ pub async fn serve_with<C, L>(
     let mut gauges = tokio::time::interval(GAUGE_INTERVAL);
     tokio::pin!(shutdown);
     loop {
-        let deadline = state
-            .table
-            .values()
-            .filter_map(|e| e.transaction.next_deadline())
-            .min();
+        let deadline = state.table.next_deadline();
         let timer = async move {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -245,18 +356,16 @@ pub async fn serve_with<C, L>(
     tracing::info!("SIP service stopped");
 }
 
-async fn fire_timers(table: &mut HashMap<ServerKey, Entry>, now: Instant) {
-    let due: Vec<ServerKey> = table
-        .iter()
-        .filter(|(_, e)| e.transaction.next_deadline().is_some_and(|at| at <= now))
-        .map(|(key, _)| key.clone())
-        .collect();
-    for key in due {
-        if let Some(entry) = table.get_mut(&key) {
-            let actions = entry.transaction.on_timer(now);
-            if execute(&actions, &entry.peer).await {
-                table.remove(&key);
-            }
+async fn fire_timers(table: &mut Table, now: Instant) {
+    while let Some(key) = table.pop_due(now) {
+        let Some(entry) = table.entries.get_mut(&key) else {
+            continue;
+        };
+        let actions = entry.transaction.on_timer(now);
+        if execute(&actions, &entry.peer).await {
+            table.entries.remove(&key);
+        } else {
+            table.queue(&key);
         }
     }
 }
@@ -337,13 +446,15 @@ impl<C: Credentials, L: LocationStore> Loop<'_, C, L> {
         self.metrics.request(&request.method);
 
         let key = ServerKey::for_request(&request);
-        if let Some(entry) = self.table.get_mut(&key) {
+        if let Some(entry) = self.table.entries.get_mut(&key) {
             let actions = match &mut entry.transaction {
                 ServerTransaction::Invite(tx) => tx.on_request(&request, now),
                 ServerTransaction::NonInvite(tx) => tx.on_request(),
             };
             if execute(&actions, &entry.peer).await {
-                self.table.remove(&key);
+                self.table.entries.remove(&key);
+            } else {
+                self.table.queue(&key);
             }
             return;
         }
@@ -391,13 +502,7 @@ impl<C: Credentials, L: LocationStore> Loop<'_, C, L> {
         };
         terminated |= execute(&actions, peer).await;
         if !terminated {
-            self.table.insert(
-                key,
-                Entry {
-                    transaction,
-                    peer: peer.clone(),
-                },
-            );
+            self.table.insert(key, transaction, peer.clone());
         }
     }
 
@@ -450,6 +555,63 @@ fn new_tag() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transaction::{Reliability, TimerConfig};
+
+    fn key(branch: &str) -> ServerKey {
+        ServerKey::Branch {
+            branch: branch.into(),
+            sent_by: "127.0.0.1:5061".into(),
+            method: "REGISTER".into(),
+        }
+    }
+
+    /// A UDP transaction that sent its final response at `now`, so timer J runs.
+    fn completed(now: Instant) -> ServerTransaction {
+        let (mut transaction, _) =
+            ServerNonInvite::start(Reliability::Unreliable, TimerConfig::default());
+        transaction.send_response(200, b"SIP/2.0 200 OK\r\n\r\n".to_vec(), now);
+        ServerTransaction::NonInvite(transaction)
+    }
+
+    #[test]
+    fn table_pops_deadlines_in_order() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let socket = runtime
+            .block_on(tokio::net::UdpSocket::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let peer = Peer::Udp {
+            socket: Arc::new(socket),
+            addr,
+        };
+        let start = Instant::now();
+        let mut table = Table::default();
+        table.insert(
+            key("z9hG4bK-b"),
+            completed(start + Duration::from_secs(1)),
+            peer.clone(),
+        );
+        table.insert(key("z9hG4bK-a"), completed(start), peer.clone());
+        // A new transaction under a removed one's key must not inherit its queued deadline.
+        table.entries.remove(&key("z9hG4bK-b"));
+        table.insert(
+            key("z9hG4bK-b"),
+            completed(start + Duration::from_secs(2)),
+            peer,
+        );
+
+        let timer_j = TimerConfig::default().timeout();
+        assert_eq!(table.next_deadline(), Some(start + timer_j));
+        let late = start + timer_j + Duration::from_secs(5);
+        assert_eq!(table.pop_due(start), None);
+        assert_eq!(table.pop_due(late), Some(key("z9hG4bK-a")));
+        assert_eq!(table.pop_due(late), Some(key("z9hG4bK-b")));
+        assert_eq!(table.pop_due(late), None);
+        assert_eq!(table.next_deadline(), None);
+    }
 
     #[test]
     fn source_rates_limit_one_source_and_spare_others() {
