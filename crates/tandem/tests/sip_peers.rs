@@ -160,7 +160,7 @@ impl Harness {
         settings.sip_tcp = false;
         settings.sip_metrics_listen = "127.0.0.1:0".into();
         settings.sip_sync_interval_ms = 50;
-        // Every peer here sends from 127.0.0.1, and svcrack sends as fast as it can; the
+        // Every peer here sends from 127.0.0.1, and svcrack sends as fast as it can. The
         // per-source rate limit would drop its requests before the lockout could be seen.
         settings.sip_max_requests_per_source = 0;
         settings.sip_lockout_window_secs = 60;
@@ -226,7 +226,7 @@ impl Harness {
         let mut probe = Phone::bind(self.phone("127.0.0.9", user, domain, password)).await;
         let started = Instant::now();
         loop {
-            // Until the credentials arrive, the answer to them is a failure like a wrong password.
+            // Until the credentials arrive, they fail like a wrong password.
             let unauthenticated = probe.send(&[], None).await;
             if unauthenticated.status == 401 && probe.register(&[]).await.status == 200 {
                 return;
