@@ -1659,6 +1659,56 @@ mod tests {
     }
 }
 
+/// One row of an extension import as read: its line number and the extension it describes.
+pub(crate) struct ExtensionRow {
+    pub line: usize,
+    pub input: ObjectInput,
+}
+
+/// Reads CSV text with the columns `number`, `name` and optionally `sip_password`. A header
+/// row may name them (also as `extension` and `password`), and without one they are read in
+/// that order.
+pub(crate) fn extension_rows(text: &str) -> Vec<ExtensionRow> {
+    let rows = crate::numbers::csv_rows(text);
+    let mut columns = (0, 1, Some(2));
+    let mut body = &rows[..];
+    if let Some((_, first)) = rows.first() {
+        let lower: Vec<String> = first
+            .iter()
+            .map(|c| c.trim().to_ascii_lowercase())
+            .collect();
+        if let Some(number) = lower.iter().position(|c| c == "number" || c == "extension") {
+            columns = (
+                number,
+                lower.iter().position(|c| c == "name").unwrap_or(usize::MAX),
+                lower
+                    .iter()
+                    .position(|c| c == "sip_password" || c == "password"),
+            );
+            body = &rows[1..];
+        }
+    }
+    body.iter()
+        .map(|(line, cells)| {
+            let cell = |index: usize| {
+                cells
+                    .get(index)
+                    .map(|c| c.trim().to_owned())
+                    .unwrap_or_default()
+            };
+            ExtensionRow {
+                line: *line,
+                input: ObjectInput {
+                    number: cell(columns.0),
+                    name: cell(columns.1),
+                    sip_password: columns.2.map(cell).filter(|p| !p.is_empty()),
+                    ..ObjectInput::default()
+                },
+            }
+        })
+        .collect()
+}
+
 /// A row of an extension import that was saved.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportedExtension {
@@ -1697,25 +1747,7 @@ impl App {
         text: &str,
     ) -> AppResult<ExtensionImport> {
         op.require(Permission::ManagePbx)?;
-        let rows = crate::numbers::csv_rows(text);
-        let mut columns = (0, 1, Some(2));
-        let mut body = &rows[..];
-        if let Some((_, first)) = rows.first() {
-            let lower: Vec<String> = first
-                .iter()
-                .map(|c| c.trim().to_ascii_lowercase())
-                .collect();
-            if let Some(number) = lower.iter().position(|c| c == "number" || c == "extension") {
-                columns = (
-                    number,
-                    lower.iter().position(|c| c == "name").unwrap_or(usize::MAX),
-                    lower
-                        .iter()
-                        .position(|c| c == "sip_password" || c == "password"),
-                );
-                body = &rows[1..];
-            }
-        }
+        let body = extension_rows(text);
         if body.len() > MAX_IMPORT_ROWS {
             return Err(AppError::field(
                 "file",
@@ -1729,21 +1761,9 @@ impl App {
             ));
         }
         let mut report = ExtensionImport::default();
-        for (line, cells) in body {
-            let cell = |index: usize| {
-                cells
-                    .get(index)
-                    .map(|c| c.trim().to_owned())
-                    .unwrap_or_default()
-            };
-            let input = ObjectInput {
-                number: cell(columns.0),
-                name: cell(columns.1),
-                sip_password: columns.2.map(cell).filter(|p| !p.is_empty()),
-                ..ObjectInput::default()
-            };
+        for ExtensionRow { line, input } in &body {
             match self
-                .create_pbx_object(op, ObjectKind::Extension, &input, false)
+                .create_pbx_object(op, ObjectKind::Extension, input, false)
                 .await
             {
                 Ok(saved) => report.created.push(ImportedExtension {

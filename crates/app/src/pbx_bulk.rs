@@ -21,8 +21,9 @@ use crate::audit::{record, Change};
 use crate::charges::ChargePlan;
 use crate::numbers::RejectedLine;
 use crate::pbx::{
-    audit_json, build, check_password, config_rejected, credential, generate_password, load, lock,
-    may_charge, require_open, stored, ImportedExtension, Loaded, ObjectInput, MAX_OBJECTS,
+    audit_json, build, check_password, config_rejected, credential, extension_rows,
+    generate_password, load, lock, may_charge, require_open, stored, ExtensionRow,
+    ImportedExtension, Loaded, MAX_OBJECTS,
 };
 use crate::{App, AppError, AppResult};
 
@@ -50,12 +51,6 @@ pub struct BulkImport {
     pub charged_minor: i64,
 }
 
-/// One CSV row as read: its line number, number, name and optional password.
-struct Row {
-    line: usize,
-    input: ObjectInput,
-}
-
 /// An extension that passed its checks, waiting to be written.
 struct Accepted {
     line: usize,
@@ -64,50 +59,6 @@ struct Accepted {
     generated: bool,
     /// The index of its charge among the charge plan's items, when it is charged.
     charge: Option<usize>,
-}
-
-/// Reads CSV text with the columns `number`, `name` and optionally `sip_password`. A header
-/// row may name them (also as `extension` and `password`), and without one they are read in
-/// that order.
-fn read_rows(text: &str) -> Vec<Row> {
-    let rows = crate::numbers::csv_rows(text);
-    let mut columns = (0, 1, Some(2));
-    let mut body = &rows[..];
-    if let Some((_, first)) = rows.first() {
-        let lower: Vec<String> = first
-            .iter()
-            .map(|c| c.trim().to_ascii_lowercase())
-            .collect();
-        if let Some(number) = lower.iter().position(|c| c == "number" || c == "extension") {
-            columns = (
-                number,
-                lower.iter().position(|c| c == "name").unwrap_or(usize::MAX),
-                lower
-                    .iter()
-                    .position(|c| c == "sip_password" || c == "password"),
-            );
-            body = &rows[1..];
-        }
-    }
-    body.iter()
-        .map(|(line, cells)| {
-            let cell = |index: usize| {
-                cells
-                    .get(index)
-                    .map(|c| c.trim().to_owned())
-                    .unwrap_or_default()
-            };
-            Row {
-                line: *line,
-                input: ObjectInput {
-                    number: cell(columns.0),
-                    name: cell(columns.1),
-                    sip_password: columns.2.map(cell).filter(|p| !p.is_empty()),
-                    ..ObjectInput::default()
-                },
-            }
-        })
-        .collect()
 }
 
 /// Checks a given password, or generates one; returns the password and whether it was
@@ -138,7 +89,7 @@ fn password_of(
     }
 }
 
-fn rejected(row: &Row, reason: String) -> RejectedLine {
+fn rejected(row: &ExtensionRow, reason: String) -> RejectedLine {
     RejectedLine {
         line: row.line,
         input: row.input.number.clone(),
@@ -148,7 +99,7 @@ fn rejected(row: &Row, reason: String) -> RejectedLine {
 
 impl App {
     /// Imports many extensions into one account in one transaction from CSV text (see
-    /// [`read_rows`] for the columns), calling `progress(done, total)` as rows are written.
+    /// [`extension_rows`] for the columns), calling `progress(done, total)` as rows are written.
     /// Rows that fail their checks are reported in [`BulkImport::rejected`]; extensions
     /// beyond the plan's included count are charged as [`App::create_pbx_object`] charges
     /// them.
@@ -160,7 +111,7 @@ impl App {
         progress: &(dyn Fn(usize, usize) + Send + Sync),
     ) -> AppResult<BulkImport> {
         op.require(Permission::ManagePbx)?;
-        let rows = read_rows(text);
+        let rows = extension_rows(text);
         if rows.len() > MAX_OBJECTS {
             return Err(AppError::field(
                 "file",
@@ -407,14 +358,14 @@ mod tests {
 
     #[test]
     fn rows_read_with_and_without_header() {
-        let with = read_rows("name,number,password\nAna,1000,pw1000\n");
+        let with = extension_rows("name,number,password\nAna,1000,pw1000\n");
         assert_eq!(with.len(), 1);
         assert_eq!(with[0].input.number, "1000");
         assert_eq!(with[0].input.name, "Ana");
         assert_eq!(with[0].input.sip_password.as_deref(), Some("pw1000"));
         assert_eq!(with[0].line, 2);
 
-        let without = read_rows("1001,Ben\n");
+        let without = extension_rows("1001,Ben\n");
         assert_eq!(without[0].input.number, "1001");
         assert_eq!(without[0].input.sip_password, None);
     }
