@@ -414,9 +414,9 @@ impl WhiteLabelAdmin {
         }
     }
 
-    /// The guard for configuring one of the white label's accounts with the administrator's
-    /// role, as the white label does for accounts it manages. The account is not looked up
-    /// here; store calls made with the guard filter by both ids.
+    /// Returns the guard for configuring one of the white label's accounts with the
+    /// administrator's role, as the white label does for accounts it manages. The account is
+    /// not looked up here, because store calls made with the guard filter by both ids.
     pub fn account_operator(&self, customer_id: &tandem_domain::CustomerId) -> AccountOperator {
         AccountOperator {
             actor: self.actor.clone(),

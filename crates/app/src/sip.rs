@@ -8,7 +8,7 @@
 //! must be set again.
 //!
 //! Registrations and blocks are written by the SIP service (`tandem sip`), a moment after they
-//! happen; clearing a block here tells the service through the change feed.
+//! happen. Clearing a block here reaches the service through the change feed.
 
 use serde::{Deserialize, Serialize};
 use tandem_domain::{HostName, Permission, SipBlockId, ValueError, WhiteLabelId};
@@ -77,9 +77,9 @@ pub struct AccountSipView {
     pub label_is_default: bool,
     /// The white label's SIP domain.
     pub white_label_domain: String,
-    /// Where phones send their requests (`host:port`), when the platform names it.
+    /// The address phones send their requests to (`host:port`), when the platform sets one.
     pub server: Option<String>,
-    /// Whether phones may answer challenges with SHA-256 as well as MD5.
+    /// Whether phones may respond to challenges with SHA-256 as well as MD5.
     pub sha256: bool,
     /// Short numbers of extensions without a SIP password for this domain (after the domain
     /// changed, say): each must have one set before its phone can register.
@@ -349,9 +349,9 @@ impl App {
         self.white_label_sip_domain(&mut conn, white_label_id).await
     }
 
-    /// Sets a white label's SIP domain (empty returns to the default). Every account's realm
-    /// changes with it, so all their extension passwords are deleted and must be set again;
-    /// returns the domain and how many passwords were deleted.
+    /// Sets a white label's SIP domain (empty returns to the default) and returns it with the
+    /// number of passwords deleted. Every account's realm changes with the domain, so all their
+    /// extension passwords are deleted and must be set again.
     pub async fn set_white_label_sip(
         &self,
         principal: &Principal,
@@ -369,7 +369,7 @@ impl App {
         let before = self.white_label_sip_domain(&mut tx, white_label_id).await?;
         // Account domains are one label under their white label's, so two white labels with
         // the same domain, set or default, could give two accounts the same realm.
-        let wanted = match &domain {
+        let requested = match &domain {
             Some(domain) => domain.clone(),
             None => {
                 let row = white_labels::get(&mut tx, white_label_id)
@@ -380,7 +380,7 @@ impl App {
         };
         for other in white_labels::list(&mut tx).await? {
             if other.id != *white_label_id
-                && self.white_label_sip_domain(&mut tx, &other.id).await? == wanted
+                && self.white_label_sip_domain(&mut tx, &other.id).await? == requested
             {
                 return Err(AppError::Conflict {
                     code: "sip_domain_taken",

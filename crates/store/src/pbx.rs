@@ -213,7 +213,8 @@ pub struct SipCredentialRow {
     pub updated_us: i64,
 }
 
-/// Stores (or replaces) an extension's digest credentials, and tells the SIP service.
+/// Stores (or replaces) an extension's digest credentials, and records the change for the
+/// SIP service.
 pub async fn set_credentials(
     conn: &mut Conn,
     customer_id: &CustomerId,

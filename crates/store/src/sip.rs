@@ -157,7 +157,7 @@ pub async fn realm_taken(
     Ok(row.is_some())
 }
 
-/// A white label's SIP domain as set, or `None` for the default.
+/// Reads a white label's SIP domain as set, or `None` for the default.
 pub async fn white_label_domain(
     conn: &mut Conn,
     white_label_id: &WhiteLabelId,
@@ -175,13 +175,13 @@ pub async fn set_white_label_domain(
     white_label_id: &WhiteLabelId,
     domain: Option<&str>,
 ) -> StoreResult<bool> {
-    let taken =
+    let existing =
         sqlx::query("SELECT 1 AS taken FROM white_labels WHERE sip_domain = $1 AND id <> $2")
             .bind(domain)
             .bind(white_label_id.as_str())
             .fetch_optional(&mut *conn)
             .await?;
-    if taken.is_some() {
+    if existing.is_some() {
         return Ok(false);
     }
     sqlx::query("UPDATE white_labels SET sip_domain = $1 WHERE id = $2")
@@ -230,7 +230,7 @@ pub async fn set_account_sip(
     customer_id: &CustomerId,
     settings: &AccountSip,
 ) -> StoreResult<bool> {
-    let taken = sqlx::query(
+    let existing = sqlx::query(
         "SELECT 1 AS taken FROM customers WHERE white_label_id = $1 AND sip_label = $2 \
          AND id <> $3",
     )
@@ -239,7 +239,7 @@ pub async fn set_account_sip(
     .bind(customer_id.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    if taken.is_some() {
+    if existing.is_some() {
         return Ok(false);
     }
     sqlx::query(

@@ -64,8 +64,8 @@ pub struct Settings {
     pub sip_listen: String,
     /// Whether the SIP service also listens on TCP.
     pub sip_tcp: bool,
-    /// The address phones are told to register with (`host:port`), shown in the portal;
-    /// empty shows `sip_listen`.
+    /// The address the portal shows for phones to register with (`host:port`). Empty shows
+    /// `sip_listen`.
     pub sip_public_address: String,
     /// Address of the SIP service's Prometheus metrics (`GET /metrics`); empty turns it off.
     pub sip_metrics_listen: String,
@@ -83,7 +83,7 @@ pub struct Settings {
     pub sip_max_transactions: usize,
     /// Shortest registration accepted, in seconds; shorter requests get 423.
     pub sip_min_expires_secs: u32,
-    /// Longest registration granted, in seconds; longer requests are reduced to it.
+    /// Maximum registration time granted, in seconds. Longer requests are reduced to it.
     pub sip_max_expires_secs: u32,
     /// Seconds a digest nonce stays fresh.
     pub sip_nonce_lifetime_secs: u64,
@@ -189,7 +189,7 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The address phones register with, as shown in the portal.
+    /// Returns the address phones register with, as shown in the portal.
     pub fn sip_server(&self) -> String {
         match self.sip_public_address.trim() {
             "" => self.sip_listen.clone(),

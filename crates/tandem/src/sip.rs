@@ -148,8 +148,8 @@ impl Credentials for SharedCredentials {
     }
 
     fn serves_domain(&self, domain: &str) -> bool {
-        // Every domain gets a challenge, so that answers do not tell which account domains
-        // exist; credentials for an unknown domain fail like a wrong password.
+        // Every domain gets a challenge, so responses do not reveal which account domains
+        // exist. Credentials for an unknown domain fail like a wrong password.
         let _ = domain;
         true
     }

@@ -105,8 +105,8 @@ impl Phone {
         }
     }
 
-    /// Sends a REGISTER, answers its challenge with `password` and returns the final answer
-    /// with the challenge that preceded it.
+    /// Sends a REGISTER, responds to its challenge with `password`, and returns the challenge
+    /// and the final response.
     async fn register(&mut self, contact: bool, password: &str) -> (Answer, Answer) {
         let challenge = self.send(contact, "").await;
         assert_eq!(challenge.status, 401, "a challenge first");

@@ -146,7 +146,7 @@ pub struct NewBlocks {
 /// Sources an address-of-record authenticated from, most recent last.
 const TRUSTED_PER_AOR: usize = 4;
 
-/// What a block means for one request.
+/// The effect of blocks on one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {
     /// Nothing blocks it.

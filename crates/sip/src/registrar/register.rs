@@ -33,7 +33,7 @@ pub trait Credentials {
     }
 }
 
-/// What a blocked subject is.
+/// The kind of subject a block applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BlockSubject {
     /// A source IP address.
@@ -57,7 +57,7 @@ impl BlockSubject {
 pub enum RegistrarEvent {
     /// A wrong password or an unknown user.
     AuthFailed {
-        /// Where the REGISTER came from.
+        /// The source address of the REGISTER.
         source: SocketAddr,
         /// The address-of-record it was for.
         aor: String,
@@ -123,7 +123,7 @@ pub struct Registrar<C, L> {
     events: Vec<RegistrarEvent>,
 }
 
-/// Longest address-of-record accepted, in bytes; longer ones get 400, so that failure
+/// Maximum length of an address-of-record, in bytes. Longer ones get 400, so that failure
 /// counters cannot be filled with huge keys.
 const MAX_AOR_LEN: usize = 256;
 
@@ -162,14 +162,14 @@ impl<C: Credentials, L: LocationStore> Registrar<C, L> {
         std::mem::take(&mut self.events)
     }
 
-    /// Lifts the block of a source address and forgets its failures;
-    /// returns whether it had any.
+    /// Lifts the block of a source address and clears its failures.
+    /// Returns whether it had any.
     pub fn unblock_source(&mut self, source: IpAddr) -> bool {
         self.limiter.clear_source(source)
     }
 
-    /// Lifts the block of an address-of-record and forgets its failures;
-    /// returns whether it had any.
+    /// Lifts the block of an address-of-record and clears its failures.
+    /// Returns whether it had any.
     pub fn unblock_aor(&mut self, aor: &str) -> bool {
         self.limiter.clear_aor(aor)
     }

@@ -51,12 +51,12 @@ pub struct Control {
     pub metrics: Arc<Metrics>,
     /// Instructions, read between messages.
     pub commands: Option<mpsc::Receiver<Command>>,
-    /// Where registrar events go; when the channel is full they are dropped.
+    /// The channel for registrar events. When it is full, events are dropped.
     pub events: Option<mpsc::Sender<RegistrarEvent>>,
 }
 
 impl Control {
-    /// A loop that only updates `metrics`.
+    /// Creates links that only update `metrics`.
     pub fn detached(metrics: Arc<Metrics>) -> Self {
         Self {
             metrics,

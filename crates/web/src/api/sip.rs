@@ -54,7 +54,7 @@ async fn get_account_sip(
 
 /// Change the label of the account's domain (white label only; empty returns to the account
 /// number) or turn SHA-256 digests on or off. A new label changes the realm: every extension's
-/// password is deleted and must be set again, and `passwords_cleared` says how many.
+/// password is deleted and must be set again, and `passwords_cleared` counts them.
 #[utoipa::path(put, path = "/api/v1/customers/{id}/sip", tag = "sip",
     params(("id" = String, Path, description = "cus_…")),
     request_body(content = serde_json::Value, description = "`label`, `sha256`"),
@@ -149,7 +149,7 @@ async fn get_white_label_sip(
 
 /// Set the white label's SIP domain. Every account's domain changes with it, so every
 /// extension password of the white label's accounts is deleted and must be set again;
-/// `passwords_cleared` says how many.
+/// `passwords_cleared` counts them.
 #[utoipa::path(put, path = "/api/v1/white-label/sip", tag = "sip",
     request_body = WhiteLabelSipRequest,
     responses((status = 200, description = "`{sip_domain, passwords_cleared}`"),
@@ -170,8 +170,9 @@ async fn put_white_label_sip(
     )
 }
 
-/// Blocks after failed authentications: on a white label's host or with its key, those
-/// started against its accounts; for a Platform Administrator on the platform host, all.
+/// Blocks after failed authentications. On a white label's host or with its key, the list has
+/// those started against its accounts. For a Platform Administrator on the platform host, it
+/// has every block.
 #[utoipa::path(get, path = "/api/v1/sip/blocks", tag = "sip",
     responses((status = 200, description = "`{items}`"), (status = 403, body = Problem)))]
 async fn blocks(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
