@@ -6,13 +6,17 @@
 //! nonces issued at or before it. The client then gets a fresh nonce, which is
 //! how RFC 7616 section 3.3 expects a server to end a nonce's use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
-/// Highest nonce-count per nonce, for at most `capacity` nonces.
+/// Highest nonce-count per nonce, for at most `capacity` nonces. When the table is full, the
+/// nonce tracked longest leaves it, so each call takes constant time however full it is.
 #[derive(Debug)]
 pub struct NonceCounts {
     capacity: usize,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Arc<str>, Entry>,
+    /// The tracked nonces, in the order they were first accepted.
+    order: VecDeque<Arc<str>>,
     evicted_up_to: u64,
 }
 
@@ -28,6 +32,7 @@ impl NonceCounts {
         Self {
             capacity: capacity.max(1),
             entries: HashMap::new(),
+            order: VecDeque::new(),
             evicted_up_to: 0,
         }
     }
@@ -46,8 +51,8 @@ impl NonceCounts {
     /// count seen before for that nonce. Call this only after the digest
     /// response has been verified, so that guesses cannot use up counts.
     ///
-    /// `expired_before` is the issue time below which nonces are stale anyway
-    /// and may be dropped first when the table is full.
+    /// `expired_before` is the issue time below which nonces are stale anyway;
+    /// such nonces at the front of the table are dropped first.
     pub fn accept(&mut self, nonce: &str, issued_at: u64, nc: u32, expired_before: u64) -> bool {
         if let Some(entry) = self.entries.get_mut(nonce) {
             if nc > entry.highest {
@@ -59,11 +64,20 @@ impl NonceCounts {
         if issued_at <= self.evicted_up_to {
             return false;
         }
-        if self.entries.len() >= self.capacity {
-            self.make_room(expired_before);
+        while self
+            .order
+            .front()
+            .is_some_and(|front| self.entries[front].issued_at < expired_before)
+        {
+            self.evict_front();
         }
+        while self.entries.len() >= self.capacity {
+            self.evict_front();
+        }
+        let nonce: Arc<str> = nonce.into();
+        self.order.push_back(nonce.clone());
         self.entries.insert(
-            nonce.to_owned(),
+            nonce,
             Entry {
                 issued_at,
                 highest: nc,
@@ -72,20 +86,13 @@ impl NonceCounts {
         true
     }
 
-    fn make_room(&mut self, expired_before: u64) {
-        self.entries
-            .retain(|_, entry| entry.issued_at >= expired_before);
-        if self.entries.len() < self.capacity {
-            return;
-        }
-        let oldest = self
-            .entries
-            .iter()
-            .min_by_key(|(_, entry)| entry.issued_at)
-            .map(|(nonce, entry)| (nonce.clone(), entry.issued_at));
-        if let Some((nonce, issued_at)) = oldest {
-            self.entries.remove(&nonce);
-            self.evicted_up_to = self.evicted_up_to.max(issued_at);
+    /// Drops the nonce tracked longest. Nonces issued at or before it cannot be checked any
+    /// more, so they are rejected from now on.
+    fn evict_front(&mut self) {
+        if let Some(nonce) = self.order.pop_front() {
+            if let Some(entry) = self.entries.remove(&nonce) {
+                self.evicted_up_to = self.evicted_up_to.max(entry.issued_at);
+            }
         }
     }
 }
@@ -142,6 +149,25 @@ mod tests {
             "and its old count cannot be replayed"
         );
         assert!(counts.accept("d", 400, 1, 0));
+    }
+
+    #[test]
+    fn a_full_table_drops_the_nonce_tracked_longest() {
+        let mut counts = NonceCounts::new(2);
+        assert!(counts.accept("a", 100, 1, 0));
+        assert!(counts.accept("b", 200, 1, 0));
+        assert!(
+            counts.accept("a", 100, 2, 0),
+            "a later count of a tracked nonce"
+        );
+        assert!(counts.accept("c", 300, 1, 0));
+        assert_eq!(counts.len(), 2);
+        assert!(
+            !counts.accept("a", 100, 3, 0),
+            "a left first, however recently used"
+        );
+        assert!(!counts.accept("b", 200, 1, 0), "b kept its count");
+        assert!(counts.accept("b", 200, 2, 0));
     }
 
     #[test]

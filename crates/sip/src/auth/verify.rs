@@ -14,7 +14,9 @@ pub struct DigestConfig {
     /// Seconds a nonce stays fresh; after that a correct response gets
     /// `stale=true`.
     pub nonce_lifetime_secs: u64,
-    /// Maximum number of nonces whose nonce-count is tracked.
+    /// Maximum number of nonces whose nonce-count is tracked. A nonce that leaves the table
+    /// before it goes stale is answered with `stale=true`, which costs its phone one more
+    /// round trip, so this should cover the nonces first used within a nonce lifetime.
     pub nonce_count_capacity: usize,
     /// Whether to reject credentials without `qop=auth`. Without qop there is
     /// no nonce-count, so a captured request can be replayed while its nonce
@@ -27,7 +29,7 @@ impl Default for DigestConfig {
         Self {
             algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
             nonce_lifetime_secs: 300,
-            nonce_count_capacity: 10_000,
+            nonce_count_capacity: 100_000,
             require_qop: false,
         }
     }
@@ -170,9 +172,10 @@ impl DigestAuthenticator {
             },
             Some(_) => return AuthOutcome::Missing,
         };
-        let issued_at = match self.issuer.check(&nonce, realm, now) {
+        let (issued_at, stale) = match self.issuer.check(&nonce, realm, now) {
             NonceState::Invalid => return AuthOutcome::Missing,
-            NonceState::Fresh { issued_at } | NonceState::Stale { issued_at } => issued_at,
+            NonceState::Fresh { issued_at } => (issued_at, false),
+            NonceState::Stale { issued_at } => (issued_at, true),
         };
 
         // An unknown user is checked against a random HA1 so that the work,
@@ -193,10 +196,7 @@ impl DigestAuthenticator {
             };
         }
 
-        if matches!(
-            self.issuer.check(&nonce, realm, now),
-            NonceState::Stale { .. }
-        ) {
+        if stale {
             return AuthOutcome::Stale;
         }
         if let Some(qop) = qop {
