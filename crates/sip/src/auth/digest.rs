@@ -41,7 +41,8 @@ impl Algorithm {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Prints `bytes` as lower-case hexadecimal.
+pub(super) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -7,6 +7,8 @@ use rand::RngCore;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::digest::hex;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Hex digits of the timestamp, salt and truncated MAC in a nonce.
@@ -76,9 +78,9 @@ impl NonceIssuer {
     pub fn issue(&self, realm: &str, now: u64) -> String {
         let mut salt = [0u8; SALT_HEX / 2];
         rand::thread_rng().fill_bytes(&mut salt);
-        let head = format!("{now:016x}{}", to_hex(&salt));
+        let head = format!("{now:016x}{}", hex(&salt));
         let mac = self.mac(&head, realm);
-        format!("{head}{}", to_hex(&mac))
+        format!("{head}{}", hex(&mac))
     }
 
     /// Checks a nonce presented for `realm` at `now`.
@@ -87,7 +89,7 @@ impl NonceIssuer {
             return NonceState::Invalid;
         }
         let (head, mac_hex) = nonce.split_at(TIME_HEX + SALT_HEX);
-        let expected = to_hex(&self.mac(head, realm));
+        let expected = hex(&self.mac(head, realm));
         if !bool::from(
             expected
                 .as_bytes()
@@ -122,10 +124,6 @@ impl NonceIssuer {
         out.copy_from_slice(&full[..MAC_BYTES]);
         out
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

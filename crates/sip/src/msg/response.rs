@@ -100,9 +100,18 @@ impl ResponseBuilder {
 
     /// Prints the response, ending the header section with Content-Length.
     pub fn build(&self) -> Vec<u8> {
-        let mut text = format!("SIP/2.0 {} {}\r\n", self.status, self.reason);
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 4)
+            .sum();
+        let mut text = String::with_capacity(headers + self.reason.len() + 64 + self.body.len());
+        let _ = write!(text, "SIP/2.0 {} {}\r\n", self.status, self.reason);
         for (name, value) in &self.headers {
-            let _ = write!(text, "{name}: {value}\r\n");
+            text.push_str(name);
+            text.push_str(": ");
+            text.push_str(value);
+            text.push_str("\r\n");
         }
         let _ = write!(text, "Content-Length: {}\r\n\r\n", self.body.len());
         let mut out = text.into_bytes();
