@@ -40,6 +40,9 @@ pub struct TransportConfig {
     pub max_requests_per_source: u32,
     /// Most TCP connections open at once; further connections are closed at once.
     pub max_tcp_connections: usize,
+    /// Receive buffer of the UDP socket, in bytes, which holds datagrams while the serve loop
+    /// is busy or waits for a CPU. The kernel caps it (`net.core.rmem_max` on Linux).
+    pub udp_receive_buffer: usize,
     /// Transaction timer values.
     pub timers: TimerConfig,
 }
@@ -54,6 +57,7 @@ impl Default for TransportConfig {
             max_transactions: 10_000,
             max_requests_per_source: 50,
             max_tcp_connections: 1024,
+            udp_receive_buffer: 4 * 1024 * 1024,
             timers: TimerConfig::default(),
         }
     }
@@ -70,7 +74,14 @@ impl Listeners {
     /// Binds the configured addresses.
     pub async fn bind(config: &TransportConfig) -> std::io::Result<Self> {
         let udp = match config.udp {
-            Some(addr) => Some(Arc::new(UdpSocket::bind(addr).await?)),
+            Some(addr) => {
+                let socket = UdpSocket::bind(addr).await?;
+                let buffer = socket2::SockRef::from(&socket);
+                if let Err(error) = buffer.set_recv_buffer_size(config.udp_receive_buffer) {
+                    tracing::warn!(%error, "setting the SIP UDP receive buffer failed");
+                }
+                Some(Arc::new(socket))
+            }
             None => None,
         };
         let tcp = match config.tcp {

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use super::{tcp, udp, Inbound, Listeners, Peer, TransportConfig};
+use super::udp::UdpReceiver;
+use super::{tcp, Inbound, Listeners, Peer, TransportConfig};
 use crate::metrics::Metrics;
 use crate::msg::{
     check_request, error_response, looks_like_response, parse_request, Framing, Method, Rejection,
@@ -31,6 +32,10 @@ const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Most sources whose request rate is tracked at once.
 const MAX_RATE_TRACKED: usize = 100_000;
+
+/// Most UDP datagrams already waiting in the socket that the loop handles in a row before it
+/// looks at its timers, commands and TCP messages again.
+const UDP_BATCH: usize = 64;
 
 /// An instruction to a running serve loop from the rest of the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +158,7 @@ struct Entry {
 struct Due {
     at: Instant,
     serial: u64,
-    key: ServerKey,
+    key: Arc<ServerKey>,
 }
 
 impl PartialEq for Due {
@@ -180,9 +185,13 @@ impl Ord for Due {
 /// deadline and the due transactions does not scan every transaction. An entry of the queue
 /// is stale when its transaction has gone or has queued a different deadline since; stale
 /// entries are dropped as they come to the front.
+///
+/// Over UDP every transaction stays for timer J or H, so the table holds hundreds of
+/// thousands at high rates. Keys are shared with the queue and entries are boxed, which keeps
+/// the map's slots small and growing it cheap.
 #[derive(Default)]
 struct Table {
-    entries: HashMap<ServerKey, Entry>,
+    entries: HashMap<Arc<ServerKey>, Box<Entry>>,
     due: BinaryHeap<Reverse<Due>>,
     next_serial: u64,
 }
@@ -201,13 +210,17 @@ impl Table {
             serial,
             queued: None,
         };
-        self.entries.insert(key.clone(), entry);
+        let key = Arc::new(key);
+        self.entries.insert(key.clone(), Box::new(entry));
         self.queue(&key);
     }
 
     /// Queues the transaction's next deadline if it is not queued yet.
     fn queue(&mut self, key: &ServerKey) {
-        let Some(entry) = self.entries.get_mut(key) else {
+        let Some(key) = self.entries.get_key_value(key).map(|(key, _)| key.clone()) else {
+            return;
+        };
+        let Some(entry) = self.entries.get_mut(&key) else {
             return;
         };
         let Some(at) = entry.transaction.next_deadline() else {
@@ -241,7 +254,7 @@ impl Table {
     }
 
     /// Removes and returns the key of a transaction whose queued deadline is at or before `now`.
-    fn pop_due(&mut self, now: Instant) -> Option<ServerKey> {
+    fn pop_due(&mut self, now: Instant) -> Option<Arc<ServerKey>> {
         while let Some(Reverse(front)) = self.due.peek() {
             if front.at > now {
                 return None;
@@ -286,15 +299,14 @@ pub async fn serve_with<C, L>(
 {
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
     let mut tasks = Vec::new();
-    if let Some(socket) = listeners.udp {
-        tasks.push(tokio::spawn(udp::receive(
+    let mut udp = listeners.udp.map(|socket| {
+        UdpReceiver::new(
             socket,
             config.max_message_size,
             SourceRates::new(config.max_requests_per_source),
-            inbound_tx.clone(),
             control.metrics.clone(),
-        )));
-    }
+        )
+    });
     if let Some(listener) = listeners.tcp {
         tasks.push(tokio::spawn(tcp::accept(
             listener,
@@ -318,6 +330,7 @@ pub async fn serve_with<C, L>(
     };
     let mut purge = tokio::time::interval(PURGE_INTERVAL);
     let mut gauges = tokio::time::interval(GAUGE_INTERVAL);
+    let mut tcp_open = true;
     tokio::pin!(shutdown);
     loop {
         let deadline = state.table.next_deadline();
@@ -333,11 +346,34 @@ pub async fn serve_with<C, L>(
                 None => std::future::pending().await,
             }
         };
+        let datagram = async {
+            match udp.as_mut() {
+                Some(receiver) => receiver.next().await,
+                None => std::future::pending().await,
+            }
+        };
+        let stream_message = async {
+            if tcp_open {
+                inbound.recv().await
+            } else {
+                std::future::pending().await
+            }
+        };
         tokio::select! {
             () = &mut shutdown => break,
-            received = inbound.recv() => match received {
+            (len, addr) = datagram => {
+                let Some(receiver) = udp.as_mut() else { continue };
+                state.handle_datagram(receiver, len, addr).await;
+                // Datagrams that are already waiting are read without going back to the
+                // runtime, up to a limit that keeps the timers and TCP served.
+                for _ in 1..UDP_BATCH {
+                    let Some((len, addr)) = receiver.try_next() else { break };
+                    state.handle_datagram(receiver, len, addr).await;
+                }
+            }
+            received = stream_message => match received {
                 Some((bytes, peer)) => state.handle(&bytes, &peer).await,
-                None => break,
+                None => tcp_open = false,
             },
             () = timer => fire_timers(&mut state.table, Instant::now()).await,
             received = command => match received {
@@ -412,9 +448,17 @@ impl<C: Credentials, L: LocationStore> Loop<'_, C, L> {
         );
     }
 
+    async fn handle_datagram(&mut self, receiver: &UdpReceiver, len: usize, addr: SocketAddr) {
+        let peer = Peer::Udp {
+            socket: receiver.socket().clone(),
+            addr,
+        };
+        self.handle(receiver.datagram(len), &peer).await;
+    }
+
     async fn handle(&mut self, bytes: &[u8], peer: &Peer) {
         let now = Instant::now();
-        // UDP datagrams were counted by their receive task, before the queue.
+        // UDP datagrams were counted as they were read.
         if matches!(peer, Peer::Tcp { .. }) && !self.rates.allow(peer.addr().ip(), now) {
             self.metrics.dropped_flood();
             return;
@@ -607,8 +651,8 @@ mod tests {
         assert_eq!(table.next_deadline(), Some(start + timer_j));
         let late = start + timer_j + Duration::from_secs(5);
         assert_eq!(table.pop_due(start), None);
-        assert_eq!(table.pop_due(late), Some(key("z9hG4bK-a")));
-        assert_eq!(table.pop_due(late), Some(key("z9hG4bK-b")));
+        assert_eq!(table.pop_due(late).as_deref(), Some(&key("z9hG4bK-a")));
+        assert_eq!(table.pop_due(late).as_deref(), Some(&key("z9hG4bK-b")));
         assert_eq!(table.pop_due(late), None);
         assert_eq!(table.next_deadline(), None);
     }

@@ -1,50 +1,94 @@
 //! Receiving UDP datagrams.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
 
 use super::serve::SourceRates;
-use super::{Inbound, Peer};
 use crate::metrics::Metrics;
 
-/// Reads datagrams from `socket` and forwards each to `inbound` until the
-/// receiver is dropped. Datagrams over `max_message_size`, and those of a
-/// source over its rate, are dropped.
-pub(crate) async fn receive(
+/// Reads datagrams from one socket into its own buffer for the serve loop, which handles
+/// each before it reads the next, so that no datagram is copied or handed between tasks.
+/// Datagrams over the size limit, and those of a source over its rate, are dropped here.
+pub(crate) struct UdpReceiver {
     socket: Arc<UdpSocket>,
     max_message_size: usize,
-    mut rates: SourceRates,
-    inbound: mpsc::Sender<Inbound>,
+    rates: SourceRates,
     metrics: Arc<Metrics>,
-) {
-    // One byte more than the limit shows whether a datagram was cut.
-    let mut buf = vec![0u8; max_message_size + 1];
-    loop {
-        let (len, addr) = match socket.recv_from(&mut buf).await {
-            Ok(received) => received,
-            Err(error) => {
+    /// One byte more than the limit, which shows whether a datagram was cut.
+    buf: Vec<u8>,
+}
+
+impl UdpReceiver {
+    pub(crate) fn new(
+        socket: Arc<UdpSocket>,
+        max_message_size: usize,
+        rates: SourceRates,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            socket,
+            max_message_size,
+            rates,
+            metrics,
+            buf: vec![0u8; max_message_size + 1],
+        }
+    }
+
+    pub(crate) fn socket(&self) -> &Arc<UdpSocket> {
+        &self.socket
+    }
+
+    /// Returns the bytes of the datagram that [`Self::next`] or [`Self::try_next`] last
+    /// returned the length of.
+    pub(crate) fn datagram(&self, len: usize) -> &[u8] {
+        &self.buf[..len]
+    }
+
+    /// Waits for the next accepted datagram and returns its length and source. Cancelling
+    /// the wait loses no accepted datagram.
+    pub(crate) async fn next(&mut self) -> (usize, SocketAddr) {
+        loop {
+            match self.socket.recv_from(&mut self.buf).await {
+                Ok((len, addr)) => {
+                    if self.accept(len, addr) {
+                        return (len, addr);
+                    }
+                }
                 // ICMP errors from earlier sends surface here on some systems.
-                tracing::debug!(%error, "receiving a UDP datagram failed");
-                continue;
+                Err(error) => tracing::debug!(%error, "receiving a UDP datagram failed"),
             }
-        };
-        if !rates.allow(addr.ip(), std::time::Instant::now()) {
-            metrics.dropped_flood();
-            continue;
         }
-        if len > max_message_size {
+    }
+
+    /// Returns the next accepted datagram already waiting in the socket, if any, without
+    /// waiting.
+    pub(crate) fn try_next(&mut self) -> Option<(usize, SocketAddr)> {
+        loop {
+            match self.socket.try_recv_from(&mut self.buf) {
+                Ok((len, addr)) => {
+                    if self.accept(len, addr) {
+                        return Some((len, addr));
+                    }
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => return None,
+                Err(error) => tracing::debug!(%error, "receiving a UDP datagram failed"),
+            }
+        }
+    }
+
+    fn accept(&mut self, len: usize, addr: SocketAddr) -> bool {
+        if !self.rates.allow(addr.ip(), Instant::now()) {
+            self.metrics.dropped_flood();
+            return false;
+        }
+        if len > self.max_message_size {
             tracing::debug!(%addr, len, "dropped an oversized UDP datagram");
-            metrics.dropped_oversized();
-            continue;
+            self.metrics.dropped_oversized();
+            return false;
         }
-        let peer = Peer::Udp {
-            socket: socket.clone(),
-            addr,
-        };
-        if inbound.send((buf[..len].to_vec(), peer)).await.is_err() {
-            return;
-        }
+        true
     }
 }
