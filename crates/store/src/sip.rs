@@ -355,46 +355,57 @@ fn registration_from(row: &AnyRow) -> StoreResult<RegistrationRow> {
     })
 }
 
-/// Rows per multi-row statement. sqlx binds each SQLite parameter by looking up its name, and
-/// SQLite finds a name by a linear search, so binding costs grow with the square of a
-/// statement's parameters: at 200 rows of 12 columns that search was 30 % of the SIP
-/// service's instructions under load (callgrind). At 16 rows it is small, every full batch
-/// reuses one prepared statement, and PostgreSQL still needs few round trips.
-const BATCH_ROWS: usize = 16;
+/// Rows per multi-row statement. On SQLite the statements use anonymous `?` parameters: sqlx
+/// looks up each numbered parameter's name, SQLite finds a name by a linear search, and so
+/// binding `$N` parameters costs the square of their count.
+const BATCH_ROWS: usize = 64;
+
+/// Returns `count` parameter markers numbered from `first`: `?` on SQLite, `$N` elsewhere.
+fn markers(conn: &Conn, first: usize, count: usize) -> String {
+    let anonymous = conn.backend_name() == "SQLite";
+    let marks: Vec<String> = (first..first + count)
+        .map(|i| {
+            if anonymous {
+                "?".to_owned()
+            } else {
+                format!("${i}")
+            }
+        })
+        .collect();
+    marks.join(", ")
+}
 
 /// Replaces the bindings of each address-of-record in `aors` with those of `rows` (each row's
-/// `aor` must be in `aors`); an address-of-record without rows loses its bindings. Batched, so
-/// that a write-behind of thousands of registrations takes a few statements.
+/// `aor` must be in `aors`); an address-of-record without rows loses its bindings. Every row's
+/// `updated_us` must be `written_us`, later than that of any earlier call.
+///
+/// Rows are upserted by address-of-record and contact, so that a refreshed binding updates its
+/// row in place rather than deleting and inserting it with all its index entries; then the
+/// bindings of `aors` that this call did not write are deleted. Batched, so that a write-behind
+/// of thousands of registrations takes a few statements.
 pub async fn replace_registrations(
     conn: &mut Conn,
     aors: &[String],
     rows: &[RegistrationRow],
+    written_us: i64,
 ) -> StoreResult<()> {
-    for chunk in aors.chunks(BATCH_ROWS) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "DELETE FROM sip_registrations WHERE aor IN ({})",
-            marks.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for aor in chunk {
-            query = query.bind(aor.as_str());
-        }
-        query.execute(&mut *conn).await?;
-    }
     for chunk in rows.chunks(BATCH_ROWS) {
         let tuples: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let marks: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
-                format!("({})", marks.join(", "))
-            })
+            .map(|r| format!("({})", markers(conn, r * 12 + 1, 12)))
             .collect();
         let sql = format!(
-            "INSERT INTO sip_registrations ({REGISTRATION_COLUMNS}) VALUES {}",
+            "INSERT INTO sip_registrations ({REGISTRATION_COLUMNS}) VALUES {} \
+             ON CONFLICT (aor, contact) DO UPDATE SET customer_id = excluded.customer_id, \
+             extension_id = excluded.extension_id, params = excluded.params, \
+             source = excluded.source, transport = excluded.transport, \
+             user_agent = excluded.user_agent, call_id = excluded.call_id, \
+             cseq = excluded.cseq, expires_us = excluded.expires_us, \
+             updated_us = excluded.updated_us",
             tuples.join(", ")
         );
         let mut query = sqlx::query(&sql);
         for row in chunk {
+            debug_assert_eq!(row.updated_us, written_us);
             query = query
                 .bind(row.aor.as_str())
                 .bind(row.contact.as_str())
@@ -410,6 +421,18 @@ pub async fn replace_registrations(
                 .bind(row.updated_us);
         }
         query.execute(&mut *conn).await?;
+    }
+    for chunk in aors.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "DELETE FROM sip_registrations WHERE aor IN ({}) AND updated_us < {}",
+            markers(conn, 1, chunk.len()),
+            markers(conn, chunk.len() + 1, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for aor in chunk {
+            query = query.bind(aor.as_str());
+        }
+        query.bind(written_us).execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -323,6 +323,7 @@ impl SipService {
             commands: command_tx,
             last_seq,
             interval: Duration::from_millis(settings.sip_sync_interval_ms.max(10)),
+            last_written_us: 0,
         };
         tasks.push(tokio::spawn(sync.run(event_rx, stopped.clone())));
 
@@ -396,6 +397,9 @@ struct Sync {
     commands: mpsc::Sender<Command>,
     last_seq: i64,
     interval: Duration,
+    /// The `updated_us` of the last write-behind; each write uses a later one, so that it can
+    /// tell the rows it wrote from those it replaces even if the clock steps back.
+    last_written_us: i64,
 }
 
 impl Sync {
@@ -511,7 +515,7 @@ impl Sync {
 
     /// Writes the bindings changed since the last call, in one transaction. On failure they
     /// are queued again unless a newer change replaced them.
-    async fn write_behind(&self) {
+    async fn write_behind(&mut self) {
         let batch: HashMap<String, Vec<Binding>> = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             if pending.is_empty() {
@@ -519,7 +523,8 @@ impl Sync {
             }
             std::mem::take(&mut *pending)
         };
-        let now = now_us(SystemTime::now());
+        let now = now_us(SystemTime::now()).max(self.last_written_us + 1);
+        self.last_written_us = now;
         let mut rows = Vec::new();
         {
             let cache = self.credentials.read();
@@ -549,7 +554,7 @@ impl Sync {
         let aors: Vec<String> = batch.keys().cloned().collect();
         let written = async {
             let mut tx = self.store.begin().await?;
-            store_sip::replace_registrations(&mut tx, &aors, &rows).await?;
+            store_sip::replace_registrations(&mut tx, &aors, &rows, now).await?;
             tx.commit().await?;
             anyhow::Ok(())
         }

@@ -12,8 +12,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use support::TestApp;
 use tandem::sip::SipService;
+use tandem_domain::{CustomerId, PbxObjectId};
 use tandem_sip::auth::{authorization, ClientCredentials};
 use tandem_sip::msg::{parse_response, Contacts, Framing, HeaderName};
+use tandem_store::sip::{self as store_sip, RegistrationRow};
 use tokio::net::UdpSocket;
 
 const PASSWORD: &str = "Harbour-desk-phone-42";
@@ -283,4 +285,104 @@ async fn service_follows_database_changes() {
     })
     .await;
     restarted.stop().await;
+}
+
+/// The write-behind's statement: each call replaces the bindings of the addresses-of-record it
+/// names, updating refreshed rows in place and deleting the contacts it no longer writes, and
+/// leaves other addresses-of-record alone.
+#[tokio::test]
+async fn write_behind_replaces_the_bindings_it_names() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(support::customer_body(&app.wl.plan_id, "Kauri Joinery")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let customer = CustomerId::parse(body["id"].as_str().unwrap()).unwrap();
+    let extension = PbxObjectId::new();
+    let row = |aor: &str, contact: &str, expires_us: i64, updated_us: i64| RegistrationRow {
+        aor: aor.into(),
+        contact: contact.into(),
+        customer_id: customer.clone(),
+        extension_id: extension.clone(),
+        params: String::new(),
+        source: "127.0.0.1:5061".into(),
+        transport: "UDP".into(),
+        user_agent: "test-phone".into(),
+        call_id: format!("call-{updated_us}"),
+        cseq: updated_us,
+        expires_us,
+        updated_us,
+    };
+    let (desk, reception) = ("sip:101@a.example", "sip:102@a.example");
+    let write = async |aors: &[&str], rows: Vec<RegistrationRow>, written_us: i64| {
+        let aors: Vec<String> = aors.iter().map(|aor| aor.to_string()).collect();
+        let mut tx = app.app.store().begin().await.unwrap();
+        store_sip::replace_registrations(&mut tx, &aors, &rows, written_us)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    };
+    let live = async || {
+        let mut conn = app.app.store().conn().await.unwrap();
+        store_sip::live_registrations(&mut conn, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.aor, r.contact, r.expires_us, r.call_id))
+            .collect::<Vec<_>>()
+    };
+
+    write(
+        &[desk, reception],
+        vec![
+            row(desk, "sip:101@127.0.0.1:5061", 5_000, 1_000),
+            row(desk, "sip:101@127.0.0.1:5062", 5_000, 1_000),
+            row(reception, "sip:102@127.0.0.1:5063", 5_000, 1_000),
+        ],
+        1_000,
+    )
+    .await;
+    assert_eq!(live().await.len(), 3);
+
+    // The desk phone refreshed one contact and dropped the other.
+    write(
+        &[desk],
+        vec![row(desk, "sip:101@127.0.0.1:5061", 9_000, 2_000)],
+        2_000,
+    )
+    .await;
+    assert_eq!(
+        live().await,
+        vec![
+            (
+                desk.into(),
+                "sip:101@127.0.0.1:5061".into(),
+                9_000,
+                "call-2000".into()
+            ),
+            (
+                reception.into(),
+                "sip:102@127.0.0.1:5063".into(),
+                5_000,
+                "call-1000".into()
+            ),
+        ]
+    );
+
+    // Reception unregistered: named without rows, it loses its bindings.
+    write(&[reception], Vec::new(), 3_000).await;
+    assert_eq!(
+        live().await,
+        vec![(
+            desk.into(),
+            "sip:101@127.0.0.1:5061".into(),
+            9_000,
+            "call-2000".into()
+        )]
+    );
 }
