@@ -47,7 +47,7 @@ async fn start() -> Server {
         tcp: Some(loopback),
         ..TransportConfig::default()
     };
-    let listeners = Listeners::bind(&config).await.unwrap();
+    let listeners = Listeners::bind(&config).unwrap();
     let (udp, tcp) = (listeners.udp_addr().unwrap(), listeners.tcp_addr().unwrap());
 
     let mut users = HashMap::new();

@@ -27,7 +27,7 @@ use tandem_sip::registrar::{
 use tandem_sip::transport::{serve_with, Command, Control, Listeners, TransportConfig};
 use tandem_store::sip::{self as store_sip, change, BlockRow, CredentialEntry, RegistrationRow};
 use tandem_store::Store;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Settings;
@@ -223,7 +223,6 @@ impl SipService {
             ..TransportConfig::default()
         };
         let listeners = Listeners::bind(&transport)
-            .await
             .with_context(|| format!("binding the SIP address {listen}"))?;
         let (udp, tcp) = (listeners.udp_addr(), listeners.tcp_addr());
         let registrar_config = RegistrarConfig {
@@ -306,16 +305,28 @@ impl SipService {
         };
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
+        // The serve loop runs on a thread of its own with a single-threaded runtime, as the
+        // workers of other SIP servers do: each datagram is read, answered and sent without a
+        // hand-off between threads, and it competes with nothing else on this runtime.
         let mut serve_stop = stopped.clone();
-        tasks.push(tokio::spawn(serve_with(
-            listeners,
-            transport,
-            registrar,
-            control,
-            async move {
-                let _ = serve_stop.wait_for(|stop| *stop).await;
-            },
-        )));
+        let serving = serve_with(listeners, transport, registrar, control, async move {
+            let _ = serve_stop.wait_for(|stop| *stop).await;
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("building the SIP serve loop's runtime")?;
+        let (served, serve_done) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("sip-serve".into())
+            .spawn(move || {
+                runtime.block_on(serving);
+                let _ = served.send(());
+            })
+            .context("starting the SIP serve loop's thread")?;
+        tasks.push(tokio::spawn(async move {
+            let _ = serve_done.await;
+        }));
         let sync = Sync {
             store,
             credentials,

@@ -63,29 +63,35 @@ impl Default for TransportConfig {
     }
 }
 
-/// Bound sockets, ready to serve.
+/// Bound sockets, ready to serve. They join the reactor of the runtime that serves them, so
+/// they can be bound on one runtime and served on another, such as a thread of their own.
 #[derive(Debug)]
 pub struct Listeners {
-    udp: Option<Arc<UdpSocket>>,
-    tcp: Option<TcpListener>,
+    udp: Option<std::net::UdpSocket>,
+    tcp: Option<std::net::TcpListener>,
 }
 
 impl Listeners {
     /// Binds the configured addresses.
-    pub async fn bind(config: &TransportConfig) -> std::io::Result<Self> {
+    pub fn bind(config: &TransportConfig) -> std::io::Result<Self> {
         let udp = match config.udp {
             Some(addr) => {
-                let socket = UdpSocket::bind(addr).await?;
+                let socket = std::net::UdpSocket::bind(addr)?;
+                socket.set_nonblocking(true)?;
                 let buffer = socket2::SockRef::from(&socket);
                 if let Err(error) = buffer.set_recv_buffer_size(config.udp_receive_buffer) {
                     tracing::warn!(%error, "setting the SIP UDP receive buffer failed");
                 }
-                Some(Arc::new(socket))
+                Some(socket)
             }
             None => None,
         };
         let tcp = match config.tcp {
-            Some(addr) => Some(TcpListener::bind(addr).await?),
+            Some(addr) => {
+                let listener = std::net::TcpListener::bind(addr)?;
+                listener.set_nonblocking(true)?;
+                Some(listener)
+            }
             None => None,
         };
         Ok(Self { udp, tcp })
@@ -99,6 +105,19 @@ impl Listeners {
     /// Returns the bound TCP address, useful after binding port 0.
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         self.tcp.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Registers the sockets with the current runtime's reactor.
+    pub(crate) fn register(self) -> std::io::Result<(Option<Arc<UdpSocket>>, Option<TcpListener>)> {
+        let udp = match self.udp {
+            Some(socket) => Some(Arc::new(UdpSocket::from_std(socket)?)),
+            None => None,
+        };
+        let tcp = match self.tcp {
+            Some(listener) => Some(TcpListener::from_std(listener)?),
+            None => None,
+        };
+        Ok((udp, tcp))
     }
 }
 

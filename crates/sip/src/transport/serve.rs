@@ -297,9 +297,16 @@ pub async fn serve_with<C, L>(
     C: Credentials,
     L: LocationStore,
 {
+    let (udp_socket, tcp_listener) = match listeners.register() {
+        Ok(sockets) => sockets,
+        Err(error) => {
+            tracing::error!(%error, "registering the SIP sockets with the runtime failed");
+            return;
+        }
+    };
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
     let mut tasks = Vec::new();
-    let mut udp = listeners.udp.map(|socket| {
+    let mut udp = udp_socket.map(|socket| {
         UdpReceiver::new(
             socket,
             config.max_message_size,
@@ -307,7 +314,7 @@ pub async fn serve_with<C, L>(
             control.metrics.clone(),
         )
     });
-    if let Some(listener) = listeners.tcp {
+    if let Some(listener) = tcp_listener {
         tasks.push(tokio::spawn(tcp::accept(
             listener,
             config.max_message_size,
