@@ -283,6 +283,10 @@ impl App {
             {
                 Ok(Creation::Created { customer, charges }) => {
                     tx.commit().await?;
+                    if let Some(user_id) = admin.actor().user_id() {
+                        // The creating user became the account's Account Administrator.
+                        self.session_cache.forget_user(user_id);
+                    }
                     tracing::info!(
                         white_label.id = %admin.white_label_id(),
                         customer.id = %customer.id,
