@@ -27,6 +27,7 @@ pub mod plans;
 pub mod port_orders;
 pub mod sessions;
 pub mod sip;
+mod sqlite_plans;
 pub mod two_factor;
 pub mod users;
 pub mod white_labels;
@@ -90,6 +91,9 @@ impl Store {
     pub async fn connect(options: &StoreOptions) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         let backend = backend_of(&options.url)?;
+        if backend == Backend::Sqlite {
+            sqlite_plans::keep_plans_stable();
+        }
         let url = match backend {
             Backend::Sqlite if !options.url.contains('?') => format!("{}?mode=rwc", options.url),
             _ => options.url.clone(),
