@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use tandem_domain::{CustomerId, PlanId, UserId, WhiteLabelId};
 
-use crate::{flag, Conn, StoreResult};
+use crate::{flag, Columns, Conn, StoreResult};
 
 /// A postal address as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,48 +90,50 @@ const COLUMNS: &str = "c.id, c.white_label_id, c.account_number, c.status, c.pay
     c.currency, c.balance_minor, c.credit_limit_minor, c.activation_state, c.version, \
     c.created_us, c.updated_us";
 
-fn address(row: &AnyRow, prefix: &str) -> StoreResult<AddressRow> {
+fn address(columns: &mut Columns<'_>) -> StoreResult<AddressRow> {
     Ok(AddressRow {
-        line1: row.try_get(format!("{prefix}_line1").as_str())?,
-        line2: row.try_get(format!("{prefix}_line2").as_str())?,
-        suburb: row.try_get(format!("{prefix}_suburb").as_str())?,
-        city: row.try_get(format!("{prefix}_city").as_str())?,
-        region: row.try_get(format!("{prefix}_region").as_str())?,
-        postcode: row.try_get(format!("{prefix}_postcode").as_str())?,
-        country: row.try_get(format!("{prefix}_country").as_str())?,
+        line1: columns.next()?,
+        line2: columns.next()?,
+        suburb: columns.next()?,
+        city: columns.next()?,
+        region: columns.next()?,
+        postcode: columns.next()?,
+        country: columns.next()?,
     })
 }
 
+/// Decodes a row selected with [`COLUMNS`], by position in that list.
 fn from_row(row: &AnyRow) -> StoreResult<CustomerRow> {
+    let mut columns = Columns::new(row);
     Ok(CustomerRow {
-        id: CustomerId::from_trusted(row.try_get("id")?),
-        white_label_id: WhiteLabelId::from_trusted(row.try_get("white_label_id")?),
-        account_number: row.try_get("account_number")?,
-        status: row.try_get("status")?,
-        payer: row.try_get("payer")?,
-        creation_mode: row.try_get("creation_mode")?,
-        plan_id: PlanId::from_trusted(row.try_get("plan_id")?),
-        plan_name: row.try_get("plan_name")?,
-        legal_name: row.try_get("legal_name")?,
-        trading_name: row.try_get("trading_name")?,
-        business_number: row.try_get("business_number")?,
-        tax_number: row.try_get("tax_number")?,
-        contact_given_name: row.try_get("contact_given_name")?,
-        contact_family_name: row.try_get("contact_family_name")?,
-        contact_email: row.try_get("contact_email")?,
-        contact_phone: row.try_get("contact_phone")?,
-        contact_job_title: row.try_get("contact_job_title")?,
-        billing_address: address(row, "billing")?,
-        service_same_as_billing: flag(row.try_get("service_same_as_billing")?),
-        service_address: address(row, "service")?,
-        time_zone: row.try_get("time_zone")?,
-        currency: row.try_get("currency")?,
-        balance_minor: row.try_get("balance_minor")?,
-        credit_limit_minor: row.try_get("credit_limit_minor")?,
-        activation_state: row.try_get("activation_state")?,
-        version: row.try_get("version")?,
-        created_us: row.try_get("created_us")?,
-        updated_us: row.try_get("updated_us")?,
+        id: CustomerId::from_trusted(columns.next()?),
+        white_label_id: WhiteLabelId::from_trusted(columns.next()?),
+        account_number: columns.next()?,
+        status: columns.next()?,
+        payer: columns.next()?,
+        creation_mode: columns.next()?,
+        plan_id: PlanId::from_trusted(columns.next()?),
+        plan_name: columns.next()?,
+        legal_name: columns.next()?,
+        trading_name: columns.next()?,
+        business_number: columns.next()?,
+        tax_number: columns.next()?,
+        contact_given_name: columns.next()?,
+        contact_family_name: columns.next()?,
+        contact_email: columns.next()?,
+        contact_phone: columns.next()?,
+        contact_job_title: columns.next()?,
+        billing_address: address(&mut columns)?,
+        service_same_as_billing: flag(columns.next()?),
+        service_address: address(&mut columns)?,
+        time_zone: columns.next()?,
+        currency: columns.next()?,
+        balance_minor: columns.next()?,
+        credit_limit_minor: columns.next()?,
+        activation_state: columns.next()?,
+        version: columns.next()?,
+        created_us: columns.next()?,
+        updated_us: columns.next()?,
     })
 }
 
