@@ -5,8 +5,9 @@
 //! how many rows an index range holds, and marks the prepared statement as expired whenever
 //! such a parameter is bound again. Every execution of a cached statement that filters an
 //! indexed column by a parameter, such as a customer list filtered by white label, then parses
-//! and plans its SQL again. A `perf` profile of `GET /api/v1/customers/{id}` on SQLite 3.46.0
-//! put about a third of the process's CPU time in `sqlite3Reprepare`.
+//! and plans its SQL again. A `perf` profile of the `GET /api/v1/customers/{id}` phase of
+//! `tandem-bench --scale --profile small` (SQLite 3.46.0, 2 vCPUs) put about a third of the
+//! process's CPU time in `sqlite3Reprepare`.
 //!
 //! With the guarantee on (`SQLITE_DBCONFIG_ENABLE_QPSG`), the planner ignores bound values, so
 //! a statement is planned once per connection and keeps that plan. Plans then come from the
