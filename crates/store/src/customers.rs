@@ -202,6 +202,44 @@ pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> Sto
     Ok(())
 }
 
+impl NewCustomer {
+    /// Returns the row that [`insert`] stores for this customer at `now_us`, with the column
+    /// defaults of the table (zero balance and credit limit, version 1), so that a caller need
+    /// not read it back.
+    pub fn inserted_row(&self, plan_name: &str, now_us: i64) -> CustomerRow {
+        CustomerRow {
+            id: self.id.clone(),
+            white_label_id: self.white_label_id.clone(),
+            account_number: self.account_number.clone(),
+            status: self.status.clone(),
+            payer: self.payer.clone(),
+            creation_mode: self.creation_mode.clone(),
+            plan_id: self.plan_id.clone(),
+            plan_name: plan_name.to_string(),
+            legal_name: self.legal_name.clone(),
+            trading_name: self.trading_name.clone(),
+            business_number: self.business_number.clone(),
+            tax_number: self.tax_number.clone(),
+            contact_given_name: self.contact_given_name.clone(),
+            contact_family_name: self.contact_family_name.clone(),
+            contact_email: self.contact_email.clone(),
+            contact_phone: self.contact_phone.clone(),
+            contact_job_title: self.contact_job_title.clone(),
+            billing_address: self.billing_address.clone(),
+            service_same_as_billing: self.service_same_as_billing,
+            service_address: self.service_address.clone(),
+            time_zone: self.time_zone.clone(),
+            currency: self.currency.clone(),
+            balance_minor: 0,
+            credit_limit_minor: 0,
+            activation_state: self.activation_state.clone(),
+            version: 1,
+            created_us: now_us,
+            updated_us: now_us,
+        }
+    }
+}
+
 /// Builds the statement of [`get`], whose parameters are the customer and white label ids.
 pub fn get_statement() -> String {
     format!(
