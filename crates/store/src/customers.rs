@@ -303,9 +303,6 @@ pub fn list_statement(
         let b = a + 1;
         let digits: String = search.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
         if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
-            // NOTE: on SQLite, whose planner ignores bound values (see `sqlite_plans`), this
-            // search reads the white label's customers through `customers_white_label_newest`
-            // rather than the account number's index, because no index covers both columns.
             sql.push_str(&format!(
                 " AND c.account_number >= ${a} AND c.account_number < ${b}"
             ));
