@@ -18,6 +18,7 @@ use tandem_store::{api_keys, memberships, sessions, users};
 
 use crate::access::{Principal, WhiteLabelAdmin};
 use crate::audit::{record, Change};
+use crate::session_cache::CachedSession;
 use crate::two_factor::PendingSignIn;
 use crate::validate::Fields;
 use crate::{App, AppError, AppResult};
@@ -466,21 +467,44 @@ impl App {
         .await?;
         users::touch_sign_in(&mut tx, user_id, now).await?;
         tx.commit().await?;
+        self.session_cache.forget_user(user_id);
         Ok(session)
     }
 
-    /// Finds the principal of a session cookie, if the session is live.
-    // NOTE: sessions are not cached: every portal request runs five statements here, because
-    // membership, user and two-factor changes have no invalidation hook yet.
+    /// Finds the principal of a session cookie, if the session is live. A session read within
+    /// the last 30 seconds comes from the in-memory cache, which the use cases that change a
+    /// user, their memberships or sessions clear.
     pub async fn session(
         &self,
         token: &str,
         source_ip: Option<String>,
     ) -> AppResult<Option<SessionPrincipal>> {
+        let hash = token_hash(token);
+        let now = self.now_us();
+        let session = match self.session_cache.get(&hash, now) {
+            Some(session) => session,
+            None => {
+                let generation = self.session_cache.generation();
+                let Some(session) = self.read_session(&hash, now).await? else {
+                    return Ok(None);
+                };
+                self.session_cache
+                    .put(&hash, session.clone(), generation, now);
+                session
+            }
+        };
+        Ok(Some(SessionPrincipal {
+            principal: Principal::user(session.user, session.memberships, source_ip),
+            csrf_token: session.csrf_token,
+            must_enrol_two_factor: session.must_enrol_two_factor,
+        }))
+    }
+
+    /// Reads a live session, its active user, the user's active memberships and whether they
+    /// must enrol an authenticator.
+    async fn read_session(&self, hash: &str, now: i64) -> AppResult<Option<CachedSession>> {
         let mut conn = self.store.conn().await?;
-        let Some(session) =
-            sessions::find_live(&mut conn, &token_hash(token), self.now_us()).await?
-        else {
+        let Some(session) = sessions::find_live(&mut conn, hash, now).await? else {
             return Ok(None);
         };
         let Some(user) = users::get(&mut conn, &session.user_id).await? else {
@@ -495,17 +519,21 @@ impl App {
             && !tandem_store::two_factor::get(&mut conn, &user.id)
                 .await?
                 .is_some_and(|row| row.is_active());
-        Ok(Some(SessionPrincipal {
-            principal: Principal::user(user, memberships, source_ip),
+        Ok(Some(CachedSession {
+            user,
+            memberships,
             csrf_token: session.csrf_token,
+            expires_us: session.expires_us,
             must_enrol_two_factor,
         }))
     }
 
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> AppResult<()> {
+        let hash = token_hash(token);
         let mut conn = self.store.conn().await?;
-        sessions::delete(&mut conn, &token_hash(token)).await?;
+        sessions::delete(&mut conn, &hash).await?;
+        self.session_cache.forget_session(&hash);
         Ok(())
     }
 
@@ -698,6 +726,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&user_id);
         Ok(user_id)
     }
 }

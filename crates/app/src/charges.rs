@@ -61,8 +61,7 @@ pub(crate) async fn post_opening_charges(
         Payer::WhiteLabel => (ledger::Account::WhiteLabel(&white_label.id), "white label"),
         Payer::Customer(id) => (ledger::Account::Customer(&white_label.id, id), "customer"),
     };
-    let mut charges = Vec::new();
-    for (amount, description) in [
+    let descriptions = [
         (
             plan.setup_fee_minor,
             format!("Setup fee, {} plan", plan.name),
@@ -71,24 +70,28 @@ pub(crate) async fn post_opening_charges(
             plan.monthly_fee_minor,
             format!("Monthly fee, {} plan, {month}", plan.name),
         ),
-    ] {
-        if amount == 0 {
-            continue;
-        }
-        let entry = ledger::NewEntry {
+    ];
+    let entries: Vec<ledger::NewEntry> = descriptions
+        .iter()
+        .filter(|(amount, _)| *amount != 0)
+        .map(|(amount, description)| ledger::NewEntry {
             account,
             customer_id: Some(customer_id),
             kind: LedgerKind::Charge.as_str(),
             amount_minor: -amount,
-            tax_minor: -tax.tax_on(amount),
+            tax_minor: -tax.tax_on(*amount),
             currency: currency.as_str(),
-            description: &description,
+            description,
             actor_label,
-        };
-        let posting = ledger::post(conn, &entry, now_us).await?;
-        charges.push(crate::ledger::posted(posting, currency, payer_name)?);
+        })
+        .collect();
+    // Both charges move the balance in one UPDATE. On PostgreSQL that UPDATE takes the payer's
+    // row lock, and concurrent charges to the same payer wait for it until this transaction
+    // ends, so callers post these charges last.
+    match ledger::post_all(conn, account, currency.as_str(), &entries, now_us).await? {
+        Ok(charges) => Ok(charges),
+        Err(refusal) => crate::ledger::posted(refusal, currency, payer_name).map(|_| Vec::new()),
     }
-    Ok(charges)
 }
 
 /// Recurring charges of an action on an account (a number's rental, an extension beyond the

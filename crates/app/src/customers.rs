@@ -65,6 +65,13 @@ pub struct CustomerInput {
     pub time_zone: Option<String>,
 }
 
+/// The white label, plan and validated fields of a creation, read before its transaction.
+struct PreparedCreation {
+    white_label: tandem_store::white_labels::WhiteLabelRow,
+    plan: PlanRow,
+    valid: ValidCustomer,
+}
+
 /// The validated customer, ready to store.
 struct ValidCustomer {
     mode: CreationMode,
@@ -266,6 +273,11 @@ impl App {
     ///
     /// With an idempotency key, the first response (as built by `render`) is stored with the
     /// customer and returned for every retry.
+    ///
+    /// The white label, the plan and the gateway are read before the transaction begins, so on
+    /// SQLite the write lock is held for the writes alone. A plan retired while a creation is
+    /// under way may therefore still be used by it, as on PostgreSQL, where these reads take no
+    /// lock either.
     pub async fn create_customer(
         &self,
         admin: &WhiteLabelAdmin,
@@ -274,15 +286,30 @@ impl App {
         render: &(dyn Fn(&CustomerRow) -> String + Send + Sync),
     ) -> AppResult<Creation> {
         admin.require(Permission::CreateCustomers)?;
+        let prepared = match self.prepare_creation(admin, input).await {
+            Ok(prepared) => prepared,
+            Err(error) => return self.reject_creation(admin, idempotency, error).await,
+        };
         for _ in 0..ACCOUNT_NUMBER_ATTEMPTS {
             let account_number = AccountNumber::generate(&mut rand::thread_rng());
             let mut tx = self.store.begin().await?;
             match self
-                .create_customer_in(&mut tx, admin, input, idempotency, render, &account_number)
+                .create_customer_in(
+                    &mut tx,
+                    admin,
+                    &prepared,
+                    idempotency,
+                    render,
+                    &account_number,
+                )
                 .await
             {
                 Ok(Creation::Created { customer, charges }) => {
                     tx.commit().await?;
+                    if let Some(user_id) = admin.actor().user_id() {
+                        // The creating user became the account's Account Administrator.
+                        self.session_cache.forget_user(user_id);
+                    }
                     tracing::info!(
                         white_label.id = %admin.white_label_id(),
                         customer.id = %customer.id,
@@ -303,6 +330,68 @@ impl App {
             }
         }
         Err(AppError::Internal("no free account number found".into()))
+    }
+
+    /// Returns the error of a creation that failed its checks, unless its idempotency key was
+    /// already used, in which case the earlier request's response is returned as before. The
+    /// key is claimed in a transaction that rolls back, so a rejected request stores nothing.
+    async fn reject_creation(
+        &self,
+        admin: &WhiteLabelAdmin,
+        idempotency: Option<&IdempotencyRequest>,
+        error: AppError,
+    ) -> AppResult<Creation> {
+        let Some(request) = idempotency else {
+            return Err(error);
+        };
+        let mut tx = self.store.begin().await?;
+        let claimed = idempotency::claim(
+            &mut tx,
+            admin.white_label_id(),
+            &request.key,
+            &request.request_hash,
+            self.now_us(),
+        )
+        .await?;
+        drop(tx);
+        if claimed {
+            Err(error)
+        } else {
+            self.replay(admin, request).await
+        }
+    }
+
+    /// Reads the white label and the plan and validates the request, outside any transaction.
+    async fn prepare_creation(
+        &self,
+        admin: &WhiteLabelAdmin,
+        input: &CustomerInput,
+    ) -> AppResult<PreparedCreation> {
+        let wl_id = admin.white_label_id();
+        let mut conn = self.store.conn().await?;
+        let white_label = white_labels::get(&mut conn, wl_id)
+            .await?
+            .ok_or(AppError::NotFound("white label"))?;
+        let wl_country = Country::parse(&white_label.country).unwrap_or(Country::NZ);
+        let valid = validate(input, wl_country)?;
+        let plan = active_plan(&mut conn, admin, &valid.plan_id).await?;
+        if valid.mode == CreationMode::SelfActivation
+            && gateways::get(&mut conn, wl_id).await?.is_none()
+        {
+            return Err(AppError::Conflict {
+                code: "payment_gateway_required",
+                message: "self-activation needs a payment gateway, and this white label has none \
+                          configured: set one up under Settings, Payments, or create the \
+                          customer in white_label_managed mode"
+                    .into(),
+                field: Some("mode".into()),
+            });
+        }
+        Ok(PreparedCreation {
+            white_label,
+            plan,
+            valid,
+        })
     }
 
     async fn replay(
@@ -332,12 +421,16 @@ impl App {
         }
     }
 
+    /// Writes a prepared creation in `tx`. The idempotency key comes first, then the customer,
+    /// its administrator, the audit record, the activation token and the webhook. The white
+    /// label's charges come last, because on PostgreSQL their balance UPDATE holds the white
+    /// label's row lock until the transaction ends.
     #[allow(clippy::too_many_arguments)]
     async fn create_customer_in(
         &self,
         tx: &mut Tx,
         admin: &WhiteLabelAdmin,
-        input: &CustomerInput,
+        prepared: &PreparedCreation,
         idempotency: Option<&IdempotencyRequest>,
         render: &(dyn Fn(&CustomerRow) -> String + Send + Sync),
         account_number: &AccountNumber,
@@ -351,25 +444,13 @@ impl App {
                 )));
             }
         }
-        let white_label = white_labels::get(tx, wl_id)
-            .await?
-            .ok_or(AppError::NotFound("white label"))?;
-        let wl_country = Country::parse(&white_label.country).unwrap_or(Country::NZ);
-        let valid = validate(input, wl_country)?;
-        let plan = active_plan(tx, admin, &valid.plan_id).await?;
+        let PreparedCreation {
+            white_label,
+            plan,
+            valid,
+        } = prepared;
 
         let self_activation = valid.mode == CreationMode::SelfActivation;
-        if self_activation && gateways::get(tx, wl_id).await?.is_none() {
-            return Err(AppError::Conflict {
-                code: "payment_gateway_required",
-                message: "self-activation needs a payment gateway, and this white label has none \
-                          configured: set one up under Settings, Payments, or create the \
-                          customer in white_label_managed mode"
-                    .into(),
-                field: Some("mode".into()),
-            });
-        }
-
         let customer_id = CustomerId::new();
         let (status, payer) = if self_activation {
             (CustomerStatus::PendingActivation, Payer::Customer)
@@ -405,28 +486,12 @@ impl App {
             created_by: admin.actor().user_id().cloned(),
         };
         store_customers::insert(tx, &new_customer, now).await?;
+        let customer = new_customer.inserted_row(&plan.name, now);
 
-        let mut charges = Vec::new();
         if !self_activation {
             self.add_account_administrator(tx, now, admin, &customer_id)
                 .await?;
-            charges = post_opening_charges(
-                tx,
-                now,
-                &Opening {
-                    white_label: &white_label,
-                    plan: &plan,
-                    customer_id: &customer_id,
-                    payer: ChargePayer::WhiteLabel,
-                    time_zone: &valid.time_zone,
-                    actor_label: admin.actor().label(),
-                },
-            )
-            .await?;
         }
-        let customer = store_customers::get(tx, wl_id, &customer_id)
-            .await?
-            .ok_or(AppError::NotFound("customer"))?;
         record(
             tx,
             now,
@@ -444,13 +509,13 @@ impl App {
         )
         .await?;
         if self_activation {
-            self.issue_activation(tx, now, &white_label, &customer, &plan)
+            self.issue_activation(tx, now, white_label, &customer, plan)
                 .await?;
         }
         crate::outbox::enqueue_webhook(
             tx,
             now,
-            &white_label,
+            white_label,
             Some(&customer_id),
             "customer.created",
             crate::events::customer_data(&customer),
@@ -458,6 +523,23 @@ impl App {
         .await?;
         if let Some(request) = idempotency {
             idempotency::complete(tx, wl_id, &request.key, 201, &render(&customer)).await?;
+        }
+
+        let mut charges = Vec::new();
+        if !self_activation {
+            charges = post_opening_charges(
+                tx,
+                now,
+                &Opening {
+                    white_label,
+                    plan,
+                    customer_id: &customer_id,
+                    payer: ChargePayer::WhiteLabel,
+                    time_zone: &valid.time_zone,
+                    actor_label: admin.actor().label(),
+                },
+            )
+            .await?;
         }
         Ok(Creation::Created {
             customer: Box::new(customer),

@@ -32,6 +32,7 @@ mod charges;
 mod clock;
 mod credential_cache;
 mod events;
+mod session_cache;
 mod validate;
 
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -98,6 +99,7 @@ pub struct App {
     settings: AppSettings,
     sign_in_limiter: Arc<auth::SignInLimiter>,
     api_key_cache: Arc<credential_cache::ApiKeyCache>,
+    session_cache: Arc<session_cache::SessionCache>,
 }
 
 impl App {
@@ -109,6 +111,7 @@ impl App {
             settings,
             sign_in_limiter: Arc::default(),
             api_key_cache: Arc::default(),
+            session_cache: Arc::default(),
         }
     }
 

@@ -339,6 +339,11 @@ impl App {
         };
         store_payments::set_event_outcome(&mut tx, gateway_kind, &event_key, label).await?;
         tx.commit().await?;
+        if matches!(outcome, WebhookOutcome::Applied) {
+            // An applied payment may have activated an account and made its contact the
+            // account's Account Administrator, and the contact may already have sessions.
+            self.session_cache.clear();
+        }
         tracing::info!(white_label.id = %white_label_id, event.id = %event.event_id, outcome = label, "gateway event applied");
         Ok(outcome)
     }

@@ -371,6 +371,10 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        if let Some(user_id) = admin.actor().user_id() {
+            // The converting user became the account's Account Administrator.
+            self.session_cache.forget_user(user_id);
+        }
         Ok(())
     }
 

@@ -514,6 +514,7 @@ impl App {
         })
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&user_id);
         Ok(AddedMember {
             user_id,
             existing_user,
@@ -534,8 +535,8 @@ impl App {
     }
 
     /// Changes a member's role, disables or re-enables them, or removes them. A disabled or
-    /// removed member's sessions stop granting the role at once, because every request reads
-    /// the active memberships.
+    /// removed member's sessions stop granting the role at once, because the change drops
+    /// their cached sessions and the next request reads the active memberships again.
     pub async fn update_member(
         &self,
         admin: &TeamAdmin,
@@ -602,6 +603,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&before.user_id);
         Ok(())
     }
 
@@ -816,6 +818,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&user_id);
         self.session_or_challenge(&user_id, source_ip).await
     }
 
@@ -924,6 +927,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&user_id);
         Ok(())
     }
 
@@ -951,6 +955,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&user.id);
         Ok(())
     }
 
@@ -992,6 +997,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&user.id);
         Ok(())
     }
 }

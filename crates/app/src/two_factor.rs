@@ -311,6 +311,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&user.id);
         tracing::info!(user.id = %user.id, "two-factor sign-in enabled");
         Ok(codes)
     }
@@ -362,6 +363,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.session_cache.forget_user(&user.id);
         tracing::info!(user.id = %user.id, "two-factor sign-in disabled");
         Ok(())
     }
@@ -394,6 +396,9 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        // The requirement applies to every administrator of the white label and of its
+        // customers, so every cached session is read again.
+        self.session_cache.clear();
         Ok(())
     }
 

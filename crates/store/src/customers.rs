@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use tandem_domain::{CustomerId, PlanId, UserId, WhiteLabelId};
 
-use crate::{flag, Conn, StoreResult};
+use crate::{flag, Columns, Conn, StoreResult};
 
 /// A postal address as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,48 +90,50 @@ const COLUMNS: &str = "c.id, c.white_label_id, c.account_number, c.status, c.pay
     c.currency, c.balance_minor, c.credit_limit_minor, c.activation_state, c.version, \
     c.created_us, c.updated_us";
 
-fn address(row: &AnyRow, prefix: &str) -> StoreResult<AddressRow> {
+fn address(columns: &mut Columns<'_>) -> StoreResult<AddressRow> {
     Ok(AddressRow {
-        line1: row.try_get(format!("{prefix}_line1").as_str())?,
-        line2: row.try_get(format!("{prefix}_line2").as_str())?,
-        suburb: row.try_get(format!("{prefix}_suburb").as_str())?,
-        city: row.try_get(format!("{prefix}_city").as_str())?,
-        region: row.try_get(format!("{prefix}_region").as_str())?,
-        postcode: row.try_get(format!("{prefix}_postcode").as_str())?,
-        country: row.try_get(format!("{prefix}_country").as_str())?,
+        line1: columns.next()?,
+        line2: columns.next()?,
+        suburb: columns.next()?,
+        city: columns.next()?,
+        region: columns.next()?,
+        postcode: columns.next()?,
+        country: columns.next()?,
     })
 }
 
+/// Decodes a row selected with [`COLUMNS`], by position in that list.
 fn from_row(row: &AnyRow) -> StoreResult<CustomerRow> {
+    let mut columns = Columns::new(row);
     Ok(CustomerRow {
-        id: CustomerId::from_trusted(row.try_get("id")?),
-        white_label_id: WhiteLabelId::from_trusted(row.try_get("white_label_id")?),
-        account_number: row.try_get("account_number")?,
-        status: row.try_get("status")?,
-        payer: row.try_get("payer")?,
-        creation_mode: row.try_get("creation_mode")?,
-        plan_id: PlanId::from_trusted(row.try_get("plan_id")?),
-        plan_name: row.try_get("plan_name")?,
-        legal_name: row.try_get("legal_name")?,
-        trading_name: row.try_get("trading_name")?,
-        business_number: row.try_get("business_number")?,
-        tax_number: row.try_get("tax_number")?,
-        contact_given_name: row.try_get("contact_given_name")?,
-        contact_family_name: row.try_get("contact_family_name")?,
-        contact_email: row.try_get("contact_email")?,
-        contact_phone: row.try_get("contact_phone")?,
-        contact_job_title: row.try_get("contact_job_title")?,
-        billing_address: address(row, "billing")?,
-        service_same_as_billing: flag(row.try_get("service_same_as_billing")?),
-        service_address: address(row, "service")?,
-        time_zone: row.try_get("time_zone")?,
-        currency: row.try_get("currency")?,
-        balance_minor: row.try_get("balance_minor")?,
-        credit_limit_minor: row.try_get("credit_limit_minor")?,
-        activation_state: row.try_get("activation_state")?,
-        version: row.try_get("version")?,
-        created_us: row.try_get("created_us")?,
-        updated_us: row.try_get("updated_us")?,
+        id: CustomerId::from_trusted(columns.next()?),
+        white_label_id: WhiteLabelId::from_trusted(columns.next()?),
+        account_number: columns.next()?,
+        status: columns.next()?,
+        payer: columns.next()?,
+        creation_mode: columns.next()?,
+        plan_id: PlanId::from_trusted(columns.next()?),
+        plan_name: columns.next()?,
+        legal_name: columns.next()?,
+        trading_name: columns.next()?,
+        business_number: columns.next()?,
+        tax_number: columns.next()?,
+        contact_given_name: columns.next()?,
+        contact_family_name: columns.next()?,
+        contact_email: columns.next()?,
+        contact_phone: columns.next()?,
+        contact_job_title: columns.next()?,
+        billing_address: address(&mut columns)?,
+        service_same_as_billing: flag(columns.next()?),
+        service_address: address(&mut columns)?,
+        time_zone: columns.next()?,
+        currency: columns.next()?,
+        balance_minor: columns.next()?,
+        credit_limit_minor: columns.next()?,
+        activation_state: columns.next()?,
+        version: columns.next()?,
+        created_us: columns.next()?,
+        updated_us: columns.next()?,
     })
 }
 
@@ -198,6 +200,44 @@ pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> Sto
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+impl NewCustomer {
+    /// Returns the row that [`insert`] stores for this customer at `now_us`, with the column
+    /// defaults of the table (zero balance and credit limit, version 1), so that a caller need
+    /// not read it back.
+    pub fn inserted_row(&self, plan_name: &str, now_us: i64) -> CustomerRow {
+        CustomerRow {
+            id: self.id.clone(),
+            white_label_id: self.white_label_id.clone(),
+            account_number: self.account_number.clone(),
+            status: self.status.clone(),
+            payer: self.payer.clone(),
+            creation_mode: self.creation_mode.clone(),
+            plan_id: self.plan_id.clone(),
+            plan_name: plan_name.to_string(),
+            legal_name: self.legal_name.clone(),
+            trading_name: self.trading_name.clone(),
+            business_number: self.business_number.clone(),
+            tax_number: self.tax_number.clone(),
+            contact_given_name: self.contact_given_name.clone(),
+            contact_family_name: self.contact_family_name.clone(),
+            contact_email: self.contact_email.clone(),
+            contact_phone: self.contact_phone.clone(),
+            contact_job_title: self.contact_job_title.clone(),
+            billing_address: self.billing_address.clone(),
+            service_same_as_billing: self.service_same_as_billing,
+            service_address: self.service_address.clone(),
+            time_zone: self.time_zone.clone(),
+            currency: self.currency.clone(),
+            balance_minor: 0,
+            credit_limit_minor: 0,
+            activation_state: self.activation_state.clone(),
+            version: 1,
+            created_us: now_us,
+            updated_us: now_us,
+        }
+    }
 }
 
 /// Builds the statement of [`get`], whose parameters are the customer and white label ids.

@@ -153,6 +153,104 @@ pub async fn post(conn: &mut Conn, entry: &NewEntry<'_>, now_us: i64) -> StoreRe
     })))
 }
 
+/// Appends several entries to one balance, in the order given, with one balance `UPDATE` for
+/// their sum and one `INSERT` of their rows. Each entry records the balance after it, and each
+/// must name `account` and `currency`. Nothing is written when the sum is a debit that would
+/// take the balance below minus the credit limit. For debits only, this is the same check as
+/// posting them one by one, because the balance only falls. Returns the rows
+/// written, or the refusal ([`Posting::InsufficientFunds`] or [`Posting::AccountMismatch`]).
+pub async fn post_all(
+    conn: &mut Conn,
+    account: Account<'_>,
+    currency: &str,
+    entries: &[NewEntry<'_>],
+    now_us: i64,
+) -> StoreResult<Result<Vec<LedgerEntryRow>, Posting>> {
+    if entries.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let mut total: i64 = 0;
+    for entry in entries {
+        let same_account = entry.account.table() == account.table()
+            && entry.account.id() == account.id()
+            && entry.currency == currency;
+        let change = entry.amount_minor.checked_add(entry.tax_minor);
+        match change.and_then(|change| total.checked_add(change)) {
+            Some(sum) if same_account => total = sum,
+            _ => return Ok(Err(Posting::AccountMismatch)),
+        }
+    }
+    let sql = format!(
+        "UPDATE {} SET balance_minor = balance_minor + $1 \
+         WHERE id = $2 AND currency = $3 AND ($1 >= 0 OR balance_minor + $1 >= -credit_limit_minor) \
+         RETURNING balance_minor",
+        account.table()
+    );
+    let balance_after_all: Option<i64> = sqlx::query_scalar(&sql)
+        .bind(total)
+        .bind(account.id())
+        .bind(currency)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(balance_after_all) = balance_after_all else {
+        return Ok(Err(refusal(conn, &account, currency).await?));
+    };
+
+    let mut balance = balance_after_all - total;
+    let mut rows = Vec::with_capacity(entries.len());
+    for entry in entries {
+        balance += entry.amount_minor + entry.tax_minor;
+        rows.push(LedgerEntryRow {
+            id: LedgerEntryId::new(),
+            white_label_id: account.white_label_id().clone(),
+            account_kind: account.kind().to_string(),
+            account_id: account.id().to_string(),
+            customer_id: entry.customer_id.cloned(),
+            customer_name: None,
+            kind: entry.kind.to_string(),
+            amount_minor: entry.amount_minor,
+            tax_minor: entry.tax_minor,
+            currency: currency.to_string(),
+            description: entry.description.to_string(),
+            balance_after_minor: balance,
+            actor_label: entry.actor_label.to_string(),
+            created_us: now_us,
+        });
+    }
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let first = i * 13 + 1;
+            let placeholders: Vec<String> = (first..first + 13).map(|n| format!("${n}")).collect();
+            format!("({})", placeholders.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO ledger_entries (id, white_label_id, account_kind, account_id, customer_id, \
+         kind, amount_minor, tax_minor, currency, description, balance_after_minor, actor_label, \
+         created_us) VALUES {}",
+        values.join(", ")
+    );
+    let mut insert = sqlx::query(&sql);
+    for row in &rows {
+        insert = insert
+            .bind(row.id.as_str())
+            .bind(row.white_label_id.as_str())
+            .bind(row.account_kind.as_str())
+            .bind(row.account_id.as_str())
+            .bind(row.customer_id.as_ref().map(|c| c.as_str()))
+            .bind(row.kind.as_str())
+            .bind(row.amount_minor)
+            .bind(row.tax_minor)
+            .bind(row.currency.as_str())
+            .bind(row.description.as_str())
+            .bind(row.balance_after_minor)
+            .bind(row.actor_label.as_str())
+            .bind(row.created_us);
+    }
+    insert.execute(&mut *conn).await?;
+    Ok(Ok(rows))
+}
+
 async fn refusal(conn: &mut Conn, account: &Account<'_>, currency: &str) -> StoreResult<Posting> {
     let sql = format!(
         "SELECT balance_minor, credit_limit_minor, currency FROM {} WHERE id = $1",

@@ -27,6 +27,7 @@ pub mod plans;
 pub mod port_orders;
 pub mod sessions;
 pub mod sip;
+mod sqlite_plans;
 pub mod two_factor;
 pub mod users;
 pub mod white_labels;
@@ -90,6 +91,9 @@ impl Store {
     pub async fn connect(options: &StoreOptions) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         let backend = backend_of(&options.url)?;
+        if backend == Backend::Sqlite {
+            sqlite_plans::keep_plans_stable();
+        }
         let url = match backend {
             Backend::Sqlite if !options.url.contains('?') => format!("{}?mode=rwc", options.url),
             _ => options.url.clone(),
@@ -162,6 +166,29 @@ impl Store {
     /// Closes every connection of the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Decodes a row's columns in the order of its SELECT list, by position rather than by name,
+/// which spares a lookup of each column's name.
+pub(crate) struct Columns<'r> {
+    row: &'r sqlx::any::AnyRow,
+    next: usize,
+}
+
+impl<'r> Columns<'r> {
+    pub(crate) fn new(row: &'r sqlx::any::AnyRow) -> Self {
+        Self { row, next: 0 }
+    }
+
+    /// Decodes the next column.
+    pub(crate) fn next<T>(&mut self) -> Result<T, sqlx::Error>
+    where
+        T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+    {
+        let value = sqlx::Row::try_get(self.row, self.next);
+        self.next += 1;
+        value
     }
 }
 

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0008_numbers_pbx.sql"),
     ),
     ("0009_sip", include_str!("../migrations/0009_sip.sql")),
+    (
+        "0010_customer_account_number_search",
+        include_str!("../migrations/0010_customer_account_number_search.sql"),
+    ),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

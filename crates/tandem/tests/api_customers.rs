@@ -851,3 +851,105 @@ async fn plan_amount_above_maximum_rejected() {
     assert_eq!(status, 422);
     assert_eq!(problem["errors"][0]["field"], "setup_fee");
 }
+
+#[tokio::test]
+async fn created_body_matches_stored_customer() {
+    let app = TestApp::spawn().await;
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Kauri Joinery Ltd")),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+
+    let (status, stored) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{id}"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(created, stored);
+}
+
+#[tokio::test]
+async fn opening_charges_record_running_balance() {
+    let app = TestApp::spawn().await;
+    let before = white_label_balance(&app).await;
+    let (_, customer) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Kauri Joinery Ltd")),
+        )
+        .await;
+    let id = customer["id"].as_str().unwrap();
+
+    let (_, ledger) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{id}/ledger"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    // Setup fee 49.00 + 7.35 GST, then monthly fee 39.00 + 5.85 GST, newest first.
+    let entries = ledger["data"].as_array().unwrap();
+    let balances: Vec<i64> = entries
+        .iter()
+        .map(|e| e["balance_after"]["amount_minor"].as_i64().unwrap())
+        .collect();
+    assert_eq!(balances.len(), 2);
+    assert!(balances.contains(&(before - 5_635)));
+    assert!(balances.contains(&(before - 10_120)));
+    assert_eq!(white_label_balance(&app).await, before - 10_120);
+}
+
+#[tokio::test]
+async fn retry_replays_after_plan_retired() {
+    let app = TestApp::spawn().await;
+    let mut headers = HeaderMap::new();
+    headers.insert("Idempotency-Key", HeaderValue::from_static("order-9"));
+    let body = customer_body(&app.wl.plan_id, "Kauri Joinery Ltd");
+    let (first, created) = app
+        .api_with_headers(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(body.clone()),
+            headers.clone(),
+        )
+        .await;
+    let (retire, _) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/plans/{}/retire", app.wl.plan_id),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+
+    let (retry, replayed) = app
+        .api_with_headers(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(body),
+            headers,
+        )
+        .await;
+
+    assert_eq!(first, 201, "{created}");
+    assert_eq!(retire, 200);
+    assert_eq!(retry, 201, "{replayed}");
+    assert_eq!(replayed, created);
+}

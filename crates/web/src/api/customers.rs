@@ -143,7 +143,7 @@ async fn list_customers(
         )
         .await?;
     Ok(Json(CustomerList {
-        data: page.customers.iter().map(CustomerDto::from).collect(),
+        data: page.customers.into_iter().map(CustomerDto::from).collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -167,7 +167,7 @@ async fn get_customer(
     Path(id): Path<String>,
 ) -> Result<Json<CustomerDto>, ApiError> {
     let customer = state.app.customer(&admin, &customer_id(&id)?).await?;
-    Ok(Json(CustomerDto::from(&customer)))
+    Ok(Json(CustomerDto::from(customer)))
 }
 
 /// List the ledger entries concerning one customer, whoever paid them, newest first.

@@ -55,6 +55,20 @@ impl From<&AddressRow> for AddressDto {
     }
 }
 
+impl From<AddressRow> for AddressDto {
+    fn from(row: AddressRow) -> Self {
+        Self {
+            line1: row.line1,
+            line2: row.line2,
+            suburb: row.suburb,
+            city: row.city,
+            region: row.region,
+            postcode: row.postcode,
+            country: row.country,
+        }
+    }
+}
+
 impl From<AddressDto> for tandem_domain::AddressInput {
     fn from(dto: AddressDto) -> Self {
         Self {
@@ -174,34 +188,46 @@ pub struct CustomerDto {
 
 impl From<&CustomerRow> for CustomerDto {
     fn from(row: &CustomerRow) -> Self {
+        Self::from(row.clone())
+    }
+}
+
+impl From<CustomerRow> for CustomerDto {
+    /// Moves the row's strings into the body rather than copying them, because a list page
+    /// converts up to 100 rows per request.
+    fn from(row: CustomerRow) -> Self {
+        let balance = MoneyDto {
+            amount_minor: row.balance_minor,
+            currency: row.currency,
+        };
         Self {
             id: row.id.to_string(),
-            account_number: row.account_number.clone(),
-            status: row.status.clone(),
-            payer: row.payer.clone(),
-            mode: row.creation_mode.clone(),
+            account_number: row.account_number,
+            status: row.status,
+            payer: row.payer,
+            mode: row.creation_mode,
             plan_id: row.plan_id.to_string(),
-            plan_name: row.plan_name.clone(),
+            plan_name: row.plan_name,
             business: BusinessDto {
-                legal_name: row.legal_name.clone(),
-                trading_name: row.trading_name.clone(),
-                business_number: row.business_number.clone(),
-                tax_number: row.tax_number.clone(),
+                legal_name: row.legal_name,
+                trading_name: row.trading_name,
+                business_number: row.business_number,
+                tax_number: row.tax_number,
             },
             contact: ContactDto {
-                given_name: row.contact_given_name.clone(),
-                family_name: row.contact_family_name.clone(),
-                email: row.contact_email.clone(),
-                phone: row.contact_phone.clone(),
-                job_title: row.contact_job_title.clone(),
+                given_name: row.contact_given_name,
+                family_name: row.contact_family_name,
+                email: row.contact_email,
+                phone: row.contact_phone,
+                job_title: row.contact_job_title,
             },
-            billing_address: AddressDto::from(&row.billing_address),
+            billing_address: AddressDto::from(row.billing_address),
             service_address: ServiceAddressDto {
                 same_as_billing: row.service_same_as_billing,
-                address: AddressDto::from(&row.service_address),
+                address: AddressDto::from(row.service_address),
             },
-            time_zone: row.time_zone.clone(),
-            balance: MoneyDto::new(row.balance_minor, &row.currency),
+            time_zone: row.time_zone,
+            balance,
             version: row.version,
             created_at: rfc3339(row.created_us),
         }
