@@ -379,8 +379,8 @@ fn markers(conn: &Conn, first: usize, count: usize) -> String {
 /// `aor` must be in `aors`); an address-of-record without rows loses its bindings. Every row's
 /// `updated_us` must be `written_us`, later than that of any earlier call.
 ///
-/// Rows are upserted by address-of-record and contact, so that a refreshed binding updates its
-/// row in place rather than deleting and inserting it with all its index entries; then the
+/// Rows are upserted by address-of-record and contact, so a refreshed binding updates its row
+/// in place rather than deleting and inserting it with all its index entries. Then the
 /// bindings of `aors` that this call did not write are deleted. Batched, so that a write-behind
 /// of thousands of registrations takes a few statements.
 pub async fn replace_registrations(

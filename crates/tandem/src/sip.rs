@@ -306,8 +306,8 @@ impl SipService {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         // The serve loop runs on a thread of its own with a single-threaded runtime, as the
-        // workers of other SIP servers do: each datagram is read, answered and sent without a
-        // hand-off between threads, and it competes with nothing else on this runtime.
+        // workers of other SIP servers do. Each datagram is read, handled and its response sent
+        // on that one thread, and nothing else runs on its runtime.
         let mut serve_stop = stopped.clone();
         let serving = serve_with(listeners, transport, registrar, control, async move {
             let _ = serve_stop.wait_for(|stop| *stop).await;
@@ -408,8 +408,8 @@ struct Sync {
     commands: mpsc::Sender<Command>,
     last_seq: i64,
     interval: Duration,
-    /// The `updated_us` of the last write-behind; each write uses a later one, so that it can
-    /// tell the rows it wrote from those it replaces even if the clock steps back.
+    /// The `updated_us` of the last write-behind. Each write uses a later one, so it can tell
+    /// the rows it wrote from those it replaces even if the clock steps back.
     last_written_us: i64,
 }
 

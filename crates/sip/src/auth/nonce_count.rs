@@ -152,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_drops_the_nonce_tracked_longest() {
+    fn nonce_counts_drop_longest_tracked_when_full() {
         let mut counts = NonceCounts::new(2);
         assert!(counts.accept("a", 100, 1, 0));
         assert!(counts.accept("b", 200, 1, 0));

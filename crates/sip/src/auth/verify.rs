@@ -15,7 +15,7 @@ pub struct DigestConfig {
     /// `stale=true`.
     pub nonce_lifetime_secs: u64,
     /// Maximum number of nonces whose nonce-count is tracked. A nonce that leaves the table
-    /// before it goes stale is answered with `stale=true`, which costs its phone one more
+    /// before it goes stale gets a new challenge with `stale=true`, which costs its phone one more
     /// round trip, so this should cover the nonces first used within a nonce lifetime.
     pub nonce_count_capacity: usize,
     /// Whether to reject credentials without `qop=auth`. Without qop there is

@@ -40,7 +40,7 @@ pub struct TransportConfig {
     pub max_requests_per_source: u32,
     /// Most TCP connections open at once; further connections are closed at once.
     pub max_tcp_connections: usize,
-    /// Receive buffer of the UDP socket, in bytes, which holds datagrams while the serve loop
+    /// Receive buffer of the UDP socket, in bytes, where datagrams wait while the serve loop
     /// is busy or waits for a CPU. The kernel caps it (`net.core.rmem_max` on Linux).
     pub udp_receive_buffer: usize,
     /// Transaction timer values.

@@ -186,8 +186,8 @@ impl Ord for Due {
 /// is stale when its transaction has gone or has queued a different deadline since; stale
 /// entries are dropped as they come to the front.
 ///
-/// Over UDP every transaction stays for timer J or H, so the table holds hundreds of
-/// thousands at high rates. Keys are shared with the queue and entries are boxed, which keeps
+/// Over UDP every transaction stays for timer J or H, so the table contains hundreds
+/// of thousands at high rates. Keys are shared with the queue and entries are boxed, which keeps
 /// the map's slots small and growing it cheap.
 #[derive(Default)]
 struct Table {
