@@ -212,14 +212,18 @@ impl Table {
         };
         let key = Arc::new(key);
         self.entries.insert(key.clone(), Box::new(entry));
-        self.queue(&key);
+        self.queue_shared(key);
     }
 
-    /// Queues the transaction's next deadline if it is not queued yet.
+    /// Queues the next deadline of the transaction under `key` if it is not queued yet.
     fn queue(&mut self, key: &ServerKey) {
-        let Some(key) = self.entries.get_key_value(key).map(|(key, _)| key.clone()) else {
-            return;
-        };
+        if let Some(key) = self.entries.get_key_value(key).map(|(key, _)| key.clone()) {
+            self.queue_shared(key);
+        }
+    }
+
+    /// Like [`Self::queue`], for a caller that already has the shared key.
+    fn queue_shared(&mut self, key: Arc<ServerKey>) {
         let Some(entry) = self.entries.get_mut(&key) else {
             return;
         };
@@ -231,7 +235,7 @@ impl Table {
             self.due.push(Reverse(Due {
                 at,
                 serial: entry.serial,
-                key: key.clone(),
+                key,
             }));
         }
     }
@@ -408,7 +412,7 @@ async fn fire_timers(table: &mut Table, now: Instant) {
         if execute(&actions, &entry.peer).await {
             table.entries.remove(&key);
         } else {
-            table.queue(&key);
+            table.queue_shared(key);
         }
     }
 }
