@@ -44,29 +44,40 @@ pub struct AuditEntryRow {
 
 /// Appends an entry.
 pub async fn insert(conn: &mut Conn, entry: &NewAuditEntry, now_us: i64) -> StoreResult<()> {
-    sqlx::query(
+    insert_all(conn, &[(entry, now_us)]).await
+}
+
+/// Appends entries, each with its time, in one statement and in the order given.
+pub async fn insert_all(conn: &mut Conn, entries: &[(&NewAuditEntry, i64)]) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
         "INSERT INTO audit_log (id, white_label_id, customer_id, actor_user_id, actor_api_key_id, \
          actor_label, on_behalf_of, action, object_kind, object_id, before_json, after_json, \
-         reason, source_ip, created_us) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(AuditEntryId::new().as_str())
-    .bind(&entry.white_label_id)
-    .bind(&entry.customer_id)
-    .bind(&entry.actor_user_id)
-    .bind(&entry.actor_api_key_id)
-    .bind(&entry.actor_label)
-    .bind(&entry.on_behalf_of)
-    .bind(&entry.action)
-    .bind(&entry.object_kind)
-    .bind(&entry.object_id)
-    .bind(&entry.before_json)
-    .bind(&entry.after_json)
-    .bind(&entry.reason)
-    .bind(&entry.source_ip)
-    .bind(now_us)
-    .execute(&mut *conn)
-    .await?;
+         reason, source_ip, created_us) VALUES {}",
+        crate::value_rows(conn, entries.len(), 15)
+    );
+    let mut query = sqlx::query(&sql);
+    for &(entry, now_us) in entries {
+        query = query
+            .bind(AuditEntryId::new().as_str().to_owned())
+            .bind(&entry.white_label_id)
+            .bind(&entry.customer_id)
+            .bind(&entry.actor_user_id)
+            .bind(&entry.actor_api_key_id)
+            .bind(&entry.actor_label)
+            .bind(&entry.on_behalf_of)
+            .bind(&entry.action)
+            .bind(&entry.object_kind)
+            .bind(&entry.object_id)
+            .bind(&entry.before_json)
+            .bind(&entry.after_json)
+            .bind(&entry.reason)
+            .bind(&entry.source_ip)
+            .bind(now_us);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -142,63 +142,79 @@ pub fn search_key(name: &str) -> String {
     name.to_lowercase()
 }
 
-/// Inserts a customer account. Fails with `uq_customers_account_number` if the number is taken.
+/// Inserts a customer account created at `now_us`. Fails with `uq_customers_account_number` if
+/// the number is taken.
 pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> StoreResult<()> {
-    let billing = &customer.billing_address;
-    let service = &customer.service_address;
-    sqlx::query(
-        "INSERT INTO customers (id, white_label_id, account_number, status, payer, \
-         creation_mode, plan_id, legal_name, trading_name, business_number, tax_number, \
-         contact_given_name, contact_family_name, contact_email, contact_phone, \
-         contact_job_title, billing_line1, billing_line2, billing_suburb, billing_city, \
-         billing_region, billing_postcode, billing_country, service_same_as_billing, \
-         service_line1, service_line2, service_suburb, service_city, service_region, \
-         service_postcode, service_country, time_zone, currency, legal_name_key, \
-         trading_name_key, created_by_user_id, activation_state, created_us, updated_us) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
-         $35, $36, $38, $37, $37)",
-    )
-    .bind(customer.id.as_str())
-    .bind(customer.white_label_id.as_str())
-    .bind(&customer.account_number)
-    .bind(&customer.status)
-    .bind(&customer.payer)
-    .bind(&customer.creation_mode)
-    .bind(customer.plan_id.as_str())
-    .bind(&customer.legal_name)
-    .bind(&customer.trading_name)
-    .bind(&customer.business_number)
-    .bind(&customer.tax_number)
-    .bind(&customer.contact_given_name)
-    .bind(&customer.contact_family_name)
-    .bind(&customer.contact_email)
-    .bind(&customer.contact_phone)
-    .bind(&customer.contact_job_title)
-    .bind(&billing.line1)
-    .bind(&billing.line2)
-    .bind(&billing.suburb)
-    .bind(&billing.city)
-    .bind(&billing.region)
-    .bind(&billing.postcode)
-    .bind(&billing.country)
-    .bind(i64::from(customer.service_same_as_billing))
-    .bind(&service.line1)
-    .bind(&service.line2)
-    .bind(&service.suburb)
-    .bind(&service.city)
-    .bind(&service.region)
-    .bind(&service.postcode)
-    .bind(&service.country)
-    .bind(&customer.time_zone)
-    .bind(&customer.currency)
-    .bind(search_key(&customer.legal_name))
-    .bind(customer.trading_name.as_deref().map(search_key))
-    .bind(customer.created_by.as_ref().map(|u| u.as_str()))
-    .bind(now_us)
-    .bind(&customer.activation_state)
-    .execute(&mut *conn)
-    .await?;
+    insert_all(conn, &[(customer, now_us)]).await
+}
+
+/// The columns [`insert_all`] writes for each customer, in the order it binds them.
+const INSERT_COLUMNS: &str = "id, white_label_id, account_number, status, payer, creation_mode, \
+    plan_id, legal_name, trading_name, business_number, tax_number, contact_given_name, \
+    contact_family_name, contact_email, contact_phone, contact_job_title, billing_line1, \
+    billing_line2, billing_suburb, billing_city, billing_region, billing_postcode, \
+    billing_country, service_same_as_billing, service_line1, service_line2, service_suburb, \
+    service_city, service_region, service_postcode, service_country, time_zone, currency, \
+    legal_name_key, trading_name_key, created_by_user_id, activation_state, created_us, \
+    updated_us";
+const INSERT_COLUMN_COUNT: usize = 39;
+
+/// Inserts new customers, each with the time it was created, in one statement. Nothing is
+/// inserted if any row breaks a constraint.
+pub async fn insert_all(conn: &mut Conn, customers: &[(&NewCustomer, i64)]) -> StoreResult<()> {
+    if customers.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO customers ({INSERT_COLUMNS}) VALUES {}",
+        crate::value_rows(conn, customers.len(), INSERT_COLUMN_COUNT)
+    );
+    let mut query = sqlx::query(&sql);
+    for &(customer, now_us) in customers {
+        let billing = &customer.billing_address;
+        let service = &customer.service_address;
+        query = query
+            .bind(customer.id.as_str())
+            .bind(customer.white_label_id.as_str())
+            .bind(&customer.account_number)
+            .bind(&customer.status)
+            .bind(&customer.payer)
+            .bind(&customer.creation_mode)
+            .bind(customer.plan_id.as_str())
+            .bind(&customer.legal_name)
+            .bind(&customer.trading_name)
+            .bind(&customer.business_number)
+            .bind(&customer.tax_number)
+            .bind(&customer.contact_given_name)
+            .bind(&customer.contact_family_name)
+            .bind(&customer.contact_email)
+            .bind(&customer.contact_phone)
+            .bind(&customer.contact_job_title)
+            .bind(&billing.line1)
+            .bind(&billing.line2)
+            .bind(&billing.suburb)
+            .bind(&billing.city)
+            .bind(&billing.region)
+            .bind(&billing.postcode)
+            .bind(&billing.country)
+            .bind(i64::from(customer.service_same_as_billing))
+            .bind(&service.line1)
+            .bind(&service.line2)
+            .bind(&service.suburb)
+            .bind(&service.city)
+            .bind(&service.region)
+            .bind(&service.postcode)
+            .bind(&service.country)
+            .bind(&customer.time_zone)
+            .bind(&customer.currency)
+            .bind(search_key(&customer.legal_name))
+            .bind(customer.trading_name.as_deref().map(search_key))
+            .bind(customer.created_by.as_ref().map(|u| u.as_str()))
+            .bind(&customer.activation_state)
+            .bind(now_us)
+            .bind(now_us);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -217,18 +217,11 @@ pub async fn post_all(
             created_us: now_us,
         });
     }
-    let values: Vec<String> = (0..rows.len())
-        .map(|i| {
-            let first = i * 13 + 1;
-            let placeholders: Vec<String> = (first..first + 13).map(|n| format!("${n}")).collect();
-            format!("({})", placeholders.join(", "))
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO ledger_entries (id, white_label_id, account_kind, account_id, customer_id, \
          kind, amount_minor, tax_minor, currency, description, balance_after_minor, actor_label, \
          created_us) VALUES {}",
-        values.join(", ")
+        crate::value_rows(conn, rows.len(), 13)
     );
     let mut insert = sqlx::query(&sql);
     for row in &rows {

@@ -106,6 +106,10 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(30))
+            // A SQLite connection is a file handle in this process and cannot drop while it
+            // idles, so checking it with a ping before each use would only cost a round trip to
+            // its worker thread. A PostgreSQL connection can, when the server restarts.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -169,6 +173,31 @@ impl Store {
     }
 }
 
+/// The `VALUES` list of a multi-row `INSERT` of `rows` rows of `columns` parameters each, bound
+/// in order: `($1, $2), ($3, $4)` for two rows of two. On SQLite the parameters are anonymous
+/// (`?`), because SQLite finds a numbered one's name by walking a list of every name, which
+/// grows with the rows.
+pub(crate) fn value_rows(conn: &Conn, rows: usize, columns: usize) -> String {
+    use std::fmt::Write;
+    let numbered = conn.backend_name() == "PostgreSQL";
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                let _ = write!(sql, "${}", row * columns + column + 1);
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Decodes a row's columns in the order of its SELECT list, by position rather than by name,
 /// which spares a lookup of each column's name.
 pub(crate) struct Columns<'r> {
@@ -178,7 +207,12 @@ pub(crate) struct Columns<'r> {
 
 impl<'r> Columns<'r> {
     pub(crate) fn new(row: &'r sqlx::any::AnyRow) -> Self {
-        Self { row, next: 0 }
+        Self::at(row, 0)
+    }
+
+    /// Starts at the column numbered `next`, counting from 0.
+    pub(crate) fn at(row: &'r sqlx::any::AnyRow, next: usize) -> Self {
+        Self { row, next }
     }
 
     /// Decodes the next column.

@@ -71,6 +71,42 @@ fn from_row(row: &AnyRow, with_count: bool) -> StoreResult<PlanRow> {
     })
 }
 
+/// [`COLUMNS`] renamed with a `p_` prefix, for a join whose other table has columns of the
+/// same names; decode them with [`from_columns`].
+pub(crate) fn prefixed_columns() -> String {
+    COLUMNS
+        .split(", ")
+        .map(|column| format!("{column} AS {}", column.replace("p.", "p_")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Decodes [`COLUMNS`] by position, from where `columns` stands. A plan that a LEFT JOIN did not
+/// find reads as `None`.
+pub(crate) fn from_columns(columns: &mut crate::Columns<'_>) -> StoreResult<Option<PlanRow>> {
+    let Some(id) = columns.next::<Option<String>>()? else {
+        return Ok(None);
+    };
+    Ok(Some(PlanRow {
+        id: PlanId::from_trusted(id),
+        white_label_id: WhiteLabelId::from_trusted(columns.next()?),
+        name: columns.next()?,
+        description: columns.next()?,
+        currency: columns.next()?,
+        setup_fee_minor: columns.next()?,
+        monthly_fee_minor: columns.next()?,
+        included_extensions: columns.next()?,
+        extra_extension_fee_minor: columns.next()?,
+        number_rental_minor: columns.next()?,
+        min_opening_credit_minor: columns.next()?,
+        status: columns.next()?,
+        version: columns.next()?,
+        created_us: columns.next()?,
+        updated_us: columns.next()?,
+        customer_count: 0,
+    }))
+}
+
 /// Inserts an active plan. Fails with `uq_plans_white_label_name` on a duplicate name.
 pub async fn insert(
     conn: &mut Conn,

@@ -2,8 +2,9 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use tandem_domain::WhiteLabelId;
+use tandem_domain::{PlanId, WhiteLabelId};
 
+use crate::plans::{self, PlanRow};
 use crate::{flag, Conn, StoreResult};
 
 /// A white label as stored, without its logo bytes.
@@ -94,14 +95,31 @@ fn bool_column(row: &AnyRow, name: &str) -> StoreResult<bool> {
     }
 }
 
-async fn load_hosts(conn: &mut Conn, row: &mut WhiteLabelRow) -> StoreResult<()> {
-    let hosts =
-        sqlx::query("SELECT host FROM white_label_hosts WHERE white_label_id = $1 ORDER BY host")
-            .bind(row.id.as_str())
-            .fetch_all(&mut *conn)
-            .await?;
-    row.hosts = hosts.iter().map(|h| h.get::<String, _>(0)).collect();
-    Ok(())
+/// The `SELECT` list of a white label row: [`COLUMNS`], then its host names in order, joined by
+/// spaces (a host name has none), so that one statement reads the whole row.
+fn select_list(conn: &Conn) -> String {
+    let hosts = if conn.backend_name() == "PostgreSQL" {
+        "(SELECT string_agg(h.host, ' ' ORDER BY h.host) FROM white_label_hosts h \
+         WHERE h.white_label_id = white_labels.id)"
+    } else {
+        "(SELECT group_concat(host, ' ') FROM (SELECT h.host FROM white_label_hosts h \
+         WHERE h.white_label_id = white_labels.id ORDER BY h.host))"
+    };
+    format!("{COLUMNS}, {hosts} AS hosts")
+}
+
+/// Decodes a row read with [`select_list`].
+fn from_row_with_hosts(row: &AnyRow) -> StoreResult<WhiteLabelRow> {
+    let mut white_label = from_row(row)?;
+    let hosts: Option<String> = row.try_get("hosts")?;
+    white_label.hosts = hosts
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|host| !host.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(white_label)
 }
 
 /// Inserts a white label with its host names.
@@ -190,52 +208,66 @@ async fn replace_hosts(conn: &mut Conn, id: &WhiteLabelId, hosts: &[String]) -> 
 
 /// Reads a white label by id.
 pub async fn get(conn: &mut Conn, id: &WhiteLabelId) -> StoreResult<Option<WhiteLabelRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM white_labels WHERE id = $1");
+    let sql = format!(
+        "SELECT {} FROM white_labels WHERE id = $1",
+        select_list(conn)
+    );
     let row = sqlx::query(&sql)
         .bind(id.as_str())
         .fetch_optional(&mut *conn)
         .await?;
-    match row {
-        Some(row) => {
-            let mut white_label = from_row(&row)?;
-            load_hosts(conn, &mut white_label).await?;
-            Ok(Some(white_label))
-        }
-        None => Ok(None),
-    }
+    row.as_ref().map(from_row_with_hosts).transpose()
+}
+
+/// Reads a white label by id, and in the same statement one of its plans, if it has one with
+/// that id.
+pub async fn get_with_plan(
+    conn: &mut Conn,
+    id: &WhiteLabelId,
+    plan_id: &PlanId,
+) -> StoreResult<Option<(WhiteLabelRow, Option<PlanRow>)>> {
+    let sql = format!(
+        "SELECT wl.*, {} FROM (SELECT {} FROM white_labels WHERE id = $1) wl \
+         LEFT JOIN plans p ON p.id = $2 AND p.white_label_id = wl.id",
+        plans::prefixed_columns(),
+        select_list(conn)
+    );
+    let row = sqlx::query(&sql)
+        .bind(id.as_str())
+        .bind(plan_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let white_label = from_row_with_hosts(&row)?;
+    // The plan's columns follow the white label's and its hosts.
+    let mut columns = crate::Columns::at(&row, COLUMNS.split(", ").count() + 1);
+    Ok(Some((white_label, plans::from_columns(&mut columns)?)))
 }
 
 /// Finds the white label whose portal answers on `host` (lower case, port included if any).
 pub async fn find_by_host(conn: &mut Conn, host: &str) -> StoreResult<Option<WhiteLabelRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM white_labels \
-         WHERE id = (SELECT white_label_id FROM white_label_hosts WHERE host = $1)"
+        "SELECT {} FROM white_labels \
+         WHERE id = (SELECT white_label_id FROM white_label_hosts WHERE host = $1)",
+        select_list(conn)
     );
     let row = sqlx::query(&sql)
         .bind(host)
         .fetch_optional(&mut *conn)
         .await?;
-    match row {
-        Some(row) => {
-            let mut white_label = from_row(&row)?;
-            load_hosts(conn, &mut white_label).await?;
-            Ok(Some(white_label))
-        }
-        None => Ok(None),
-    }
+    row.as_ref().map(from_row_with_hosts).transpose()
 }
 
 /// Lists every white label, by name.
 pub async fn list(conn: &mut Conn) -> StoreResult<Vec<WhiteLabelRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM white_labels ORDER BY name, id");
+    let sql = format!(
+        "SELECT {} FROM white_labels ORDER BY name, id",
+        select_list(conn)
+    );
     let rows = sqlx::query(&sql).fetch_all(&mut *conn).await?;
-    let mut white_labels = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut white_label = from_row(row)?;
-        load_hosts(conn, &mut white_label).await?;
-        white_labels.push(white_label);
-    }
-    Ok(white_labels)
+    rows.iter().map(from_row_with_hosts).collect()
 }
 
 /// Stores a new logo and bumps its version, so cached copies are replaced.
