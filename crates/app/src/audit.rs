@@ -29,7 +29,13 @@ pub(crate) async fn record(
     actor: &Actor,
     change: Change<'_>,
 ) -> AppResult<()> {
-    let entry = NewAuditEntry {
+    store_audit::insert(conn, &entry(actor, change), now_us).await?;
+    Ok(())
+}
+
+/// The audit entry that records `change`, made by `actor`.
+pub(crate) fn entry(actor: &Actor, change: Change<'_>) -> NewAuditEntry {
+    NewAuditEntry {
         white_label_id: change.white_label_id.map(|id| id.to_string()),
         customer_id: change.customer_id.map(|id| id.to_string()),
         actor_user_id: actor.user_id.as_ref().map(|id| id.to_string()),
@@ -43,9 +49,7 @@ pub(crate) async fn record(
         after_json: change.after.map(|v| v.to_string()),
         reason: change.reason.map(str::to_string),
         source_ip: actor.source_ip.clone(),
-    };
-    store_audit::insert(conn, &entry, now_us).await?;
-    Ok(())
+    }
 }
 
 impl App {

@@ -36,6 +36,51 @@ pub(crate) struct Opening<'a> {
     pub actor_label: &'a str,
 }
 
+/// One opening charge, before it is posted.
+pub(crate) struct OpeningCharge {
+    pub amount_minor: i64,
+    pub tax_minor: i64,
+    pub description: String,
+}
+
+/// The opening charges of `plan` under `white_label`'s tax rate: the setup fee and the first
+/// monthly fee, each a debit with its tax, leaving out a fee of zero. `now_us` and `time_zone`
+/// name the month of the monthly fee.
+pub(crate) fn opening_charges(
+    white_label: &WhiteLabelRow,
+    plan: &PlanRow,
+    time_zone: &TimeZoneName,
+    now_us: i64,
+) -> Vec<OpeningCharge> {
+    let tax = TaxRate::from_basis_points(white_label.tax_rate_bp as u32);
+    let month = jiff::Timestamp::from_microsecond(now_us)
+        .map(|ts| ts.to_zoned(time_zone.to_tz()).strftime("%B %Y").to_string())
+        .unwrap_or_default();
+    [
+        (
+            plan.setup_fee_minor,
+            format!("Setup fee, {} plan", plan.name),
+        ),
+        (
+            plan.monthly_fee_minor,
+            format!("Monthly fee, {} plan, {month}", plan.name),
+        ),
+    ]
+    .into_iter()
+    .filter(|(amount, _)| *amount != 0)
+    .map(|(amount, description)| OpeningCharge {
+        amount_minor: -amount,
+        tax_minor: -tax.tax_on(amount),
+        description,
+    })
+    .collect()
+}
+
+/// The plan's currency, which every opening charge is in.
+pub(crate) fn plan_currency(plan: &PlanRow) -> AppResult<Currency> {
+    Currency::parse(&plan.currency).map_err(|e| AppError::Internal(format!("stored currency: {e}")))
+}
+
 /// Posts the opening charges; fails with `InsufficientFunds` (and the caller rolls back) if the
 /// payer cannot cover them.
 pub(crate) async fn post_opening_charges(
@@ -51,37 +96,22 @@ pub(crate) async fn post_opening_charges(
         time_zone,
         actor_label,
     } = *opening;
-    let currency = Currency::parse(&plan.currency)
-        .map_err(|e| AppError::Internal(format!("stored currency: {e}")))?;
-    let tax = TaxRate::from_basis_points(white_label.tax_rate_bp as u32);
-    let month = jiff::Timestamp::from_microsecond(now_us)
-        .map(|ts| ts.to_zoned(time_zone.to_tz()).strftime("%B %Y").to_string())
-        .unwrap_or_default();
+    let currency = plan_currency(plan)?;
     let (account, payer_name) = match payer {
         Payer::WhiteLabel => (ledger::Account::WhiteLabel(&white_label.id), "white label"),
         Payer::Customer(id) => (ledger::Account::Customer(&white_label.id, id), "customer"),
     };
-    let descriptions = [
-        (
-            plan.setup_fee_minor,
-            format!("Setup fee, {} plan", plan.name),
-        ),
-        (
-            plan.monthly_fee_minor,
-            format!("Monthly fee, {} plan, {month}", plan.name),
-        ),
-    ];
-    let entries: Vec<ledger::NewEntry> = descriptions
+    let charges = opening_charges(white_label, plan, time_zone, now_us);
+    let entries: Vec<ledger::NewEntry> = charges
         .iter()
-        .filter(|(amount, _)| *amount != 0)
-        .map(|(amount, description)| ledger::NewEntry {
+        .map(|charge| ledger::NewEntry {
             account,
             customer_id: Some(customer_id),
             kind: LedgerKind::Charge.as_str(),
-            amount_minor: -amount,
-            tax_minor: -tax.tax_on(*amount),
+            amount_minor: charge.amount_minor,
+            tax_minor: charge.tax_minor,
             currency: currency.as_str(),
-            description,
+            description: &charge.description,
             actor_label,
         })
         .collect();

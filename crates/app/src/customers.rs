@@ -1,5 +1,7 @@
 //! Customer accounts: creation by a white label's administrators, listing and reading.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use tandem_domain::{
     AccountNumber, Address, AddressInput, BusinessNumber, Country, CreationMode, CustomerId,
@@ -11,11 +13,12 @@ use tandem_store::customers::{
 };
 use tandem_store::ledger::LedgerEntryRow;
 use tandem_store::plans::PlanRow;
-use tandem_store::{gateways, idempotency, memberships, plans, white_labels, Tx};
+use tandem_store::{gateways, idempotency, memberships, white_labels, Tx};
 
 use crate::access::WhiteLabelAdmin;
-use crate::audit::{record, Change};
+use crate::audit::{self, record, Change};
 use crate::charges::{post_opening_charges, Opening, Payer as ChargePayer};
+use crate::creation_batch::{Batched, QueuedCreation};
 use crate::validate::{present, Fields};
 use crate::{App, AppError, AppResult, FieldError};
 
@@ -66,16 +69,36 @@ pub struct CustomerInput {
 }
 
 /// The white label, plan and validated fields of a creation, read before its transaction.
-struct PreparedCreation {
-    white_label: tandem_store::white_labels::WhiteLabelRow,
-    plan: PlanRow,
+pub(crate) struct PreparedCreation {
+    pub(crate) white_label: tandem_store::white_labels::WhiteLabelRow,
+    pub(crate) plan: PlanRow,
     valid: ValidCustomer,
+}
+
+impl PreparedCreation {
+    pub(crate) fn self_activation(&self) -> bool {
+        self.valid.mode == CreationMode::SelfActivation
+    }
+
+    pub(crate) fn time_zone(&self) -> &TimeZoneName {
+        &self.valid.time_zone
+    }
+}
+
+/// One creation for [`App::write_customers`]: its prepared fields and the row built from them.
+pub(crate) struct CreationWrite<'a> {
+    /// The creation time.
+    pub now: i64,
+    pub admin: &'a WhiteLabelAdmin,
+    pub prepared: &'a PreparedCreation,
+    /// The idempotency key, and the response stored with it.
+    pub idempotency: Option<(&'a IdempotencyRequest, &'a str)>,
+    pub customer: &'a NewCustomer,
 }
 
 /// The validated customer, ready to store.
 struct ValidCustomer {
     mode: CreationMode,
-    plan_id: PlanId,
     legal_name: Name,
     trading_name: Option<Name>,
     business_number: Option<BusinessNumber>,
@@ -131,7 +154,8 @@ fn validate(input: &CustomerInput, fallback_country: Country) -> AppResult<Valid
                 None
             }
         };
-    let plan_id = fields.check("plan_id", PlanId::parse(input.plan_id.trim()));
+    // The plan itself is read with the white label, before validation.
+    fields.check("plan_id", PlanId::parse(input.plan_id.trim()));
 
     let business = &input.business;
     let billing = address_errors(&mut fields, "billing_address", &input.billing_address);
@@ -188,7 +212,6 @@ fn validate(input: &CustomerInput, fallback_country: Country) -> AppResult<Valid
 
     Ok(ValidCustomer {
         mode: mode.expect("checked"),
-        plan_id: plan_id.expect("checked"),
         legal_name: legal_name.expect("checked"),
         trading_name: trading_name.expect("checked"),
         business_number: business_number.expect("checked"),
@@ -262,6 +285,48 @@ fn decode_cursor(cursor: &str) -> AppResult<(i64, String)> {
     Ok((created, id.to_string()))
 }
 
+/// The row of a new customer with a fresh id and `account_number`.
+fn new_customer(
+    admin: &WhiteLabelAdmin,
+    prepared: &PreparedCreation,
+    account_number: &AccountNumber,
+) -> NewCustomer {
+    let PreparedCreation { plan, valid, .. } = prepared;
+    let (status, payer) = if prepared.self_activation() {
+        (CustomerStatus::PendingActivation, Payer::Customer)
+    } else {
+        (CustomerStatus::Active, Payer::WhiteLabel)
+    };
+    NewCustomer {
+        id: CustomerId::new(),
+        white_label_id: admin.white_label_id().clone(),
+        account_number: account_number.as_str().to_string(),
+        status: status.as_str().to_string(),
+        payer: payer.as_str().to_string(),
+        creation_mode: valid.mode.as_str().to_string(),
+        plan_id: plan.id.clone(),
+        legal_name: valid.legal_name.as_str().to_string(),
+        trading_name: valid.trading_name.as_ref().map(|n| n.as_str().to_string()),
+        business_number: valid
+            .business_number
+            .as_ref()
+            .map(|n| n.as_str().to_string()),
+        tax_number: valid.tax_number.as_ref().map(|n| n.as_str().to_string()),
+        contact_given_name: valid.given_name.as_str().to_string(),
+        contact_family_name: valid.family_name.as_str().to_string(),
+        contact_email: valid.email.as_str().to_string(),
+        contact_phone: valid.phone.as_str().to_string(),
+        contact_job_title: valid.job_title.as_ref().map(|n| n.as_str().to_string()),
+        billing_address: address_row(&valid.billing),
+        service_same_as_billing: valid.same_as_billing,
+        service_address: address_row(&valid.service),
+        time_zone: valid.time_zone.as_str().to_string(),
+        currency: plan.currency.clone(),
+        activation_state: prepared.self_activation().then(|| "queued".to_string()),
+        created_by: admin.actor().user_id().cloned(),
+    }
+}
+
 impl App {
     /// Creates a customer account in one transaction.
     ///
@@ -278,6 +343,10 @@ impl App {
     /// SQLite the write lock is held for the writes alone. A plan retired while a creation is
     /// under way may therefore still be used by it, as on PostgreSQL, where these reads take no
     /// lock either.
+    ///
+    /// The writes join the creations that other requests have waiting (see
+    /// [`crate::creation_batch`]); if that shared transaction fails, this creation is written
+    /// again in a transaction of its own, so its outcome never depends on another request's.
     pub async fn create_customer(
         &self,
         admin: &WhiteLabelAdmin,
@@ -287,37 +356,59 @@ impl App {
     ) -> AppResult<Creation> {
         admin.require(Permission::CreateCustomers)?;
         let prepared = match self.prepare_creation(admin, input).await {
-            Ok(prepared) => prepared,
+            Ok(prepared) => Arc::new(prepared),
             Err(error) => return self.reject_creation(admin, idempotency, error).await,
         };
+        let now = self.now_us();
+        let account_number = AccountNumber::generate(&mut rand::thread_rng());
+        let customer = new_customer(admin, &prepared, &account_number);
+        let body = idempotency.map(|_| render(&customer.inserted_row(&prepared.plan.name, now)));
+        let queued = QueuedCreation {
+            admin: admin.clone(),
+            prepared: prepared.clone(),
+            idempotency: idempotency.cloned(),
+            customer,
+            body,
+            now,
+        };
+        match self.write_in_batch(queued).await? {
+            Batched::Created(creation) => Ok(creation),
+            Batched::WriteAlone => {
+                self.create_alone(admin, &prepared, idempotency, render)
+                    .await
+            }
+        }
+    }
+
+    /// Writes a prepared creation in a transaction of its own, retrying with another account
+    /// number on a clash, and replaying the stored response of a key that is already taken.
+    async fn create_alone(
+        &self,
+        admin: &WhiteLabelAdmin,
+        prepared: &PreparedCreation,
+        idempotency: Option<&IdempotencyRequest>,
+        render: &(dyn Fn(&CustomerRow) -> String + Send + Sync),
+    ) -> AppResult<Creation> {
         for _ in 0..ACCOUNT_NUMBER_ATTEMPTS {
             let account_number = AccountNumber::generate(&mut rand::thread_rng());
+            let now = self.now_us();
+            let customer = new_customer(admin, prepared, &account_number);
+            let body =
+                idempotency.map(|_| render(&customer.inserted_row(&prepared.plan.name, now)));
             let mut tx = self.store.begin().await?;
-            match self
-                .create_customer_in(
-                    &mut tx,
-                    admin,
-                    &prepared,
-                    idempotency,
-                    render,
-                    &account_number,
-                )
-                .await
-            {
-                Ok(Creation::Created { customer, charges }) => {
-                    tx.commit().await?;
-                    if let Some(user_id) = admin.actor().user_id() {
-                        // The creating user became the account's Account Administrator.
-                        self.session_cache.forget_user(user_id);
-                    }
-                    tracing::info!(
-                        white_label.id = %admin.white_label_id(),
-                        customer.id = %customer.id,
-                        "customer created"
-                    );
-                    return Ok(Creation::Created { customer, charges });
+            let write = CreationWrite {
+                now,
+                admin,
+                prepared,
+                idempotency: idempotency.zip(body.as_deref()),
+                customer: &customer,
+            };
+            let written = match self.write_customers(&mut tx, &[write]).await {
+                Ok(mut written) if written[0].is_some() => written.swap_remove(0).expect("written"),
+                Ok(_) => {
+                    drop(tx);
+                    return self.replay(admin, idempotency.expect("key claimed")).await;
                 }
-                Ok(replayed) => return Ok(replayed),
                 Err(AppError::Store(e)) if e.is_conflict_on("uq_customers_account_number") => {
                     tracing::warn!("account number clash; retrying with another");
                     continue;
@@ -327,9 +418,50 @@ impl App {
                     return self.replay(admin, idempotency.expect("key claimed")).await;
                 }
                 Err(e) => return Err(e),
-            }
+            };
+            let charges = if prepared.self_activation() {
+                Vec::new()
+            } else {
+                post_opening_charges(
+                    &mut tx,
+                    now,
+                    &Opening {
+                        white_label: &prepared.white_label,
+                        plan: &prepared.plan,
+                        customer_id: &written.id,
+                        payer: ChargePayer::WhiteLabel,
+                        time_zone: prepared.time_zone(),
+                        actor_label: admin.actor().label(),
+                    },
+                )
+                .await?
+            };
+            tx.commit().await?;
+            let creation = Creation::Created {
+                customer: Box::new(written),
+                charges,
+            };
+            self.created(admin, &creation);
+            return Ok(creation);
         }
         Err(AppError::Internal("no free account number found".into()))
+    }
+
+    /// What follows a committed creation: the creating user's cached sessions learn of their new
+    /// membership, and the creation is logged.
+    pub(crate) fn created(&self, admin: &WhiteLabelAdmin, creation: &Creation) {
+        let Creation::Created { customer, .. } = creation else {
+            return;
+        };
+        if let Some(user_id) = admin.actor().user_id() {
+            // The creating user became the account's Account Administrator.
+            self.session_cache.forget_user(user_id);
+        }
+        tracing::info!(
+            white_label.id = %admin.white_label_id(),
+            customer.id = %customer.id,
+            "customer created"
+        );
     }
 
     /// Returns the error of a creation that failed its checks, unless its idempotency key was
@@ -369,12 +501,19 @@ impl App {
     ) -> AppResult<PreparedCreation> {
         let wl_id = admin.white_label_id();
         let mut conn = self.store.conn().await?;
-        let white_label = white_labels::get(&mut conn, wl_id)
-            .await?
-            .ok_or(AppError::NotFound("white label"))?;
+        // The plan is read with the white label, before the request is validated, so its id is
+        // parsed here first; a malformed id fails validation below with the other fields.
+        let plan_id = PlanId::parse(input.plan_id.trim()).ok();
+        let (white_label, plan) = match &plan_id {
+            Some(plan_id) => white_labels::get_with_plan(&mut conn, wl_id, plan_id).await?,
+            None => white_labels::get(&mut conn, wl_id)
+                .await?
+                .map(|white_label| (white_label, None)),
+        }
+        .ok_or(AppError::NotFound("white label"))?;
         let wl_country = Country::parse(&white_label.country).unwrap_or(Country::NZ);
         let valid = validate(input, wl_country)?;
-        let plan = active_plan(&mut conn, admin, &valid.plan_id).await?;
+        let plan = usable_plan(plan)?;
         if valid.mode == CreationMode::SelfActivation
             && gateways::get(&mut conn, wl_id).await?.is_none()
         {
@@ -421,130 +560,100 @@ impl App {
         }
     }
 
-    /// Writes a prepared creation in `tx`. The idempotency key comes first, then the customer,
-    /// its administrator, the audit record, the activation token and the webhook. The white
-    /// label's charges come last, because on PostgreSQL their balance UPDATE holds the white
+    /// Writes prepared creations in `tx`, all but their charges: each one's idempotency key with
+    /// its response, the customers (in one statement), their administrators, the audit records
+    /// (in one statement), the activation tokens and the webhooks. Returns each creation's row,
+    /// or `None`, having written nothing for it, when its key was already claimed. The caller
+    /// posts the charges last, because on PostgreSQL their balance UPDATE holds the white
     /// label's row lock until the transaction ends.
-    #[allow(clippy::too_many_arguments)]
-    async fn create_customer_in(
+    pub(crate) async fn write_customers(
         &self,
         tx: &mut Tx,
-        admin: &WhiteLabelAdmin,
-        prepared: &PreparedCreation,
-        idempotency: Option<&IdempotencyRequest>,
-        render: &(dyn Fn(&CustomerRow) -> String + Send + Sync),
-        account_number: &AccountNumber,
-    ) -> AppResult<Creation> {
-        let now = self.now_us();
-        let wl_id = admin.white_label_id();
-        if let Some(request) = idempotency {
-            if !idempotency::claim(tx, wl_id, &request.key, &request.request_hash, now).await? {
-                return Err(AppError::Store(tandem_store::StoreError::Conflict(
-                    "idempotency_keys_pkey".into(),
-                )));
+        creations: &[CreationWrite<'_>],
+    ) -> AppResult<Vec<Option<CustomerRow>>> {
+        let mut claimed = Vec::with_capacity(creations.len());
+        for creation in creations {
+            let claim = match creation.idempotency {
+                Some((request, _)) => {
+                    idempotency::claim(
+                        tx,
+                        creation.admin.white_label_id(),
+                        &request.key,
+                        &request.request_hash,
+                        creation.now,
+                    )
+                    .await?
+                }
+                None => true,
+            };
+            claimed.push(claim);
+        }
+        let writes: Vec<&CreationWrite> = creations
+            .iter()
+            .zip(&claimed)
+            .filter_map(|(creation, claimed)| claimed.then_some(creation))
+            .collect();
+        let new_rows: Vec<_> = writes.iter().map(|w| (w.customer, w.now)).collect();
+        store_customers::insert_all(tx, &new_rows).await?;
+        let rows: Vec<CustomerRow> = writes
+            .iter()
+            .map(|w| w.customer.inserted_row(&w.prepared.plan.name, w.now))
+            .collect();
+
+        for write in &writes {
+            if !write.prepared.self_activation() {
+                self.add_account_administrator(tx, write.now, write.admin, &write.customer.id)
+                    .await?;
             }
         }
-        let PreparedCreation {
-            white_label,
-            plan,
-            valid,
-        } = prepared;
+        let entries: Vec<_> = writes
+            .iter()
+            .zip(&rows)
+            .map(|(write, customer)| {
+                let entry = audit::entry(
+                    write.admin.actor(),
+                    Change {
+                        white_label_id: Some(write.admin.white_label_id()),
+                        customer_id: Some(&customer.id),
+                        on_behalf_of: write.admin.on_behalf_of(),
+                        action: "customer.created",
+                        object_kind: "customer",
+                        object_id: customer.id.as_str(),
+                        after: Some(customer_json(customer)),
+                        ..Change::default()
+                    },
+                );
+                (entry, write.now)
+            })
+            .collect();
+        let entries: Vec<_> = entries.iter().map(|(entry, now)| (entry, *now)).collect();
+        tandem_store::audit::insert_all(tx, &entries).await?;
 
-        let self_activation = valid.mode == CreationMode::SelfActivation;
-        let customer_id = CustomerId::new();
-        let (status, payer) = if self_activation {
-            (CustomerStatus::PendingActivation, Payer::Customer)
-        } else {
-            (CustomerStatus::Active, Payer::WhiteLabel)
-        };
-        let new_customer = NewCustomer {
-            id: customer_id.clone(),
-            white_label_id: wl_id.clone(),
-            account_number: account_number.as_str().to_string(),
-            status: status.as_str().to_string(),
-            payer: payer.as_str().to_string(),
-            creation_mode: valid.mode.as_str().to_string(),
-            plan_id: plan.id.clone(),
-            legal_name: valid.legal_name.as_str().to_string(),
-            trading_name: valid.trading_name.as_ref().map(|n| n.as_str().to_string()),
-            business_number: valid
-                .business_number
-                .as_ref()
-                .map(|n| n.as_str().to_string()),
-            tax_number: valid.tax_number.as_ref().map(|n| n.as_str().to_string()),
-            contact_given_name: valid.given_name.as_str().to_string(),
-            contact_family_name: valid.family_name.as_str().to_string(),
-            contact_email: valid.email.as_str().to_string(),
-            contact_phone: valid.phone.as_str().to_string(),
-            contact_job_title: valid.job_title.as_ref().map(|n| n.as_str().to_string()),
-            billing_address: address_row(&valid.billing),
-            service_same_as_billing: valid.same_as_billing,
-            service_address: address_row(&valid.service),
-            time_zone: valid.time_zone.as_str().to_string(),
-            currency: plan.currency.clone(),
-            activation_state: self_activation.then(|| "queued".to_string()),
-            created_by: admin.actor().user_id().cloned(),
-        };
-        store_customers::insert(tx, &new_customer, now).await?;
-        let customer = new_customer.inserted_row(&plan.name, now);
-
-        if !self_activation {
-            self.add_account_administrator(tx, now, admin, &customer_id)
-                .await?;
-        }
-        record(
-            tx,
-            now,
-            admin.actor(),
-            Change {
-                white_label_id: Some(wl_id),
-                customer_id: Some(&customer_id),
-                on_behalf_of: admin.on_behalf_of(),
-                action: "customer.created",
-                object_kind: "customer",
-                object_id: customer_id.as_str(),
-                after: Some(customer_json(&customer)),
-                ..Change::default()
-            },
-        )
-        .await?;
-        if self_activation {
-            self.issue_activation(tx, now, white_label, &customer, plan)
-                .await?;
-        }
-        crate::outbox::enqueue_webhook(
-            tx,
-            now,
-            white_label,
-            Some(&customer_id),
-            "customer.created",
-            crate::events::customer_data(&customer),
-        )
-        .await?;
-        if let Some(request) = idempotency {
-            idempotency::complete(tx, wl_id, &request.key, 201, &render(&customer)).await?;
-        }
-
-        let mut charges = Vec::new();
-        if !self_activation {
-            charges = post_opening_charges(
+        for (write, customer) in writes.iter().zip(&rows) {
+            let white_label = &write.prepared.white_label;
+            if write.prepared.self_activation() {
+                self.issue_activation(tx, write.now, white_label, customer, &write.prepared.plan)
+                    .await?;
+            }
+            crate::outbox::enqueue_webhook(
                 tx,
-                now,
-                &Opening {
-                    white_label,
-                    plan,
-                    customer_id: &customer_id,
-                    payer: ChargePayer::WhiteLabel,
-                    time_zone: &valid.time_zone,
-                    actor_label: admin.actor().label(),
-                },
+                write.now,
+                white_label,
+                Some(&customer.id),
+                "customer.created",
+                crate::events::customer_data(customer),
             )
             .await?;
+            if let Some((request, body)) = write.idempotency {
+                let wl_id = write.admin.white_label_id();
+                idempotency::complete(tx, wl_id, &request.key, 201, body).await?;
+            }
         }
-        Ok(Creation::Created {
-            customer: Box::new(customer),
-            charges,
-        })
+        let mut rows = rows.into_iter();
+        Ok(claimed
+            .into_iter()
+            .map(|claimed| if claimed { rows.next() } else { None })
+            .collect())
     }
 
     /// Makes the acting user an Account Administrator of a customer, with an audit record. An
@@ -658,13 +767,10 @@ fn customer_json(customer: &CustomerRow) -> serde_json::Value {
     })
 }
 
-/// Reads an active plan of the admin's white label, or the field error for `plan_id`.
-pub(crate) async fn active_plan(
-    conn: &mut tandem_store::Conn,
-    admin: &WhiteLabelAdmin,
-    plan_id: &PlanId,
-) -> AppResult<PlanRow> {
-    match plans::get(conn, admin.white_label_id(), plan_id).await? {
+/// The plan a new account may take, or the field error for `plan_id`: the plan must exist and
+/// be active.
+fn usable_plan(plan: Option<PlanRow>) -> AppResult<PlanRow> {
+    match plan {
         Some(plan) if plan.status == "active" => Ok(plan),
         Some(plan) => Err(AppError::Invalid(vec![FieldError::custom(
             "plan_id",

@@ -30,6 +30,7 @@ pub mod white_labels;
 
 mod charges;
 mod clock;
+mod creation_batch;
 mod credential_cache;
 mod events;
 mod session_cache;
@@ -100,6 +101,7 @@ pub struct App {
     sign_in_limiter: Arc<auth::SignInLimiter>,
     api_key_cache: Arc<credential_cache::ApiKeyCache>,
     session_cache: Arc<session_cache::SessionCache>,
+    creation_queue: Arc<creation_batch::CreationQueue>,
 }
 
 impl App {
@@ -112,6 +114,7 @@ impl App {
             sign_in_limiter: Arc::default(),
             api_key_cache: Arc::default(),
             session_cache: Arc::default(),
+            creation_queue: Arc::default(),
         }
     }
 

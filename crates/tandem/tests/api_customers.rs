@@ -953,3 +953,140 @@ async fn retry_replays_after_plan_retired() {
     assert_eq!(retry, 201, "{replayed}");
     assert_eq!(replayed, created);
 }
+
+/// Sends `count` creation requests at once and returns each response's status and body.
+async fn create_at_once(app: &TestApp, count: usize) -> Vec<(u16, Value)> {
+    let mut tasks = Vec::new();
+    for n in 0..count {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/customers");
+        let key = app.wl.api_key.clone();
+        let body = customer_body(&app.wl.plan_id, &format!("Together {n} Ltd"));
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .expect("sent");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }));
+    }
+    let mut responses = Vec::new();
+    for task in tasks {
+        responses.push(task.await.expect("task"));
+    }
+    responses
+}
+
+/// The white label's charges, in the order they were posted, each as (customer id, change,
+/// balance after). Charges only lower the balance, so that order is the order of falling
+/// balances.
+async fn white_label_charges(app: &TestApp) -> Vec<(String, i64, i64)> {
+    let (status, ledger) = app
+        .api(
+            Method::GET,
+            "/api/v1/white-label/ledger?limit=200",
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{ledger}");
+    let minor = |entry: &Value, field: &str| entry[field]["amount_minor"].as_i64().unwrap();
+    let mut charges: Vec<(String, i64, i64)> = ledger["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] == "charge")
+        .map(|entry| {
+            (
+                entry["customer_id"].as_str().unwrap().to_string(),
+                minor(entry, "amount") + minor(entry, "tax"),
+                minor(entry, "balance_after"),
+            )
+        })
+        .collect();
+    charges.sort_by_key(|&(_, _, after)| std::cmp::Reverse(after));
+    charges
+}
+
+#[tokio::test]
+async fn concurrent_creations_each_record_their_charges() {
+    let app = TestApp::spawn().await;
+    let before = white_label_balance(&app).await;
+
+    let responses = create_at_once(&app, 9).await;
+
+    let mut ids: Vec<String> = Vec::new();
+    for (status, body) in &responses {
+        assert_eq!(*status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    let after = white_label_balance(&app).await;
+    assert_eq!(after, before - 9 * 10_120);
+    assert_eq!(ledger_sum(&app, app.wl.id.as_str()).await, after);
+    let charges = white_label_charges(&app).await;
+    assert_eq!(charges.len(), 18);
+    // Every charge records the balance it left, one after the other from the opening balance.
+    let mut balance = before;
+    for (customer, change, balance_after) in &charges {
+        balance += change;
+        assert_eq!(*balance_after, balance, "charge to {customer}");
+    }
+    assert_eq!(balance, after);
+    for id in &ids {
+        let own = charges.iter().filter(|(c, _, _)| c == id).count();
+        assert_eq!(own, 2, "charges of {id}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_creations_stop_where_the_balance_runs_out() {
+    // 500.00 pays for four accounts at 101.20 each, and not a fifth.
+    let app = TestApp::spawn_with_balance("500.00").await;
+
+    let responses = create_at_once(&app, 10).await;
+
+    let created: Vec<&Value> = responses
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body)
+        .collect();
+    let refused: Vec<&Value> = responses
+        .iter()
+        .filter(|(status, _)| *status == 409)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(created.len(), 4, "{responses:?}");
+    assert_eq!(refused.len(), 6, "{responses:?}");
+    assert!(refused
+        .iter()
+        .all(|body| body["code"] == "insufficient_funds"));
+    assert_eq!(white_label_balance(&app).await, 50_000 - 4 * 10_120);
+    let (_, list) = app
+        .api(Method::GET, "/api/v1/customers", &app.wl.api_key, None)
+        .await;
+    let mut listed: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = created.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    listed.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+    let (_, audit) = app
+        .api(Method::GET, "/api/v1/audit", &app.wl.api_key, None)
+        .await;
+    let recorded = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "customer.created")
+        .count();
+    assert_eq!(recorded, 4);
+    assert_eq!(white_label_charges(&app).await.len(), 8);
+}

@@ -1,0 +1,265 @@
+//! Batched customer creation: concurrent creation requests share one transaction.
+//!
+//! A creation request validates its input and reads its white label and plan on its own task,
+//! then queues the rows it will write. When no writer task is running, the request that queues
+//! first starts one. The writer takes every queued creation, up to [`MAX_BATCH`], and writes
+//! them in one transaction. All the customers go in one `INSERT`, and their audit records in a
+//! second. Then each white label's opening charges for its new accounts take one balance
+//! `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger entry with the
+//! balance after it. Requests that arrive during a batch queue for the next one.
+//!
+//! Under load, many creations share one `BEGIN` and `COMMIT`. On SQLite a batch takes the write
+//! lock once. On PostgreSQL a batch locks the white label's balance row once, so creations do not
+//! wait for each other's commits on that row. A request that finds the writer idle is written at
+//! once, in a batch of its own.
+//!
+//! If any statement of a batch fails, or a white label cannot pay for the whole batch, the batch
+//! rolls back. Every request in it then writes its creation in a transaction of its own, as it
+//! would without batching, so the outcome of a request does not depend on the other requests in
+//! its batch. The cost of a failed batch is that its creations are written twice, once in the
+//! rolled-back batch and once alone.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use tandem_domain::{LedgerKind, WhiteLabelId};
+use tandem_store::customers::NewCustomer;
+use tandem_store::ledger::{self, LedgerEntryRow};
+use tokio::sync::oneshot;
+
+use crate::access::WhiteLabelAdmin;
+use crate::charges::{opening_charges, plan_currency};
+use crate::customers::{Creation, CreationWrite, IdempotencyRequest, PreparedCreation};
+use crate::{App, AppError, AppResult};
+
+/// The maximum number of creations in one transaction. A batch holds SQLite's write lock until
+/// it commits, so this limits how long other writers wait for it.
+pub(crate) const MAX_BATCH: usize = 64;
+
+/// A creation waiting to be written: everything its transaction needs, already built.
+pub(crate) struct QueuedCreation {
+    pub admin: WhiteLabelAdmin,
+    pub prepared: Arc<PreparedCreation>,
+    pub idempotency: Option<IdempotencyRequest>,
+    pub customer: NewCustomer,
+    /// The response stored with the idempotency key, rendered from `customer`.
+    pub body: Option<String>,
+    /// The creation time, which `body` shows.
+    pub now: i64,
+}
+
+/// The outcome of a queued creation.
+pub(crate) enum Batched {
+    /// Written and committed.
+    Created(Creation),
+    /// Not written: the batch rolled back, or the idempotency key was already taken. The request
+    /// writes its creation alone.
+    WriteAlone,
+}
+
+/// The creations waiting for the writer, and whether a writer is running.
+#[derive(Default)]
+pub(crate) struct CreationQueue {
+    state: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    waiting: Vec<(QueuedCreation, oneshot::Sender<Batched>)>,
+    writing: bool,
+}
+
+impl CreationQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        // The state stays consistent even if a holder panicked: every change is one push, one
+        // take or one flag.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes up to [`MAX_BATCH`] waiting creations, oldest first. When none wait, marks the
+    /// writer as stopped, under the same lock, so that the next request starts another.
+    fn next_batch(&self) -> Vec<(QueuedCreation, oneshot::Sender<Batched>)> {
+        let mut state = self.lock();
+        if state.waiting.is_empty() {
+            state.writing = false;
+            return Vec::new();
+        }
+        let take = state.waiting.len().min(MAX_BATCH);
+        state.waiting.drain(..take).collect()
+    }
+}
+
+/// Marks the writer as stopped if its task ends by panicking, and drops the creations still
+/// waiting, whose requests then fail with an internal error instead of waiting for ever.
+struct WriterRunning<'a>(&'a CreationQueue);
+
+impl Drop for WriterRunning<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.lock();
+            state.writing = false;
+            state.waiting.clear();
+        }
+    }
+}
+
+impl App {
+    /// Queues a creation for the batch writer, starting the writer if none is running, and waits
+    /// for its outcome.
+    pub(crate) async fn write_in_batch(&self, creation: QueuedCreation) -> AppResult<Batched> {
+        let (reply, outcome) = oneshot::channel();
+        let start_writer = {
+            let mut state = self.creation_queue.lock();
+            state.waiting.push((creation, reply));
+            !std::mem::replace(&mut state.writing, true)
+        };
+        if start_writer {
+            let app = self.clone();
+            tokio::spawn(async move { app.write_batches().await });
+        }
+        // A dropped reply means the writer panicked, and the batch may or may not have
+        // committed; writing the creation again could create it twice.
+        outcome
+            .await
+            .map_err(|_| AppError::Internal("the creation writer stopped".into()))
+    }
+
+    /// Writes batches until no creation is waiting.
+    async fn write_batches(self) {
+        let _running = WriterRunning(&self.creation_queue);
+        loop {
+            let batch = self.creation_queue.next_batch();
+            if batch.is_empty() {
+                return;
+            }
+            let (creations, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let outcomes = match self.write_batch(&creations).await {
+                Ok(outcomes) => outcomes,
+                Err(error) => {
+                    tracing::info!(
+                        creations = creations.len(),
+                        %error,
+                        "a batch of creations rolled back; each is written alone"
+                    );
+                    creations.iter().map(|_| Batched::WriteAlone).collect()
+                }
+            };
+            for ((creation, reply), outcome) in creations.iter().zip(replies).zip(outcomes) {
+                if let Batched::Created(created) = &outcome {
+                    self.created(&creation.admin, created);
+                }
+                // The request may have ended (its client closed the connection), but the creation is
+                // committed either way.
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+
+    /// Writes `creations` in one transaction, and returns each one's outcome once it commits.
+    async fn write_batch(&self, creations: &[QueuedCreation]) -> AppResult<Vec<Batched>> {
+        let mut tx = self.store.begin().await?;
+        let writes: Vec<CreationWrite> = creations
+            .iter()
+            .map(|creation| CreationWrite {
+                now: creation.now,
+                admin: &creation.admin,
+                prepared: &creation.prepared,
+                idempotency: creation.idempotency.as_ref().zip(creation.body.as_deref()),
+                customer: &creation.customer,
+            })
+            .collect();
+        let written = self.write_customers(&mut tx, &writes).await?;
+
+        // The accounts that the white label pays for, by white label. Locking the balance rows
+        // in the order of their ids keeps two transactions from waiting on each other.
+        let mut payers: BTreeMap<&WhiteLabelId, Vec<usize>> = BTreeMap::new();
+        for (index, creation) in creations.iter().enumerate() {
+            if written[index].is_some() && !creation.prepared.self_activation() {
+                payers
+                    .entry(creation.admin.white_label_id())
+                    .or_default()
+                    .push(index);
+            }
+        }
+        let mut charges: Vec<Vec<LedgerEntryRow>> = creations.iter().map(|_| Vec::new()).collect();
+        let now = self.now_us();
+        for (white_label_id, indexes) in payers {
+            let posted = post_charges(&mut tx, white_label_id, creations, &indexes, now).await?;
+            for (index, rows) in indexes.into_iter().zip(posted) {
+                charges[index] = rows;
+            }
+        }
+        tx.commit().await?;
+
+        Ok(written
+            .into_iter()
+            .zip(charges)
+            .map(|(row, charges)| match row {
+                Some(customer) => Batched::Created(Creation::Created {
+                    customer: Box::new(customer),
+                    charges,
+                }),
+                None => Batched::WriteAlone,
+            })
+            .collect())
+    }
+}
+
+/// Posts the opening charges of the creations at `indexes`, all paid by one white label, as one
+/// balance change, and returns each creation's ledger rows. Fails when the white label cannot
+/// cover them all, which rolls the batch back.
+async fn post_charges(
+    tx: &mut tandem_store::Tx,
+    white_label_id: &WhiteLabelId,
+    creations: &[QueuedCreation],
+    indexes: &[usize],
+    now: i64,
+) -> AppResult<Vec<Vec<LedgerEntryRow>>> {
+    let first = &creations[indexes[0]].prepared;
+    let currency = plan_currency(&first.plan)?;
+    let per_creation: Vec<_> = indexes
+        .iter()
+        .map(|&index| {
+            let creation = &creations[index];
+            let prepared = &creation.prepared;
+            opening_charges(
+                &prepared.white_label,
+                &prepared.plan,
+                prepared.time_zone(),
+                creation.now,
+            )
+        })
+        .collect();
+    let account = ledger::Account::WhiteLabel(white_label_id);
+    let mut entries = Vec::new();
+    for (&index, charges) in indexes.iter().zip(&per_creation) {
+        let creation = &creations[index];
+        for charge in charges {
+            entries.push(ledger::NewEntry {
+                account,
+                customer_id: Some(&creation.customer.id),
+                kind: LedgerKind::Charge.as_str(),
+                amount_minor: charge.amount_minor,
+                tax_minor: charge.tax_minor,
+                // A plan in another currency fails the posting, and the batch rolls back.
+                currency: &creation.prepared.plan.currency,
+                description: &charge.description,
+                actor_label: creation.admin.actor().label(),
+            });
+        }
+    }
+    let mut rows = match ledger::post_all(tx, account, currency.as_str(), &entries, now).await? {
+        Ok(rows) => rows.into_iter(),
+        Err(refusal) => {
+            return Err(AppError::Internal(format!(
+                "the white label cannot pay for the whole batch ({refusal:?})"
+            )))
+        }
+    };
+    Ok(per_creation
+        .iter()
+        .map(|charges| rows.by_ref().take(charges.len()).collect())
+        .collect())
+}
