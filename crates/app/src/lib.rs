@@ -97,7 +97,7 @@ impl Default for AppSettings {
 pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
-    settings: AppSettings,
+    settings: Arc<AppSettings>,
     sign_in_limiter: Arc<auth::SignInLimiter>,
     api_key_cache: Arc<credential_cache::ApiKeyCache>,
     session_cache: Arc<session_cache::SessionCache>,
@@ -110,7 +110,7 @@ impl App {
         Self {
             store,
             clock,
-            settings,
+            settings: Arc::new(settings),
             sign_in_limiter: Arc::default(),
             api_key_cache: Arc::default(),
             session_cache: Arc::default(),

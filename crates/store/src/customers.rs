@@ -256,12 +256,16 @@ impl NewCustomer {
     }
 }
 
-/// Builds the statement of [`get`], whose parameters are the customer and white label ids.
-pub fn get_statement() -> String {
-    format!(
-        "SELECT {COLUMNS} FROM customers c JOIN plans p ON p.id = c.plan_id \
-         WHERE c.id = $1 AND c.white_label_id = $2"
-    )
+/// The statement of [`get`], whose parameters are the customer and white label ids. It is built
+/// once, not on every read.
+pub fn get_statement() -> &'static str {
+    static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {COLUMNS} FROM customers c JOIN plans p ON p.id = c.plan_id \
+             WHERE c.id = $1 AND c.white_label_id = $2"
+        )
+    });
+    &STATEMENT
 }
 
 /// Reads one customer account of a white label.
@@ -270,8 +274,7 @@ pub async fn get(
     white_label_id: &WhiteLabelId,
     id: &CustomerId,
 ) -> StoreResult<Option<CustomerRow>> {
-    let sql = get_statement();
-    let row = sqlx::query(&sql)
+    let row = sqlx::query(get_statement())
         .bind(id.as_str())
         .bind(white_label_id.as_str())
         .fetch_optional(&mut *conn)

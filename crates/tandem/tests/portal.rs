@@ -190,6 +190,25 @@ async fn every_page_sends_security_headers() {
     assert_eq!(headers["referrer-policy"], "same-origin");
 }
 
+#[tokio::test]
+async fn unknown_path_sends_security_headers() {
+    let app = TestApp::spawn().await;
+    let (client, base) = browser(&app, "harbour.localhost");
+
+    let response = client
+        .get(format!("{base}/no-such-page"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 404);
+    let headers = response.headers();
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(headers.contains_key("x-request-id"));
+}
+
 fn customer_form(csrf: &str, plan_id: &str, phone: &str) -> Vec<(String, String)> {
     [
         ("_csrf", csrf),

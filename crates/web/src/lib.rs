@@ -58,20 +58,44 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self'; style
     base-uri 'none'";
 
 /// Builds the whole router over `state`.
+///
+/// Most middleware wraps the router once, not route by route: a layer added with
+/// `Router::layer` wraps each route in a boxed service of its own, which every request then
+/// clones, once per layer. Wrapped this way, a request for a path that has no route also gets
+/// the security headers and a request id.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .merge(portal::router())
         .merge(api::router())
         .merge(ops::router())
         .merge(webhooks::router())
+        // Inside the router, where the matched route is known, which the metrics name.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::observe,
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        .with_state(state);
+    let middleware = tower::ServiceBuilder::new()
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        // The default limit of every body extractor; routes that take recordings raise it.
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         ))
         // Pages and API answers carry personal data and sometimes secrets; only the stylesheet,
         // theme and logo set a cache policy of their own.
@@ -79,25 +103,10 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        // The default limit of every body extractor; routes that take recordings raise it.
-        .layer(axum::extract::DefaultBodyLimit::max(max_body))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
-        .with_state(state)
+        .service(routes);
+    Router::new().fallback_service(middleware)
 }

@@ -70,7 +70,7 @@ pub async fn check(
     for (name, sql, params) in [
         (
             "customer by id",
-            tandem_store::customers::get_statement(),
+            tandem_store::customers::get_statement().to_string(),
             text(&[&customer, wl]),
         ),
         (
