@@ -285,7 +285,7 @@ fn decode_cursor(cursor: &str) -> AppResult<(i64, String)> {
     Ok((created, id.to_string()))
 }
 
-/// The row of a new customer with a fresh id and `account_number`.
+/// Builds the row of a new customer with a fresh id and `account_number`.
 fn new_customer(
     admin: &WhiteLabelAdmin,
     prepared: &PreparedCreation,
@@ -344,9 +344,9 @@ impl App {
     /// under way may therefore still be used by it, as on PostgreSQL, where these reads take no
     /// lock either.
     ///
-    /// The writes join the creations that other requests have waiting (see
-    /// [`crate::creation_batch`]); if that shared transaction fails, this creation is written
-    /// again in a transaction of its own, so its outcome never depends on another request's.
+    /// The writes join the creations that other requests have queued (see
+    /// [`crate::creation_batch`]). If that shared transaction fails, this creation is written
+    /// again in a transaction of its own, so its outcome does not depend on other requests.
     pub async fn create_customer(
         &self,
         admin: &WhiteLabelAdmin,
@@ -359,10 +359,7 @@ impl App {
             Ok(prepared) => Arc::new(prepared),
             Err(error) => return self.reject_creation(admin, idempotency, error).await,
         };
-        let now = self.now_us();
-        let account_number = AccountNumber::generate(&mut rand::thread_rng());
-        let customer = new_customer(admin, &prepared, &account_number);
-        let body = idempotency.map(|_| render(&customer.inserted_row(&prepared.plan.name, now)));
+        let (now, customer, body) = self.new_row(admin, &prepared, idempotency, render);
         let queued = QueuedCreation {
             admin: admin.clone(),
             prepared: prepared.clone(),
@@ -380,6 +377,22 @@ impl App {
         }
     }
 
+    /// Builds the row of a new customer at the current time, with a fresh account number, and
+    /// the response stored with its idempotency key when there is one.
+    fn new_row(
+        &self,
+        admin: &WhiteLabelAdmin,
+        prepared: &PreparedCreation,
+        idempotency: Option<&IdempotencyRequest>,
+        render: &(dyn Fn(&CustomerRow) -> String + Send + Sync),
+    ) -> (i64, NewCustomer, Option<String>) {
+        let now = self.now_us();
+        let account_number = AccountNumber::generate(&mut rand::thread_rng());
+        let customer = new_customer(admin, prepared, &account_number);
+        let body = idempotency.map(|_| render(&customer.inserted_row(&prepared.plan.name, now)));
+        (now, customer, body)
+    }
+
     /// Writes a prepared creation in a transaction of its own, retrying with another account
     /// number on a clash, and replaying the stored response of a key that is already taken.
     async fn create_alone(
@@ -390,11 +403,7 @@ impl App {
         render: &(dyn Fn(&CustomerRow) -> String + Send + Sync),
     ) -> AppResult<Creation> {
         for _ in 0..ACCOUNT_NUMBER_ATTEMPTS {
-            let account_number = AccountNumber::generate(&mut rand::thread_rng());
-            let now = self.now_us();
-            let customer = new_customer(admin, prepared, &account_number);
-            let body =
-                idempotency.map(|_| render(&customer.inserted_row(&prepared.plan.name, now)));
+            let (now, customer, body) = self.new_row(admin, prepared, idempotency, render);
             let mut tx = self.store.begin().await?;
             let write = CreationWrite {
                 now,
@@ -447,8 +456,8 @@ impl App {
         Err(AppError::Internal("no free account number found".into()))
     }
 
-    /// What follows a committed creation: the creating user's cached sessions learn of their new
-    /// membership, and the creation is logged.
+    /// Finishes a committed creation: clears the creating user's cached sessions, which lack
+    /// the new membership, and logs the creation.
     pub(crate) fn created(&self, admin: &WhiteLabelAdmin, creation: &Creation) {
         let Creation::Created { customer, .. } = creation else {
             return;
@@ -502,7 +511,7 @@ impl App {
         let wl_id = admin.white_label_id();
         let mut conn = self.store.conn().await?;
         // The plan is read with the white label, before the request is validated, so its id is
-        // parsed here first; a malformed id fails validation below with the other fields.
+        // parsed here first. A malformed id fails validation below with the other fields.
         let plan_id = PlanId::parse(input.plan_id.trim()).ok();
         let (white_label, plan) = match &plan_id {
             Some(plan_id) => white_labels::get_with_plan(&mut conn, wl_id, plan_id).await?,
