@@ -169,7 +169,7 @@ pub async fn insert_all(conn: &mut Conn, customers: &[(&NewCustomer, i64)]) -> S
         "INSERT INTO customers ({INSERT_COLUMNS}) VALUES {}",
         crate::value_rows(conn, customers.len(), INSERT_COLUMN_COUNT)
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query(&sql).persistent(crate::keep_prepared(customers.len()));
     for &(customer, now_us) in customers {
         let billing = &customer.billing_address;
         let service = &customer.service_address;

@@ -173,7 +173,7 @@ impl Store {
     }
 }
 
-/// The `VALUES` list of a multi-row `INSERT` of `rows` rows of `columns` parameters each, bound
+/// Builds the `VALUES` list of a multi-row `INSERT` of `rows` rows of `columns` parameters each, bound
 /// in order: `($1, $2), ($3, $4)` for two rows of two. On SQLite the parameters are anonymous
 /// (`?`), because SQLite finds a numbered one's name by walking a list of every name, which
 /// grows with the rows.
@@ -196,6 +196,14 @@ pub(crate) fn value_rows(conn: &Conn, rows: usize, columns: usize) -> String {
         sql.push(')');
     }
     sql
+}
+
+/// Returns whether a multi-row `INSERT` of `rows` rows should stay in the connection's cache of prepared
+/// statements. Each row count is a statement of its own, and a batch of many rows compiles to a
+/// large program, so only the common cases of one and two rows are kept. The others are
+/// prepared for each use, and do not push the product's other statements out of the cache.
+pub(crate) fn keep_prepared(rows: usize) -> bool {
+    rows <= 2
 }
 
 /// Decodes a row's columns in the order of its SELECT list, by position rather than by name,
