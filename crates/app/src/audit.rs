@@ -33,7 +33,7 @@ pub(crate) async fn record(
     Ok(())
 }
 
-/// The audit entry that records `change`, made by `actor`.
+/// Builds the audit entry that records `change`, made by `actor`.
 pub(crate) fn entry(actor: &Actor, change: Change<'_>) -> NewAuditEntry {
     NewAuditEntry {
         white_label_id: change.white_label_id.map(|id| id.to_string()),

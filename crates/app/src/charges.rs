@@ -43,7 +43,7 @@ pub(crate) struct OpeningCharge {
     pub description: String,
 }
 
-/// The opening charges of `plan` under `white_label`'s tax rate: the setup fee and the first
+/// Lists the opening charges of `plan` under `white_label`'s tax rate: the setup fee and the first
 /// monthly fee, each a debit with its tax, leaving out a fee of zero. `now_us` and `time_zone`
 /// name the month of the monthly fee.
 pub(crate) fn opening_charges(
@@ -76,7 +76,7 @@ pub(crate) fn opening_charges(
     .collect()
 }
 
-/// The plan's currency, which every opening charge is in.
+/// Parses the plan's currency, which every opening charge is in.
 pub(crate) fn plan_currency(plan: &PlanRow) -> AppResult<Currency> {
     Currency::parse(&plan.currency).map_err(|e| AppError::Internal(format!("stored currency: {e}")))
 }

@@ -76,10 +76,12 @@ pub(crate) struct PreparedCreation {
 }
 
 impl PreparedCreation {
+    /// Returns whether the customer activates and pays for the account (`self_activation`).
     pub(crate) fn self_activation(&self) -> bool {
         self.valid.mode == CreationMode::SelfActivation
     }
 
+    /// Returns the account's time zone, which names the month of the first monthly fee.
     pub(crate) fn time_zone(&self) -> &TimeZoneName {
         &self.valid.time_zone
     }
@@ -573,7 +575,7 @@ impl App {
     /// its response, the customers (in one statement), their administrators, the audit records
     /// (in one statement), the activation tokens and the webhooks. Returns each creation's row,
     /// or `None`, having written nothing for it, when its key was already claimed. The caller
-    /// posts the charges last, because on PostgreSQL their balance UPDATE holds the white
+    /// posts the charges last, because on PostgreSQL their balance UPDATE keeps the white
     /// label's row lock until the transaction ends.
     pub(crate) async fn write_customers(
         &self,
@@ -635,8 +637,8 @@ impl App {
                 (entry, write.now)
             })
             .collect();
-        let entries: Vec<_> = entries.iter().map(|(entry, now)| (entry, *now)).collect();
-        tandem_store::audit::insert_all(tx, &entries).await?;
+        let timed: Vec<_> = entries.iter().map(|(entry, now)| (entry, *now)).collect();
+        tandem_store::audit::insert_all(tx, &timed).await?;
 
         for (write, customer) in writes.iter().zip(&rows) {
             let white_label = &write.prepared.white_label;

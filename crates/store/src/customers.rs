@@ -256,8 +256,8 @@ impl NewCustomer {
     }
 }
 
-/// The statement of [`get`], whose parameters are the customer and white label ids. It is built
-/// once, not on every read.
+/// Returns the statement of [`get`], whose parameters are the customer and white label ids. It
+/// is built once, not on every read.
 pub fn get_statement() -> &'static str {
     static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(

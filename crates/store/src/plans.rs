@@ -81,7 +81,7 @@ pub(crate) fn prefixed_columns() -> String {
         .join(", ")
 }
 
-/// Decodes [`COLUMNS`] by position, from where `columns` stands. A plan that a LEFT JOIN did not
+/// Decodes [`COLUMNS`] by position, starting at the current column of `columns`. A plan that a LEFT JOIN did not
 /// find reads as `None`.
 pub(crate) fn from_columns(columns: &mut crate::Columns<'_>) -> StoreResult<Option<PlanRow>> {
     let Some(id) = columns.next::<Option<String>>()? else {

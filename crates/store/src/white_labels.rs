@@ -1,5 +1,7 @@
 //! White labels and their portal host names.
 
+use std::sync::{LazyLock, OnceLock};
+
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use tandem_domain::{PlanId, WhiteLabelId};
@@ -95,17 +97,31 @@ fn bool_column(row: &AnyRow, name: &str) -> StoreResult<bool> {
     }
 }
 
-/// The `SELECT` list of a white label row: [`COLUMNS`], then its host names in order, joined by
-/// spaces (a host name has none), so that one statement reads the whole row.
-fn select_list(conn: &Conn) -> String {
-    let hosts = if conn.backend_name() == "PostgreSQL" {
-        "(SELECT string_agg(h.host, ' ' ORDER BY h.host) FROM white_label_hosts h \
-         WHERE h.white_label_id = white_labels.id)"
+/// The host names of a white label on PostgreSQL, in order and joined by spaces (a host name
+/// has none).
+const POSTGRES_HOSTS: &str = "(SELECT string_agg(h.host, ' ' ORDER BY h.host) \
+    FROM white_label_hosts h WHERE h.white_label_id = white_labels.id)";
+
+/// The host names of a white label on SQLite, as [`POSTGRES_HOSTS`].
+const SQLITE_HOSTS: &str = "(SELECT group_concat(host, ' ') FROM (SELECT h.host \
+    FROM white_label_hosts h WHERE h.white_label_id = white_labels.id ORDER BY h.host))";
+
+fn is_postgres(conn: &Conn) -> bool {
+    conn.backend_name() == "PostgreSQL"
+}
+
+/// Returns the `SELECT` list of a white label row: [`COLUMNS`], then its host names, so that one
+/// statement reads the whole row. Each engine's list is built once.
+fn select_list(conn: &Conn) -> &'static str {
+    static POSTGRES: LazyLock<String> =
+        LazyLock::new(|| format!("{COLUMNS}, {POSTGRES_HOSTS} AS hosts"));
+    static SQLITE: LazyLock<String> =
+        LazyLock::new(|| format!("{COLUMNS}, {SQLITE_HOSTS} AS hosts"));
+    if is_postgres(conn) {
+        &POSTGRES
     } else {
-        "(SELECT group_concat(host, ' ') FROM (SELECT h.host FROM white_label_hosts h \
-         WHERE h.white_label_id = white_labels.id ORDER BY h.host))"
-    };
-    format!("{COLUMNS}, {hosts} AS hosts")
+        &SQLITE
+    }
 }
 
 /// Decodes a row read with [`select_list`].
@@ -226,13 +242,24 @@ pub async fn get_with_plan(
     id: &WhiteLabelId,
     plan_id: &PlanId,
 ) -> StoreResult<Option<(WhiteLabelRow, Option<PlanRow>)>> {
-    let sql = format!(
-        "SELECT wl.*, {} FROM (SELECT {} FROM white_labels WHERE id = $1) wl \
-         LEFT JOIN plans p ON p.id = $2 AND p.white_label_id = wl.id",
-        plans::prefixed_columns(),
-        select_list(conn)
-    );
-    let row = sqlx::query(&sql)
+    // Every creation runs this statement, so each engine's text is built once.
+    fn statement(conn: &Conn) -> String {
+        format!(
+            "SELECT wl.*, {} FROM (SELECT {} FROM white_labels WHERE id = $1) wl \
+             LEFT JOIN plans p ON p.id = $2 AND p.white_label_id = wl.id",
+            plans::prefixed_columns(),
+            select_list(conn)
+        )
+    }
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    let cached = if is_postgres(conn) {
+        &POSTGRES
+    } else {
+        &SQLITE
+    };
+    let sql = cached.get_or_init(|| statement(conn));
+    let row = sqlx::query(sql)
         .bind(id.as_str())
         .bind(plan_id.as_str())
         .fetch_optional(&mut *conn)

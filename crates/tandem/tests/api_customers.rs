@@ -981,8 +981,8 @@ async fn create_at_once(app: &TestApp, count: usize) -> Vec<(u16, Value)> {
     responses
 }
 
-/// The white label's charges, in the order they were posted, each as (customer id, change,
-/// balance after). Charges only lower the balance, so that order is the order of falling
+/// Lists the white label's charges in the order they were posted, each as (customer id,
+/// change, balance after). Charges only lower the balance, so that order is the order of falling
 /// balances.
 async fn white_label_charges(app: &TestApp) -> Vec<(String, i64, i64)> {
     let (status, ledger) = app

@@ -97,8 +97,8 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        // Pages and API answers carry personal data and sometimes secrets; only the stylesheet,
-        // theme and logo set a cache policy of their own.
+        // Pages and API responses carry personal data and sometimes secrets, so only the
+        // stylesheet, theme and logo set a cache policy of their own.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
