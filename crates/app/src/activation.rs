@@ -14,7 +14,7 @@ use tandem_store::activation as tokens;
 use tandem_store::customers::{self as store_customers, CustomerRow};
 use tandem_store::plans::{self as store_plans, PlanRow};
 use tandem_store::white_labels::{self as store_wl, WhiteLabelRow};
-use tandem_store::{gateways, payments, Tx};
+use tandem_store::{gateways, payments, Conn, Tx};
 
 use crate::auth::{check_password, hash_password, random_token, token_hash, NewSession};
 use crate::charges::opening_total;
@@ -100,7 +100,7 @@ impl App {
     /// the caller's transaction. Older links of the customer stop working.
     pub(crate) async fn issue_activation(
         &self,
-        tx: &mut Tx,
+        tx: &mut Conn,
         now: i64,
         white_label: &WhiteLabelRow,
         customer: &CustomerRow,

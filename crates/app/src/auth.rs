@@ -375,8 +375,12 @@ impl App {
             return Err(AppError::RateLimited { retry_after_secs });
         }
         let mut conn = self.store.conn().await?;
-        let user = users::find_by_email_key(&mut conn, &email_key).await?;
+        let found = users::find_for_sign_in(&mut conn, &email_key).await?;
         drop(conn);
+        let (user, two_factor) = match found {
+            Some((user, two_factor)) => (Some(user), two_factor),
+            None => (None, false),
+        };
 
         let hash = match &user {
             Some(user) if user.status == "active" => user.password_hash.clone(),
@@ -398,7 +402,7 @@ impl App {
                 return Err(AppError::Unauthenticated);
             }
         };
-        if self.has_active_two_factor(&user.id).await? {
+        if two_factor {
             // The email's failure count is cleared only once the code passes too, so wrong
             // codes after a right password still lead to the lockout.
             let pending = self.open_challenge(&user.id).await?;
@@ -460,9 +464,9 @@ impl App {
         };
         let now = self.now_us();
         let expires = now + self.settings.session_ttl.as_micros() as i64;
-        let mut tx = self.store.begin().await?;
-        sessions::insert(
-            &mut tx,
+        let mut conn = self.store.conn().await?;
+        sessions::open(
+            &mut conn,
             &token_hash(&session.token),
             user_id,
             &session.csrf_token,
@@ -471,8 +475,6 @@ impl App {
             expires,
         )
         .await?;
-        users::touch_sign_in(&mut tx, user_id, now).await?;
-        tx.commit().await?;
         self.session_cache.forget_user(user_id);
         Ok(session)
     }

@@ -1,12 +1,16 @@
 //! Batched customer creation: concurrent creation requests share one transaction.
 //!
 //! A creation request validates its input and reads its white label and plan on its own task,
-//! then queues the rows it will write. When no writer task is running, the request that queues
+//! then queues the rows it will write. When no writer is running, the request that queues
 //! first starts one. The writer takes every queued creation, up to [`MAX_BATCH`], and writes
 //! them in one transaction. All the customers go in one `INSERT`, and their audit records in a
 //! second. Then each white label's opening charges for its new accounts take one balance
 //! `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger entry with the
 //! balance after it. Requests that arrive during a batch queue for the next one.
+//!
+//! The writer holds the store's batch connection (see `Store::batch_conn`) from one batch to the
+//! next, so it never waits for a pooled connection, and on SQLite the index pages it writes stay
+//! in that connection's cache.
 //!
 //! Under load, many creations share one `BEGIN` and `COMMIT`. On SQLite a batch takes the write
 //! lock once. On PostgreSQL a batch locks the white label's balance row once, so creations do not
@@ -25,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use tandem_domain::{LedgerKind, WhiteLabelId};
 use tandem_store::customers::NewCustomer;
 use tandem_store::ledger::{self, LedgerEntryRow};
+use tandem_store::{Conn, PooledConn};
 use tokio::sync::oneshot;
 
 use crate::access::WhiteLabelAdmin;
@@ -91,7 +96,7 @@ impl CreationQueue {
     }
 }
 
-/// Marks the writer as stopped if its task ends by panicking, and drops the creations still
+/// Marks the writer as stopped if it ends by panicking, and drops the creations still
 /// waiting, whose requests then fail with an internal error instead of waiting for ever.
 struct WriterRunning<'a>(&'a CreationQueue);
 
@@ -116,8 +121,13 @@ impl App {
             !std::mem::replace(&mut state.writing, true)
         };
         if start_writer {
+            // The writer runs on a thread of its own rather than as a task. Each of its
+            // statements waits for the database, and a task that wakes up queues behind every
+            // request task on the runtime's threads, while a parked thread runs as soon as the
+            // kernel wakes it. Every creation waits for the writer, so its waits are theirs.
             let app = self.clone();
-            tokio::spawn(async move { app.write_batches().await });
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || runtime.block_on(app.write_batches()));
         }
         // A dropped reply means the writer panicked, and the batch may or may not have
         // committed; writing the creation again could create it twice.
@@ -126,16 +136,18 @@ impl App {
             .map_err(|_| AppError::Internal("the creation writer stopped".into()))
     }
 
-    /// Writes batches until no creation is waiting.
+    /// Writes batches until no creation is waiting, on the store's batch connection, which it
+    /// holds from one batch to the next.
     async fn write_batches(self) {
         let _running = WriterRunning(&self.creation_queue);
+        let mut conn = None;
         loop {
             let batch = self.creation_queue.next_batch();
             if batch.is_empty() {
                 return;
             }
             let (creations, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            let outcomes = match self.write_batch(&creations).await {
+            let outcomes = match self.write_batch(&mut conn, &creations).await {
                 Ok(outcomes) => outcomes,
                 Err(error) => {
                     tracing::info!(
@@ -143,6 +155,9 @@ impl App {
                         %error,
                         "a batch of creations rolled back; each is written alone"
                     );
+                    // The next batch takes the connection from the pool again, which checks it
+                    // on PostgreSQL, in case the failure was the connection's.
+                    conn = None;
                     creations.iter().map(|_| Batched::WriteAlone).collect()
                 }
             };
@@ -158,8 +173,17 @@ impl App {
     }
 
     /// Writes `creations` in one transaction, and returns each one's outcome once it commits.
-    async fn write_batch(&self, creations: &[QueuedCreation]) -> AppResult<Vec<Batched>> {
-        let mut tx = self.store.begin().await?;
+    /// Acquires the batch connection into `conn` first if it holds none.
+    async fn write_batch(
+        &self,
+        conn: &mut Option<PooledConn>,
+        creations: &[QueuedCreation],
+    ) -> AppResult<Vec<Batched>> {
+        let conn = match conn {
+            Some(conn) => conn,
+            None => conn.insert(self.store.batch_conn().await?),
+        };
+        let mut tx = self.store.begin_on(conn).await?;
         let writes: Vec<CreationWrite> = creations
             .iter()
             .map(|creation| CreationWrite {
@@ -211,7 +235,7 @@ impl App {
 /// balance change, and returns each creation's ledger rows. Fails when the white label cannot
 /// cover them all, which rolls the batch back.
 async fn post_charges(
-    tx: &mut tandem_store::Tx,
+    tx: &mut Conn,
     white_label_id: &WhiteLabelId,
     creations: &[QueuedCreation],
     indexes: &[usize],

@@ -13,7 +13,7 @@ use tandem_store::customers::{
 };
 use tandem_store::ledger::LedgerEntryRow;
 use tandem_store::plans::PlanRow;
-use tandem_store::{gateways, idempotency, memberships, white_labels, Tx};
+use tandem_store::{gateways, idempotency, memberships, white_labels, Conn};
 
 use crate::access::WhiteLabelAdmin;
 use crate::audit::{self, record, Change};
@@ -579,7 +579,7 @@ impl App {
     /// label's row lock until the transaction ends.
     pub(crate) async fn write_customers(
         &self,
-        tx: &mut Tx,
+        tx: &mut Conn,
         creations: &[CreationWrite<'_>],
     ) -> AppResult<Vec<Option<CustomerRow>>> {
         let mut claimed = Vec::with_capacity(creations.len());
@@ -671,7 +671,7 @@ impl App {
     /// API key has no user, so nothing is added for one.
     pub(crate) async fn add_account_administrator(
         &self,
-        tx: &mut Tx,
+        tx: &mut Conn,
         now: i64,
         admin: &WhiteLabelAdmin,
         customer_id: &CustomerId,

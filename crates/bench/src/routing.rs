@@ -5,7 +5,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -20,19 +20,39 @@ use tandem_domain::pbx::{
 };
 use tandem_domain::{Country, LedgerKind, PbxObjectId, Permission, Role, TimeZoneName};
 
-/// A global allocator that counts the bytes in use and their peak, so a run can report the
-/// memory one compilation needs.
+/// A global allocator that can count the bytes allocated and their peak over one stretch of
+/// code, so a run can report the memory one compilation needs. Outside [`peak_allocated`] it
+/// only reads one flag: the server that the other phases measure runs in this process, and
+/// shared counters on every allocation would slow it down where `tandem serve` has none.
 pub struct CountingAllocator;
 
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static IN_USE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+fn counted(grown: isize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        let now = IN_USE.fetch_add(grown, Ordering::Relaxed) + grown;
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` and returns its result with the most bytes that were allocated at once during
+/// it, beyond those allocated before it began (blocks freed during it count as negative).
+pub fn peak_allocated<T>(work: impl FnOnce() -> T) -> (T, usize) {
+    IN_USE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::SeqCst);
+    let result = work();
+    COUNTING.store(false, Ordering::SeqCst);
+    (result, PEAK.load(Ordering::Relaxed).max(0) as usize)
+}
 
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let pointer = System.alloc(layout);
         if !pointer.is_null() {
-            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
+            counted(layout.size() as isize);
         }
         pointer
     }
@@ -42,8 +62,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
         // program without this allocator would.
         let pointer = System.alloc_zeroed(layout);
         if !pointer.is_null() {
-            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
+            counted(layout.size() as isize);
         }
         pointer
     }
@@ -51,16 +70,14 @@ unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let moved = System.realloc(pointer, layout, new_size);
         if !moved.is_null() {
-            IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
-            let now = IN_USE.fetch_add(new_size, Ordering::Relaxed) + new_size;
-            PEAK.fetch_max(now, Ordering::Relaxed);
+            counted(new_size as isize - layout.size() as isize);
         }
         moved
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
         System.dealloc(pointer, layout);
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        counted(-(layout.size() as isize));
     }
 }
 
@@ -229,10 +246,8 @@ pub async fn run(
     let config = synthetic_account(shape);
     // The first phone-number parse loads libphonenumber's metadata; keep it out of the figures.
     config.compile().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let before = IN_USE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let table = config.compile().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let (table, peak) = peak_allocated(|| config.compile());
+    let table = table.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let json = serde_json::to_vec(&table)?;
     drop(table);
     let compile = time(runs, || async {

@@ -35,13 +35,19 @@ pub mod white_labels;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use error::StoreError;
 pub use sqlx::Error as SqlxError;
 
 /// An open transaction; commit it with `tx.commit().await`, or drop it to roll back.
 pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// An open transaction on a connection that the caller holds.
+pub type BorrowedTx<'c> = sqlx::Transaction<'c, Any>;
+
+/// A connection taken from a pool, which goes back to it when dropped.
+pub type PooledConn = sqlx::pool::PoolConnection<Any>;
 
 /// A connection borrowed from a transaction or the pool.
 pub type Conn = sqlx::AnyConnection;
@@ -82,6 +88,8 @@ impl StoreOptions {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// One connection kept for [`Store::batch_conn`], outside `pool`.
+    batch_pool: AnyPool,
     backend: Backend,
 }
 
@@ -103,28 +111,20 @@ impl Store {
             .map_err(StoreError::Database)?
             .disable_statement_logging();
         let busy_ms = options.busy_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
+        let pool = pool_options(backend, busy_ms, None)
             .max_connections(options.max_connections)
-            .acquire_timeout(Duration::from_secs(30))
-            // A SQLite connection is a file handle in this process and cannot drop while it
-            // idles, so checking it with a ping before each use would only cost a round trip to
-            // its worker thread. A PostgreSQL connection can, when the server restarts.
-            .test_before_acquire(backend == Backend::Postgres)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                             PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL;"
-                        );
-                        conn.execute(sqlx::raw_sql(&pragmas)).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect_options)
+            .connect_with(connect_options.clone())
             .await?;
-        Ok(Store { pool, backend })
+        // The batch writer's connection is opened on first use. On SQLite it gets a larger page
+        // cache, because it inserts into every index of the tables it fills.
+        let batch_pool = pool_options(backend, busy_ms, Some(BATCH_CACHE_KIB))
+            .max_connections(1)
+            .connect_lazy_with(connect_options);
+        Ok(Store {
+            pool,
+            batch_pool,
+            backend,
+        })
     }
 
     /// The dialect of this store.
@@ -162,15 +162,91 @@ impl Store {
         Ok(tx)
     }
 
+    /// Acquires the one connection kept for a batch writer, such as the creation writer, which
+    /// commits many rows at a time, one batch after another. Hold it across batches and open
+    /// each batch's transaction with [`Store::begin_on`].
+    ///
+    /// The connection is not shared with the readers of the main pool. On SQLite it also keeps
+    /// its page cache between batches: a connection drops its whole cache when it begins a
+    /// transaction after another connection has written, so a writer that moved from one
+    /// pooled connection to the next would read every index page again from the file.
+    pub async fn batch_conn(&self) -> StoreResult<PooledConn> {
+        Ok(self.batch_pool.acquire().await?)
+    }
+
+    /// Opens a write transaction on a connection the caller holds, as [`Store::begin`] does on
+    /// a pooled one.
+    pub async fn begin_on<'c>(&self, conn: &'c mut Conn) -> StoreResult<BorrowedTx<'c>> {
+        let tx = match self.backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => conn.begin().await?,
+        };
+        Ok(tx)
+    }
+
     /// Acquires a pooled connection for reads.
-    pub async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
+    pub async fn conn(&self) -> StoreResult<PooledConn> {
         Ok(self.pool.acquire().await?)
     }
 
     /// Closes every connection of the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.batch_pool.close().await;
     }
+}
+
+/// The page cache of the batch writer's SQLite connection, in KiB. The other connections keep
+/// SQLite's default of 2,000 KiB.
+const BATCH_CACHE_KIB: u32 = 16_384;
+
+/// How many pages the write-ahead log of the batch writer's SQLite connection holds before a
+/// commit of that connection copies them into the database file. SQLite's default is 1,000.
+/// A batch dirties many index pages, and the same pages again in the next batch, so at the
+/// default a checkpoint with its file sync ran every few batches; at this size one checkpoint
+/// writes each hot page once for many more batches.
+const BATCH_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// How long a PostgreSQL connection may idle in the pool before it is pinged on its way out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Builds the options that both pools share: on SQLite, WAL mode, foreign keys and the busy
+/// timeout, and when `cache_kib` is set, that page cache size and the batch writer's
+/// checkpoint interval.
+fn pool_options(backend: Backend, busy_ms: u128, cache_kib: Option<u32>) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(30))
+        // A SQLite connection is a file handle in this process and cannot drop while it idles.
+        // A PostgreSQL connection can, when the server restarts, so one that has idled for
+        // PING_AFTER_IDLE or longer is pinged before it is lent, and a broken one is replaced. Connections of a busy
+        // pool come back within milliseconds and go out again without that round trip.
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if backend == Backend::Postgres && meta.idle_for >= PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    let mut pragmas = format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL;"
+                    );
+                    if let Some(kib) = cache_kib {
+                        pragmas.push_str(&format!(
+                            " PRAGMA cache_size = -{kib}; \
+                             PRAGMA wal_autocheckpoint = {BATCH_CHECKPOINT_PAGES};"
+                        ));
+                    }
+                    conn.execute(sqlx::raw_sql(&pragmas)).await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 /// Builds the `VALUES` list of a multi-row `INSERT` of `rows` rows of `columns` parameters each, bound

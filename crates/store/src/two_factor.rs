@@ -18,10 +18,13 @@ pub struct TwoFactorRow {
     pub enabled_us: Option<i64>,
 }
 
+/// The `state` of a confirmed authenticator, which sign-in asks a code of.
+pub(crate) const ACTIVE: &str = "active";
+
 impl TwoFactorRow {
     /// Whether the authenticator is confirmed and required at sign-in.
     pub fn is_active(&self) -> bool {
-        self.state == "active"
+        self.state == ACTIVE
     }
 }
 

@@ -124,3 +124,84 @@ async fn short_password_rejected() {
 
     assert!(matches!(result, Err(AppError::Invalid(ref fields)) if fields[0].field == "password"));
 }
+
+#[tokio::test]
+async fn sign_in_records_last_sign_in() {
+    let app = tandem::build_app(fresh_store().await, &test_settings());
+    let user_id = app
+        .ensure_user_with_role(
+            "aroha@example.com",
+            "Aroha",
+            PASSWORD,
+            Role::PlatformAdministrator,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut conn = app.store().conn().await.unwrap();
+    let before = tandem_store::users::get(&mut conn, &user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+
+    let session = app
+        .sign_in("aroha@example.com", PASSWORD, None)
+        .await
+        .unwrap();
+
+    let mut conn = app.store().conn().await.unwrap();
+    let after = tandem_store::users::get(&mut conn, &user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(before.last_sign_in_us, None);
+    assert!(after
+        .last_sign_in_us
+        .is_some_and(|at| at >= after.created_us));
+    assert!(app.session(&session.token, None).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn sign_in_after_connections_dropped() {
+    let app = tandem::build_app(fresh_store().await, &test_settings());
+    app.ensure_user_with_role(
+        "aroha@example.com",
+        "Aroha",
+        PASSWORD,
+        Role::PlatformAdministrator,
+        None,
+    )
+    .await
+    .unwrap();
+    app.sign_in("aroha@example.com", PASSWORD, None)
+        .await
+        .unwrap();
+    // PostgreSQL ends every other connection of the test database, as a restart would; the
+    // pool still holds them. A SQLite connection cannot be ended from outside, and its pool
+    // must simply lend its idle connections again.
+    if app.store().backend() == tandem_store::Backend::Postgres {
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(app.store().pool())
+        .await
+        .unwrap();
+        assert!(!ended.is_empty());
+    }
+    // Long enough that the pool checks each connection before lending it.
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+
+    let attempts: Vec<_> = (0..4)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.sign_in("aroha@example.com", PASSWORD, None).await })
+        })
+        .collect();
+
+    for attempt in attempts {
+        let outcome = attempt.await.unwrap();
+        assert!(outcome.is_ok(), "sign-in failed: {:?}", outcome.err());
+    }
+}

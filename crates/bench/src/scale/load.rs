@@ -3,13 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use argon2::Argon2;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{header, Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
 use rand::Rng;
 use tandem_store::Store;
+use tokio::net::TcpStream;
 
 /// The outcome of one phase: successes, every latency, and failures by cause.
 #[derive(Debug, Default)]
@@ -41,6 +48,21 @@ impl Phase {
     /// Failed operations.
     pub fn errors(&self) -> u64 {
         self.failures.values().sum()
+    }
+
+    /// Counts one operation that began at `began` and ended with `outcome`.
+    fn record(&mut self, began: Instant, outcome: Result<(), String>) {
+        self.latencies.push(began.elapsed());
+        match outcome {
+            Ok(()) => self.succeeded += 1,
+            Err(cause) => {
+                *self
+                    .failures
+                    .entry(cause.chars().take(40).collect())
+                    .or_default() += 1;
+                self.first_failure.get_or_insert(cause);
+            }
+        }
     }
 
     fn absorb(&mut self, other: Phase) {
@@ -76,19 +98,137 @@ where
                 let began = Instant::now();
                 let outcome = operation(client, sequence).await;
                 sequence += 1;
-                phase.latencies.push(began.elapsed());
-                match outcome {
-                    Ok(()) => phase.succeeded += 1,
-                    Err(cause) => {
-                        let key: String = cause.chars().take(40).collect();
-                        *phase.failures.entry(key).or_default() += 1;
-                        phase.first_failure.get_or_insert(cause);
-                    }
-                }
+                phase.record(began, outcome);
             }
             phase
         }));
     }
+    gather(handles, started).await
+}
+
+/// Runs `clients` loops that each send `request(client, sequence)` over a keep-alive HTTP/1.1
+/// connection of their own to `address`, until `duration` has passed. A response counts as a
+/// success when its status is `expected`; its body is read in full either way.
+///
+/// The clients run on the same two CPUs as the server, so they are kept lean: one hyper client
+/// connection each, no pool, no redirects, no cookie store.
+pub async fn closed_loop_http<F>(
+    clients: usize,
+    duration: Duration,
+    address: SocketAddr,
+    expected: StatusCode,
+    request: F,
+) -> Phase
+where
+    F: Fn(usize, u64) -> Request<Full<Bytes>> + Send + Sync + 'static,
+{
+    let request = Arc::new(request);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut handles = Vec::with_capacity(clients);
+    for client in 0..clients {
+        let request = request.clone();
+        handles.push(tokio::spawn(async move {
+            let mut phase = Phase::default();
+            let mut connection = None;
+            let mut sequence = 0;
+            while Instant::now() < deadline {
+                let began = Instant::now();
+                let outcome = send(&mut connection, address, request(client, sequence)).await;
+                let outcome = outcome.and_then(|(status, body)| {
+                    if status == expected {
+                        Ok(())
+                    } else {
+                        Err(unexpected(status.as_u16(), &body))
+                    }
+                });
+                if outcome.is_err() {
+                    // The next request opens a new connection, in case this one broke.
+                    connection = None;
+                }
+                sequence += 1;
+                phase.record(began, outcome);
+            }
+            phase
+        }));
+    }
+    gather(handles, started).await
+}
+
+/// Sends `request` on `connection`, opening the connection first when there is none, and
+/// returns the status and the whole body.
+async fn send(
+    connection: &mut Option<SendRequest<Full<Bytes>>>,
+    address: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Result<(StatusCode, Bytes), String> {
+    let sender = match connection {
+        Some(sender) => sender,
+        None => connection.insert(connect(address).await?),
+    };
+    sender
+        .ready()
+        .await
+        .map_err(|e| format!("connection closed: {e}"))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("no response: {e}"))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("reading the body: {e}"))?
+        .to_bytes();
+    Ok((status, body))
+}
+
+async fn connect(address: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
+    let stream = TcpStream::connect(address)
+        .await
+        .map_err(|e| format!("connecting to {address}: {e}"))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| format!("setting TCP_NODELAY: {e}"))?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake with {address}: {e}"))?;
+    // The connection task ends when the sender is dropped or the server closes the socket.
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// Builds a request for the load clients: `method` on `path` with `host` as its Host header,
+/// an optional bearer token and an optional JSON body.
+pub fn request(
+    method: Method,
+    host: &str,
+    path: &str,
+    bearer: Option<&str>,
+    json: Option<Vec<u8>>,
+) -> Request<Full<Bytes>> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, host);
+    if let Some(token) = bearer {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = match json {
+        Some(json) => {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+            Full::new(Bytes::from(json))
+        }
+        None => Full::new(Bytes::new()),
+    };
+    builder
+        .body(body)
+        .expect("a request of a valid method, path and headers")
+}
+
+/// Waits for the clients of a phase and adds up their outcomes.
+async fn gather(handles: Vec<tokio::task::JoinHandle<Phase>>, started: Instant) -> Phase {
     let mut total = Phase::default();
     for handle in handles {
         match handle.await {
@@ -114,17 +254,7 @@ where
     for sequence in 0..runs as u64 {
         let began = Instant::now();
         let outcome = operation(sequence).await;
-        phase.latencies.push(began.elapsed());
-        match outcome {
-            Ok(()) => phase.succeeded += 1,
-            Err(cause) => {
-                *phase
-                    .failures
-                    .entry(cause.chars().take(40).collect())
-                    .or_default() += 1;
-                phase.first_failure.get_or_insert(cause);
-            }
-        }
+        phase.record(began, outcome);
     }
     phase.elapsed = started.elapsed();
     phase
@@ -144,14 +274,14 @@ pub async fn expect_status(request: reqwest::RequestBuilder, expected: u16) -> R
     if status == expected {
         Ok(())
     } else {
-        Err(format!(
-            "status {status}: {}",
-            String::from_utf8_lossy(&body)
-                .chars()
-                .take(300)
-                .collect::<String>()
-        ))
+        Err(unexpected(status, &body))
     }
+}
+
+/// Describes a response with an unexpected status by its status and the start of its body.
+fn unexpected(status: u16, body: &[u8]) -> String {
+    let start: String = String::from_utf8_lossy(body).chars().take(300).collect();
+    format!("status {status}: {start}")
 }
 
 /// Measures the plain primary-key read rate: `tasks` loops of one `SELECT` of a whole customer row by
@@ -182,7 +312,7 @@ pub async fn primary_key_reads(
 /// A server on 127.0.0.1 that returns a short text for `GET /hello`, on the same runtime and
 /// HTTP stack as Tandem's server.
 pub struct HelloServer {
-    pub url: String,
+    pub address: SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -196,10 +326,7 @@ impl HelloServer {
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.ok();
         });
-        Ok(HelloServer {
-            url: format!("http://{address}/hello"),
-            task,
-        })
+        Ok(HelloServer { address, task })
     }
 
     pub fn stop(&self) {

@@ -17,7 +17,8 @@ use tandem_domain::Role;
 use tandem_store::Store;
 
 pub use generate::Profile;
-use load::{closed_loop, expect_status, Phase};
+use hyper::{Method, StatusCode};
+use load::{closed_loop, closed_loop_http, expect_status, Phase};
 
 /// Options of one scale run.
 #[derive(Debug, Clone)]
@@ -110,11 +111,14 @@ pub async fn run(
     eprintln!("measuring the HTTP hello rate");
     let hello_server = load::HelloServer::start().await?;
     let hello = {
-        let http = http.clone();
-        let url: Arc<str> = Arc::from(hello_server.url.as_str());
-        closed_loop(clients, duration, move |_, _| {
-            expect_status(http.get(&*url), 200)
-        })
+        let host = hello_server.address.to_string();
+        closed_loop_http(
+            clients,
+            duration,
+            hello_server.address,
+            StatusCode::OK,
+            move |_, _| load::request(Method::GET, &host, "/hello", None, None),
+        )
         .await
     };
     hello_server.stop();
@@ -135,61 +139,78 @@ pub async fn run(
     load::show_memory("the previous phase");
     eprintln!("measuring mode 2 customer creation");
     let creations = {
-        let (http, url, key, plan) = (
-            http.clone(),
-            format!("{base}/api/v1/customers"),
-            api_key.clone(),
-            plan_id.clone(),
-        );
-        closed_loop(clients, duration, move |client, sequence| {
-            let body =
-                crate::creation::customer_body(&plan, &format!("Scale New {client}-{sequence}"));
-            expect_status(http.post(&url).bearer_auth(&key).json(&body), 201)
-        })
+        let (host, key, plan) = (server.address.to_string(), api_key.clone(), plan_id.clone());
+        closed_loop_http(
+            clients,
+            duration,
+            server.address,
+            StatusCode::CREATED,
+            move |client, sequence| {
+                let name = format!("Scale New {client}-{sequence}");
+                let body = crate::creation::customer_body(&plan, &name).to_string();
+                let path = "/api/v1/customers";
+                load::request(
+                    Method::POST,
+                    &host,
+                    path,
+                    Some(&key),
+                    Some(body.into_bytes()),
+                )
+            },
+        )
         .await
     };
 
     load::show_memory("the previous phase");
     eprintln!("measuring GET /api/v1/customers/{{id}}");
     let gets = {
-        let (http, base, key, ids) = (http.clone(), base.clone(), api_key.clone(), ids.clone());
-        closed_loop(clients, duration, move |_, _| {
-            let id = &ids[rand::thread_rng().gen_range(0..ids.len())];
-            expect_status(
-                http.get(format!("{base}/api/v1/customers/{id}"))
-                    .bearer_auth(&key),
-                200,
-            )
-        })
+        let (host, key, ids) = (server.address.to_string(), api_key.clone(), ids.clone());
+        closed_loop_http(
+            clients,
+            duration,
+            server.address,
+            StatusCode::OK,
+            move |_, _| {
+                let id = &ids[rand::thread_rng().gen_range(0..ids.len())];
+                let path = format!("/api/v1/customers/{id}");
+                load::request(Method::GET, &host, &path, Some(&key), None)
+            },
+        )
         .await
     };
 
     load::show_memory("the previous phase");
     eprintln!("measuring the customer list's first page");
     let lists = {
-        let (http, url, key) = (
-            http.clone(),
-            format!("{base}/api/v1/customers?limit=25"),
-            api_key.clone(),
-        );
-        closed_loop(clients, duration, move |_, _| {
-            expect_status(http.get(&url).bearer_auth(&key), 200)
-        })
+        let (host, key) = (server.address.to_string(), api_key.clone());
+        closed_loop_http(
+            clients,
+            duration,
+            server.address,
+            StatusCode::OK,
+            move |_, _| {
+                let path = "/api/v1/customers?limit=25";
+                load::request(Method::GET, &host, path, Some(&key), None)
+            },
+        )
         .await
     };
 
     load::show_memory("the previous phase");
     eprintln!("measuring search by name prefix");
     let searches = {
-        let (http, base, key) = (http.clone(), base.clone(), api_key.clone());
-        closed_loop(clients, duration, move |_, _| {
-            let prefix = generate::search_prefix(&mut rand::thread_rng());
-            expect_status(
-                http.get(format!("{base}/api/v1/customers?q={prefix}"))
-                    .bearer_auth(&key),
-                200,
-            )
-        })
+        let (host, key) = (server.address.to_string(), api_key.clone());
+        closed_loop_http(
+            clients,
+            duration,
+            server.address,
+            StatusCode::OK,
+            move |_, _| {
+                let prefix = generate::search_prefix(&mut rand::thread_rng());
+                let path = format!("/api/v1/customers?q={prefix}");
+                load::request(Method::GET, &host, &path, Some(&key), None)
+            },
+        )
         .await
     };
 
