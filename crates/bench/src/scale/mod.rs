@@ -164,55 +164,28 @@ pub async fn run(
     load::show_memory("the previous phase");
     eprintln!("measuring GET /api/v1/customers/{{id}}");
     let gets = {
-        let (host, key, ids) = (server.address.to_string(), api_key.clone(), ids.clone());
-        closed_loop_http(
-            clients,
-            duration,
-            server.address,
-            StatusCode::OK,
-            move |_, _| {
-                let id = &ids[rand::thread_rng().gen_range(0..ids.len())];
-                let path = format!("/api/v1/customers/{id}");
-                load::request(Method::GET, &host, &path, Some(&key), None)
-            },
-        )
+        let ids = ids.clone();
+        api_gets(server.address, &api_key, clients, duration, move || {
+            let id = &ids[rand::thread_rng().gen_range(0..ids.len())];
+            format!("/api/v1/customers/{id}")
+        })
         .await
     };
 
     load::show_memory("the previous phase");
     eprintln!("measuring the customer list's first page");
-    let lists = {
-        let (host, key) = (server.address.to_string(), api_key.clone());
-        closed_loop_http(
-            clients,
-            duration,
-            server.address,
-            StatusCode::OK,
-            move |_, _| {
-                let path = "/api/v1/customers?limit=25";
-                load::request(Method::GET, &host, path, Some(&key), None)
-            },
-        )
-        .await
-    };
+    let lists = api_gets(server.address, &api_key, clients, duration, || {
+        "/api/v1/customers?limit=25".to_string()
+    })
+    .await;
 
     load::show_memory("the previous phase");
     eprintln!("measuring search by name prefix");
-    let searches = {
-        let (host, key) = (server.address.to_string(), api_key.clone());
-        closed_loop_http(
-            clients,
-            duration,
-            server.address,
-            StatusCode::OK,
-            move |_, _| {
-                let prefix = generate::search_prefix(&mut rand::thread_rng());
-                let path = format!("/api/v1/customers?q={prefix}");
-                load::request(Method::GET, &host, &path, Some(&key), None)
-            },
-        )
-        .await
-    };
+    let searches = api_gets(server.address, &api_key, clients, duration, || {
+        let prefix = generate::search_prefix(&mut rand::thread_rng());
+        format!("/api/v1/customers?q={prefix}")
+    })
+    .await;
 
     load::show_memory("the previous phase");
     eprintln!("measuring the portal's Customers page");
@@ -304,6 +277,22 @@ pub async fn run(
     .map(|phase| phase.errors())
     .sum();
     Ok(errors)
+}
+
+/// Measures `GET` requests with the API key `key`, each on a path from `path`, that must
+/// answer 200.
+async fn api_gets(
+    address: std::net::SocketAddr,
+    key: &str,
+    clients: usize,
+    duration: Duration,
+    path: impl Fn() -> String + Send + Sync + 'static,
+) -> Phase {
+    let (host, key) = (address.to_string(), key.to_string());
+    closed_loop_http(clients, duration, address, StatusCode::OK, move |_, _| {
+        load::request(Method::GET, &host, &path(), Some(&key), None)
+    })
+    .await
 }
 
 /// Every measured figure of one run.
