@@ -464,17 +464,16 @@ impl App {
         };
         let now = self.now_us();
         let expires = now + self.settings.session_ttl.as_micros() as i64;
-        let mut conn = self.store.conn().await?;
-        sessions::open(
-            &mut conn,
-            &token_hash(&session.token),
+        let row = sessions::NewSessionRow {
+            token_hash: &token_hash(&session.token),
             user_id,
-            &session.csrf_token,
+            csrf_token: &session.csrf_token,
             source_ip,
-            now,
-            expires,
-        )
-        .await?;
+            created_us: now,
+            expires_us: expires,
+        };
+        let mut conn = self.store.conn().await?;
+        sessions::open(&mut conn, &row).await?;
         self.session_cache.forget_user(user_id);
         Ok(session)
     }

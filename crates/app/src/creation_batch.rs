@@ -8,8 +8,8 @@
 //! `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger entry with the
 //! balance after it. Requests that arrive during a batch queue for the next one.
 //!
-//! The writer holds the store's batch connection (see `Store::batch_conn`) from one batch to the
-//! next, so it never waits for a pooled connection, and on SQLite the index pages it writes stay
+//! The writer keeps the store's batch connection (see `Store::batch_conn`) from one batch to the
+//! next. It does not wait for a pooled connection, and on SQLite the index pages it writes stay
 //! in that connection's cache.
 //!
 //! Under load, many creations share one `BEGIN` and `COMMIT`. On SQLite a batch takes the write
@@ -124,7 +124,7 @@ impl App {
             // The writer runs on a thread of its own rather than as a task. Each of its
             // statements waits for the database, and a task that wakes up queues behind every
             // request task on the runtime's threads, while a parked thread runs as soon as the
-            // kernel wakes it. Every creation waits for the writer, so its waits are theirs.
+            // kernel schedules it. Every creation waits for the writer, so its waits are theirs.
             let app = self.clone();
             let runtime = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || runtime.block_on(app.write_batches()));
@@ -136,8 +136,8 @@ impl App {
             .map_err(|_| AppError::Internal("the creation writer stopped".into()))
     }
 
-    /// Writes batches until no creation is waiting, on the store's batch connection, which it
-    /// holds from one batch to the next.
+    /// Writes batches until no creation is waiting, keeping the store's batch connection from one
+    /// batch to the next.
     async fn write_batches(self) {
         let _running = WriterRunning(&self.creation_queue);
         let mut conn = None;
@@ -173,7 +173,7 @@ impl App {
     }
 
     /// Writes `creations` in one transaction, and returns each one's outcome once it commits.
-    /// Acquires the batch connection into `conn` first if it holds none.
+    /// Acquires the batch connection into `conn` first when `conn` is empty.
     async fn write_batch(
         &self,
         conn: &mut Option<PooledConn>,

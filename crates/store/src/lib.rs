@@ -167,14 +167,14 @@ impl Store {
     /// each batch's transaction with [`Store::begin_on`].
     ///
     /// The connection is not shared with the readers of the main pool. On SQLite it also keeps
-    /// its page cache between batches: a connection drops its whole cache when it begins a
-    /// transaction after another connection has written, so a writer that moved from one
-    /// pooled connection to the next would read every index page again from the file.
+    /// its page cache between batches. A connection drops its whole cache when it begins a
+    /// transaction after another connection has written. A writer that moved from one pooled
+    /// connection to the next would therefore read every index page again from the file.
     pub async fn batch_conn(&self) -> StoreResult<PooledConn> {
         Ok(self.batch_pool.acquire().await?)
     }
 
-    /// Opens a write transaction on a connection the caller holds, as [`Store::begin`] does on
+    /// Opens a write transaction on a connection the caller owns, as [`Store::begin`] does on
     /// a pooled one.
     pub async fn begin_on<'c>(&self, conn: &'c mut Conn) -> StoreResult<BorrowedTx<'c>> {
         let tx = match self.backend {
@@ -200,11 +200,11 @@ impl Store {
 /// SQLite's default of 2,000 KiB.
 const BATCH_CACHE_KIB: u32 = 16_384;
 
-/// How many pages the write-ahead log of the batch writer's SQLite connection holds before a
-/// commit of that connection copies them into the database file. SQLite's default is 1,000.
-/// A batch dirties many index pages, and the same pages again in the next batch, so at the
-/// default a checkpoint with its file sync ran every few batches; at this size one checkpoint
-/// writes each hot page once for many more batches.
+/// How many pages the write-ahead log may contain before a commit of the batch writer's SQLite
+/// connection copies them into the database file. SQLite's default is 1,000.
+/// A batch dirties many index pages, and the same pages again in the next batch. At the
+/// default, a checkpoint with its file sync ran every few batches. At this size, one
+/// checkpoint writes each hot page once for many more batches.
 const BATCH_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// How long a PostgreSQL connection may idle in the pool before it is pinged on its way out.

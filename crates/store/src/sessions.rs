@@ -13,69 +13,53 @@ pub struct SessionRow {
     pub expires_us: i64,
 }
 
-/// Inserts a session.
-pub async fn insert(
-    conn: &mut Conn,
-    token_hash: &str,
-    user_id: &UserId,
-    csrf_token: &str,
-    source_ip: Option<&str>,
-    now_us: i64,
-    expires_us: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, source_ip, created_us, expires_us) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(token_hash)
-    .bind(user_id.as_str())
-    .bind(csrf_token)
-    .bind(source_ip)
-    .bind(now_us)
-    .bind(expires_us)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// A session to insert.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSessionRow<'a> {
+    /// The SHA-256 of the cookie's token, hex-encoded.
+    pub token_hash: &'a str,
+    pub user_id: &'a UserId,
+    pub csrf_token: &'a str,
+    pub source_ip: Option<&'a str>,
+    pub created_us: i64,
+    pub expires_us: i64,
 }
+
+const INSERT: &str = "INSERT INTO sessions \
+    (token_hash, user_id, csrf_token, source_ip, created_us, expires_us) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// Inserts a session and records its creation as the user's last sign-in, both or neither.
 /// `conn` must not be in a transaction.
 ///
 /// On PostgreSQL this is one statement, a data-changing `WITH`, so a sign-in waits for one
-/// round trip instead of four. SQLite has no data-changing `WITH`, and runs the two statements
-/// in a transaction of their own.
-pub async fn open(
-    conn: &mut Conn,
-    token_hash: &str,
-    user_id: &UserId,
-    csrf_token: &str,
-    source_ip: Option<&str>,
-    now_us: i64,
-    expires_us: i64,
-) -> StoreResult<()> {
+/// round trip instead of four. SQLite has no data-changing `WITH`, so it runs the two
+/// statements in a transaction of their own.
+pub async fn open(conn: &mut Conn, session: &NewSessionRow<'_>) -> StoreResult<()> {
     if conn.backend_name() == "PostgreSQL" {
-        sqlx::query(
-            "WITH touched AS (UPDATE users SET last_sign_in_us = $5 WHERE id = $2) \
-             INSERT INTO sessions (token_hash, user_id, csrf_token, source_ip, created_us, \
-             expires_us) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(token_hash)
-        .bind(user_id.as_str())
-        .bind(csrf_token)
-        .bind(source_ip)
-        .bind(now_us)
-        .bind(expires_us)
-        .execute(&mut *conn)
-        .await?;
-        return Ok(());
+        let sql = format!(
+            "WITH touched AS (UPDATE users SET last_sign_in_us = $5 WHERE id = $2) {INSERT}"
+        );
+        return insert(conn, &sql, session).await;
     }
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    insert(
-        &mut tx, token_hash, user_id, csrf_token, source_ip, now_us, expires_us,
-    )
-    .await?;
-    crate::users::touch_sign_in(&mut tx, user_id, now_us).await?;
+    insert(&mut tx, INSERT, session).await?;
+    crate::users::touch_sign_in(&mut tx, session.user_id, session.created_us).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Runs `sql`, which ends in [`INSERT`], with the session's values bound.
+async fn insert(conn: &mut Conn, sql: &str, session: &NewSessionRow<'_>) -> StoreResult<()> {
+    sqlx::query(sql)
+        .bind(session.token_hash)
+        .bind(session.user_id.as_str())
+        .bind(session.csrf_token)
+        .bind(session.source_ip)
+        .bind(session.created_us)
+        .bind(session.expires_us)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

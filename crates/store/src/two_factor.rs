@@ -18,7 +18,7 @@ pub struct TwoFactorRow {
     pub enabled_us: Option<i64>,
 }
 
-/// The `state` of a confirmed authenticator, which sign-in asks a code of.
+/// The `state` of a confirmed authenticator, for which sign-in requires a code.
 pub(crate) const ACTIVE: &str = "active";
 
 impl TwoFactorRow {

@@ -73,6 +73,7 @@ pub async fn find_for_sign_in(
     conn: &mut Conn,
     email_key: &str,
 ) -> StoreResult<Option<(UserRow, bool)>> {
+    // Each column is named with its table, because two_factor has a created_us too.
     let row = sqlx::query(
         "SELECT users.id, users.email, users.name, users.password_hash, users.status, \
          users.created_us, users.last_sign_in_us, two_factor.state AS two_factor_state \

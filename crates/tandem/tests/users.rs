@@ -177,8 +177,8 @@ async fn sign_in_after_connections_dropped() {
     app.sign_in("aroha@example.com", PASSWORD, None)
         .await
         .unwrap();
-    // PostgreSQL ends every other connection of the test database, as a restart would; the
-    // pool still holds them. A SQLite connection cannot be ended from outside, and its pool
+    // PostgreSQL ends every other connection of the test database, as a restart would, while
+    // the pool still contains them. A SQLite connection cannot be ended from outside, and its pool
     // must simply lend its idle connections again.
     if app.store().backend() == tandem_store::Backend::Postgres {
         let ended: Vec<bool> = sqlx::query_scalar(

@@ -280,7 +280,7 @@ pub async fn run(
 }
 
 /// Measures `GET` requests with the API key `key`, each on a path from `path`, that must
-/// answer 200.
+/// return 200.
 async fn api_gets(
     address: std::net::SocketAddr,
     key: &str,
