@@ -175,11 +175,14 @@ pub fn check_password(password: &str) -> Result<(), tandem_domain::ValueError> {
     Ok(())
 }
 
-/// Bounds how many Argon2id computations (19 MiB each) run at once, so a burst of sign-ins
-/// queues instead of taking a thread and its memory each.
+/// Bounds how many Argon2id jobs are handed to the hashing threads at once: two per thread,
+/// one computing and one waiting, so a thread that finishes a job starts the next at once. With
+/// one job per thread, the next job waited for a runtime thread to take the freed permit. While
+/// the hashing threads kept every CPU busy, that wait could take milliseconds. Further sign-ins
+/// wait here and hold no hashing memory.
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(hashing_threads()))
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(2 * hashing_threads()))
 }
 
 /// One hashing thread per CPU, and at least two.

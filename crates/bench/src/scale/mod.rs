@@ -18,7 +18,7 @@ use tandem_store::Store;
 
 pub use generate::Profile;
 use hyper::{Method, StatusCode};
-use load::{closed_loop, closed_loop_http, expect_status, Phase};
+use load::{closed_loop_http, expect_status, Phase};
 
 /// Options of one scale run.
 #[derive(Debug, Clone)]
@@ -202,24 +202,31 @@ pub async fn run(
     load::show_memory("the previous phase");
     eprintln!("measuring sign-in");
     let sign_ins = {
-        let url = format!("{portal_base}/sign-in");
-        let portal = portal.clone();
-        closed_loop(clients, duration, move |_, _| {
-            let csrf = tandem_app::auth::random_token();
-            let form = [
-                ("_csrf", csrf.as_str()),
-                ("email", ADMIN_EMAIL),
-                ("password", ADMIN_PASSWORD),
-                ("next", "/customers"),
-            ];
-            expect_status(
-                portal
-                    .post(&url)
-                    .header("cookie", format!("tandem_csrf={csrf}"))
-                    .form(&form),
-                303,
-            )
-        })
+        let host = format!("{}:{}", measured.host, server.address.port());
+        let credentials = format!(
+            "email={}&password={}&next=%2Fcustomers",
+            form_encode(ADMIN_EMAIL),
+            form_encode(ADMIN_PASSWORD)
+        );
+        closed_loop_http(
+            clients,
+            duration,
+            server.address,
+            StatusCode::SEE_OTHER,
+            move |_, _| {
+                let csrf = tandem_app::auth::random_token();
+                let form = format!("_csrf={csrf}&{credentials}");
+                hyper::Request::post("/sign-in")
+                    .header(hyper::header::HOST, host.as_str())
+                    .header(hyper::header::COOKIE, format!("tandem_csrf={csrf}"))
+                    .header(
+                        hyper::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(http_body_util::Full::new(hyper::body::Bytes::from(form)))
+                    .expect("a sign-in request of valid headers")
+            },
+        )
         .await
     };
 
@@ -533,6 +540,21 @@ fn report(
     missed
 }
 
+/// Encodes `value` for an `application/x-www-form-urlencoded` body.
+fn form_encode(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                encoded.push(char::from(byte));
+            }
+            b' ' => encoded.push('+'),
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,5 +585,14 @@ mod tests {
         store.close().await;
         fresh.remove().await.unwrap();
         assert_eq!(outcome.unwrap(), 0);
+    }
+
+    #[test]
+    fn form_values_are_encoded() {
+        assert_eq!(
+            form_encode("admin@wl0.example pass/w&rd=1"),
+            "admin%40wl0.example+pass%2Fw%26rd%3D1"
+        );
+        assert_eq!(form_encode("Ā"), "%C4%80");
     }
 }
