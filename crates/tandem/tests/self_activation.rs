@@ -44,6 +44,9 @@ impl Activation {
         settings.smtp_port = smtp.port();
         settings.smtp_tls = "none".into();
         settings.outbox_interval_ms = 50;
+        // The tests run the expiry job themselves. The server's own run at start-up could
+        // otherwise cancel an account first, on a loaded machine after the test expired its link.
+        settings.activation_expiry_interval_secs = 0;
         let app = tandem::build_app(fresh_store().await, &settings);
         let wl = create_white_label(&app, "harbour", "1000.00").await;
         let admin = PlatformAdmin::command_line().for_white_label(&wl.id);
