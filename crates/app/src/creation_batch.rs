@@ -110,6 +110,34 @@ impl Drop for WriterRunning<'_> {
     }
 }
 
+/// Returns the runtime of the creation writers, starting its thread on first use.
+///
+/// Each statement of a writer waits for the database. On the server's runtime, a PostgreSQL
+/// response woke the writer only once a runtime thread, busy with requests, polled for network
+/// events, and the woken writer then queued behind the request tasks. This runtime has one
+/// thread of its own, which polls the writers' sockets itself. It lives as long as the process,
+/// because a connection stays tied to the runtime that opened it, and the store keeps the batch
+/// connection between bursts of creations.
+fn writer_runtime() -> AppResult<&'static tokio::runtime::Handle> {
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Handle, String>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("building the creation writer's runtime failed: {e}"))?;
+            let handle = runtime.handle().clone();
+            std::thread::Builder::new()
+                .name("tandem-writer".into())
+                .spawn(move || runtime.block_on(std::future::pending::<()>()))
+                .map_err(|e| format!("starting the creation writer's thread failed: {e}"))?;
+            Ok(handle)
+        })
+        .as_ref()
+        .map_err(|error| AppError::Internal(error.clone()))
+}
+
 impl App {
     /// Queues a creation for the batch writer, starting the writer if none is running, and waits
     /// for its outcome.
@@ -121,16 +149,21 @@ impl App {
             !std::mem::replace(&mut state.writing, true)
         };
         if start_writer {
-            // The writer runs on a thread of its own rather than as a task. Each of its
-            // statements waits for the database, and a task that wakes up queues behind every
-            // request task on the runtime's threads, while a parked thread runs as soon as the
-            // kernel schedules it. Every creation waits for the writer, so its waits are theirs.
-            let app = self.clone();
-            let runtime = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || runtime.block_on(app.write_batches()));
+            match writer_runtime() {
+                Ok(runtime) => drop(runtime.spawn(self.clone().write_batches())),
+                Err(error) => {
+                    // No writer will run, so fail every queued creation now rather than leave
+                    // them waiting. Later creations fail the same way.
+                    tracing::error!(%error, "the creation writer could not start");
+                    let mut state = self.creation_queue.lock();
+                    state.writing = false;
+                    state.waiting.clear();
+                    return Err(error);
+                }
+            }
         }
-        // A dropped reply means the writer panicked, and the batch may or may not have
-        // committed; writing the creation again could create it twice.
+        // A dropped reply means the writer panicked or could not start. A panicked batch may
+        // or may not have committed, so writing the creation again could create it twice.
         outcome
             .await
             .map_err(|_| AppError::Internal("the creation writer stopped".into()))

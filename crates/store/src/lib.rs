@@ -170,6 +170,9 @@ impl Store {
     /// its page cache between batches. A connection drops its whole cache when it begins a
     /// transaction after another connection has written. A writer that moved from one pooled
     /// connection to the next would therefore read every index page again from the file.
+    ///
+    /// On PostgreSQL the connection's socket stays tied to the Tokio runtime that opened it, so
+    /// acquire it on a runtime that lives as long as the store.
     pub async fn batch_conn(&self) -> StoreResult<PooledConn> {
         Ok(self.batch_pool.acquire().await?)
     }
