@@ -154,7 +154,7 @@ impl App {
                 Err(error) => {
                     // No writer will run, so fail every queued creation now rather than leave
                     // them waiting. Later creations fail the same way.
-                    tracing::error!(%error, "the creation writer could not start");
+                    tracing::error!(%error, "starting the creation writer failed");
                     let mut state = self.creation_queue.lock();
                     state.writing = false;
                     state.waiting.clear();
