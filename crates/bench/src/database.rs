@@ -19,7 +19,12 @@ pub struct FreshDatabase {
 
 enum Cleanup {
     RemoveFolder(PathBuf),
-    DropDatabase { admin_url: String, name: String },
+    DropDatabase {
+        admin_url: String,
+        name: String,
+    },
+    /// A database that an earlier run kept, which this run leaves in place.
+    Leave,
 }
 
 fn random_suffix() -> String {
@@ -70,17 +75,54 @@ impl FreshDatabase {
         })
     }
 
+    /// Opens a database that an earlier run kept (`--keep`), which [`FreshDatabase::remove`]
+    /// then leaves in place. A SQLite URL names the file, a PostgreSQL URL the database.
+    pub fn kept(url: &str) -> anyhow::Result<FreshDatabase> {
+        let data_dir = match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let file = std::path::Path::new(path.split('?').next().unwrap_or(path));
+                if !file.is_file() {
+                    bail!("no kept database at {url}: give the URL that --keep printed");
+                }
+                file.parent()
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_default()
+            }
+            None => {
+                require_local_postgres(url)?;
+                let data_dir =
+                    std::env::temp_dir().join(format!("tandem-bench-{}", random_suffix()));
+                std::fs::create_dir_all(&data_dir).with_context(|| {
+                    format!("creating the temporary folder {}", data_dir.display())
+                })?;
+                data_dir
+            }
+        };
+        Ok(FreshDatabase {
+            url: url.to_string(),
+            cleanup: Cleanup::Leave,
+            data_dir,
+        })
+    }
+
     /// Returns the administrative URL and the database name when the database is on PostgreSQL.
     pub fn postgres(&self) -> Option<(&str, &str)> {
         match &self.cleanup {
             Cleanup::DropDatabase { admin_url, name } => Some((admin_url, name)),
-            Cleanup::RemoveFolder(_) => None,
+            Cleanup::RemoveFolder(_) | Cleanup::Leave => None,
         }
     }
 
-    /// Deletes the SQLite folder or drops the PostgreSQL database. Close every pool on it first.
+    /// Deletes the SQLite folder or drops the PostgreSQL database, unless the database is a kept
+    /// one. Close every pool on it first.
     pub async fn remove(self) -> anyhow::Result<()> {
         match self.cleanup {
+            Cleanup::Leave => {
+                if !self.url.starts_with("sqlite:") {
+                    std::fs::remove_dir_all(&self.data_dir).ok();
+                }
+                Ok(())
+            }
             Cleanup::RemoveFolder(dir) => std::fs::remove_dir_all(&dir)
                 .with_context(|| format!("removing the temporary folder {}", dir.display())),
             Cleanup::DropDatabase { admin_url, name } => {

@@ -85,6 +85,11 @@ struct Args {
     /// Keep the generated database instead of removing it, and print where it is.
     #[arg(long)]
     keep: bool,
+    /// With --scale, measure again on a database that an earlier run of the same --profile
+    /// kept, given by the URL that --keep printed, instead of generating one. The run adds the
+    /// customers it creates to that database and leaves it in place.
+    #[arg(long, value_name = "URL")]
+    reuse: Option<String>,
 }
 
 #[tokio::main]
@@ -93,9 +98,15 @@ async fn main() -> anyhow::Result<()> {
     if args.seconds == 0 || args.clients == 0 || args.insert_tasks == 0 || args.pool_size == 0 {
         bail!("--seconds, --clients, --insert-tasks and --pool-size must each be at least 1");
     }
-    let database = FreshDatabase::create(args.database_url.as_deref()).await?;
+    let database = match &args.reuse {
+        Some(_) if !args.scale || args.generate_only => {
+            bail!("--reuse goes with --scale, and measures without generating")
+        }
+        Some(url) => FreshDatabase::kept(url)?,
+        None => FreshDatabase::create(args.database_url.as_deref()).await?,
+    };
     let outcome = run(&args, &database).await;
-    if args.keep {
+    if args.keep && args.reuse.is_none() {
         eprintln!(
             "kept the database at {}",
             tandem_store::redact_url(&database.url)
@@ -128,6 +139,7 @@ async fn run(args: &Args, database: &FreshDatabase) -> anyhow::Result<()> {
                 .enforce_targets
                 .unwrap_or(profile == scale::Profile::FULL),
             generate_only: args.generate_only,
+            reuse: args.reuse.is_some(),
         };
         scale::run(&settings, &store, &options).await.map(|_| ())
     } else if args.routing {

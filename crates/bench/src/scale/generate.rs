@@ -81,7 +81,7 @@ impl Profile {
 }
 
 /// A generated white label: its id, host name and plans.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedWhiteLabel {
     pub id: WhiteLabelId,
     pub host: String,
@@ -843,6 +843,63 @@ fn fixed_line_number(country: &str, white_label_index: usize, serial: usize) -> 
     } else {
         (format!("+649{}", 2_000_000 + offset % 8_000_000), "9")
     }
+}
+
+/// Reads back what [`generate`] made in a database that an earlier run kept: the white labels
+/// (the bench's own, whose hosts end in `.bench.localhost`) in the order they were created,
+/// their plans and customers, and the largest account. The ids are time-ordered, so ordering by
+/// id gives the order of creation. Customers that an earlier run's creation phase added come
+/// after the generated ones.
+pub async fn read_back(store: &Store) -> anyhow::Result<Generated> {
+    let pool = store.pool();
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT w.id, h.host, w.country FROM white_labels w \
+         JOIN white_label_hosts h ON h.white_label_id = w.id \
+         WHERE h.host LIKE '%.bench.localhost' ORDER BY w.id",
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading the generated white labels")?;
+    let mut white_labels = Vec::with_capacity(rows.len());
+    for (id, host, country) in rows {
+        let plans: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, currency FROM plans WHERE white_label_id = $1 ORDER BY id")
+                .bind(&id)
+                .fetch_all(pool)
+                .await
+                .context("reading the generated plans")?;
+        let customers: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM customers WHERE white_label_id = $1 ORDER BY id")
+                .bind(&id)
+                .fetch_all(pool)
+                .await
+                .context("reading the generated customers")?;
+        white_labels.push(GeneratedWhiteLabel {
+            id: WhiteLabelId::from_trusted(id),
+            host,
+            country: if country == "AU" { "AU" } else { "NZ" },
+            plans: plans
+                .into_iter()
+                .map(|(id, currency)| (PlanId::from_trusted(id), currency))
+                .collect(),
+            customers: customers
+                .into_iter()
+                .map(CustomerId::from_trusted)
+                .collect(),
+        });
+    }
+    let Some(first) = white_labels.first() else {
+        anyhow::bail!("the database holds no generated white label: keep one with --keep");
+    };
+    let Some(largest) = first.customers.first() else {
+        anyhow::bail!("the first generated white label has no customers");
+    };
+    Ok(Generated {
+        largest_account: (first.id.clone(), largest.clone()),
+        white_labels,
+        rows: 0,
+        elapsed: Duration::ZERO,
+    })
 }
 
 /// Updates the planner's statistics, as a database that has run for a while has them.

@@ -32,6 +32,8 @@ pub struct ScaleOptions {
     pub enforce: bool,
     /// Only fill the database, measure nothing.
     pub generate_only: bool,
+    /// Measure on a database that an earlier run generated, without generating.
+    pub reuse: bool,
 }
 
 /// Requests of the portal page and the routing table, timed one after the other.
@@ -51,22 +53,28 @@ pub async fn run(
     let database = crate::database::describe(store).await?;
     let app = tandem::build_app(store.clone(), settings);
     let profile = options.profile;
-    eprintln!(
-        "generating the {} profile: {} white labels, {} customers, {} extensions, {} numbers, \
-         {} ledger entries",
-        profile.name,
-        profile.white_labels,
-        profile.customers,
-        profile.extensions,
-        profile.numbers,
-        profile.ledger_entries
-    );
-    let generated = generate::generate(&app, store, profile).await?;
-    eprintln!(
-        "generated {} rows in {:.1} s",
-        generated.rows,
-        generated.elapsed.as_secs_f64()
-    );
+    let generated = if options.reuse {
+        eprintln!("reading back the kept {} profile", profile.name);
+        generate::read_back(store).await?
+    } else {
+        eprintln!(
+            "generating the {} profile: {} white labels, {} customers, {} extensions, {} \
+             numbers, {} ledger entries",
+            profile.name,
+            profile.white_labels,
+            profile.customers,
+            profile.extensions,
+            profile.numbers,
+            profile.ledger_entries
+        );
+        let generated = generate::generate(&app, store, profile).await?;
+        eprintln!(
+            "generated {} rows in {:.1} s",
+            generated.rows,
+            generated.elapsed.as_secs_f64()
+        );
+        generated
+    };
     if options.generate_only {
         return Ok(0);
     }
@@ -344,16 +352,23 @@ fn report(
         crate::report::cpu_count(),
         crate::report::cpu_model()
     );
+    let origin = if options.reuse {
+        "kept by an earlier run".to_string()
+    } else {
+        format!(
+            "{} rows in {:.0} s",
+            generated.rows,
+            generated.elapsed.as_secs_f64()
+        )
+    };
     println!(
         "data:      {} white labels, {} customers, {} extensions, {} numbers, {} ledger entries \
-         ({} rows in {:.0} s); measured white label has {} customers",
+         ({origin}); measured white label has {} customers",
         profile.white_labels,
         profile.customers,
         profile.extensions,
         profile.numbers,
         profile.ledger_entries,
-        generated.rows,
-        generated.elapsed.as_secs_f64(),
         generated.white_labels[0].customers.len()
     );
     println!(
@@ -580,11 +595,36 @@ mod tests {
             clients: 4,
             enforce: false,
             generate_only: false,
+            reuse: false,
         };
         let outcome = run(&settings, &store, &options).await;
         store.close().await;
         fresh.remove().await.unwrap();
         assert_eq!(outcome.unwrap(), 0);
+    }
+
+    /// Reading back a kept database finds the white labels, plans, customers and largest
+    /// account that generating it returned.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kept_database_reads_back_as_generated() {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok();
+        let fresh = FreshDatabase::create(admin_url.as_deref()).await.unwrap();
+        let settings = Settings {
+            data_dir: fresh.data_dir.clone(),
+            database_url: fresh.url.clone(),
+            log_level: "warn".into(),
+            ..Settings::default()
+        };
+        let store = tandem::open_store(&settings).await.unwrap();
+        let app = tandem::build_app(store.clone(), &settings);
+        let generated = generate::generate(&app, &store, Profile::TINY).await;
+        let back = generate::read_back(&store).await;
+        store.close().await;
+        fresh.remove().await.unwrap();
+        let (generated, back) = (generated.unwrap(), back.unwrap());
+        assert_eq!(back.white_labels, generated.white_labels);
+        assert_eq!(back.largest_account, generated.largest_account);
+        assert_eq!(back.white_labels.len(), Profile::TINY.white_labels);
     }
 
     #[test]
