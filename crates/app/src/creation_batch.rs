@@ -6,7 +6,9 @@
 //! them in one transaction. All the customers go in one `INSERT`, and their audit records in a
 //! second. Then each white label's opening charges for its new accounts take one balance
 //! `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger entry with the
-//! balance after it. Requests that arrive during a batch queue for the next one.
+//! balance after it. Requests that arrive during a batch queue for the next one. The writer draws a
+//! new account number for a creation whose random number is already taken (see
+//! [`claim_account_numbers`]).
 //!
 //! The writer keeps the store's batch connection (see `Store::batch_conn`) from one batch to the
 //! next. It does not wait for a pooled connection, and on SQLite the index pages it writes stay
@@ -23,18 +25,20 @@
 //! its batch. The cost of a failed batch is that its creations are written twice, once in the
 //! rolled-back batch and once alone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use tandem_domain::{LedgerKind, WhiteLabelId};
-use tandem_store::customers::NewCustomer;
+use tandem_domain::{AccountNumber, LedgerKind, WhiteLabelId};
+use tandem_store::customers::{CustomerRow, NewCustomer};
 use tandem_store::ledger::{self, LedgerEntryRow};
 use tandem_store::{Conn, PooledConn};
 use tokio::sync::oneshot;
 
 use crate::access::WhiteLabelAdmin;
 use crate::charges::{opening_charges, plan_currency};
-use crate::customers::{Creation, CreationWrite, IdempotencyRequest, PreparedCreation};
+use crate::customers::{
+    Creation, CreationWrite, IdempotencyRequest, PreparedCreation, ACCOUNT_NUMBER_ATTEMPTS,
+};
 use crate::{App, AppError, AppResult};
 
 /// The maximum number of creations in one transaction. A batch holds SQLite's write lock until
@@ -179,8 +183,8 @@ impl App {
             if batch.is_empty() {
                 return;
             }
-            let (creations, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            let outcomes = match self.write_batch(&mut conn, &creations).await {
+            let (mut creations, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let outcomes = match self.write_batch(&mut conn, &mut creations).await {
                 Ok(outcomes) => outcomes,
                 Err(error) => {
                     tracing::info!(
@@ -206,28 +210,40 @@ impl App {
     }
 
     /// Writes `creations` in one transaction, and returns each one's outcome once it commits.
-    /// Acquires the batch connection into `conn` first when `conn` is empty.
+    /// Draws new account numbers for creations whose numbers are taken. Acquires the batch
+    /// connection into `conn` first when `conn` is empty.
     async fn write_batch(
         &self,
         conn: &mut Option<PooledConn>,
-        creations: &[QueuedCreation],
+        creations: &mut [QueuedCreation],
     ) -> AppResult<Vec<Batched>> {
         let conn = match conn {
             Some(conn) => conn,
             None => conn.insert(self.store.batch_conn().await?),
         };
         let mut tx = self.store.begin_on(conn).await?;
-        let writes: Vec<CreationWrite> = creations
+        let to_write = claim_account_numbers(&mut tx, creations).await?;
+        let writes: Vec<CreationWrite> = to_write
             .iter()
-            .map(|creation| CreationWrite {
-                now: creation.now,
-                admin: &creation.admin,
-                prepared: &creation.prepared,
-                idempotency: creation.idempotency.as_ref().zip(creation.body.as_deref()),
-                customer: &creation.customer,
+            .map(|&index| {
+                let creation = &creations[index];
+                CreationWrite {
+                    now: creation.now,
+                    admin: &creation.admin,
+                    prepared: &creation.prepared,
+                    idempotency: creation.idempotency.as_ref().zip(creation.body.as_deref()),
+                    customer: &creation.customer,
+                }
             })
             .collect();
-        let written = self.write_customers(&mut tx, &writes).await?;
+        // A creation left out here stays `None`, and is written alone.
+        let mut written: Vec<Option<CustomerRow>> = creations.iter().map(|_| None).collect();
+        if !writes.is_empty() {
+            let rows = self.write_customers(&mut tx, &writes).await?;
+            for (index, row) in to_write.into_iter().zip(rows) {
+                written[index] = row;
+            }
+        }
 
         // The accounts that the white label pays for, by white label. Locking the balance rows
         // in the order of their ids keeps two transactions from waiting on each other.
@@ -262,6 +278,56 @@ impl App {
             })
             .collect())
     }
+}
+
+/// Gives every creation of the batch an account number that no customer has and no other
+/// creation of the batch uses, and returns the indexes of the creations to write.
+///
+/// Account numbers are random, so once a platform has many customers a batch often holds one
+/// that is already taken: at 100,000 customers, one creation in a hundred. Inserted as it is,
+/// it would fail and roll the whole batch back, and every creation of the batch would then be
+/// written alone, each waiting for the write lock. Instead the writer checks the numbers in one
+/// statement and draws new ones for those taken, checking again until all are free. A creation
+/// with an idempotency key keeps its number, because its stored response already shows it; when
+/// that number is taken, the creation is left out and written alone with another.
+async fn claim_account_numbers(
+    tx: &mut Conn,
+    creations: &mut [QueuedCreation],
+) -> AppResult<Vec<usize>> {
+    let mut write = vec![true; creations.len()];
+    let mut claimed: HashSet<String> = HashSet::with_capacity(creations.len());
+    let mut unchecked: Vec<usize> = (0..creations.len()).collect();
+    for attempt in 0..ACCOUNT_NUMBER_ATTEMPTS {
+        let numbers: Vec<&str> = unchecked
+            .iter()
+            .map(|&index| creations[index].customer.account_number.as_str())
+            .collect();
+        let taken: HashSet<String> = tandem_store::customers::taken_account_numbers(tx, &numbers)
+            .await?
+            .into_iter()
+            .collect();
+        let mut again = Vec::new();
+        for index in unchecked {
+            let customer = &mut creations[index].customer;
+            if !taken.contains(&customer.account_number)
+                && claimed.insert(customer.account_number.clone())
+            {
+                continue;
+            }
+            if creations[index].body.is_some() || attempt + 1 == ACCOUNT_NUMBER_ATTEMPTS {
+                write[index] = false;
+            } else {
+                let number = AccountNumber::generate(&mut rand::thread_rng());
+                creations[index].customer.account_number = number.as_str().to_string();
+                again.push(index);
+            }
+        }
+        if again.is_empty() {
+            break;
+        }
+        unchecked = again;
+    }
+    Ok((0..creations.len()).filter(|&index| write[index]).collect())
 }
 
 /// Posts the opening charges of the creations at `indexes`, all paid by one white label, as one
@@ -319,4 +385,166 @@ async fn post_charges(
         .iter()
         .map(|charges| rows.by_ref().take(charges.len()).collect())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_domain::CustomerId;
+    use tandem_store::{Store, StoreOptions};
+
+    use super::*;
+    use crate::access::PlatformAdmin;
+    use crate::clock::SystemClock;
+    use crate::customers::CustomerInput;
+    use crate::plans::PlanInput;
+    use crate::white_labels::WhiteLabelInput;
+    use crate::AppSettings;
+
+    /// A creation request for `plan_id`, as the API receives it.
+    fn input(plan_id: &str, legal_name: &str) -> CustomerInput {
+        serde_json::from_value(serde_json::json!({
+            "mode": "white_label_managed",
+            "plan_id": plan_id,
+            "business": {"legal_name": legal_name},
+            "contact": {"given_name": "Aroha", "family_name": "Ngata",
+                        "email": "aroha@kauri.example", "phone": "021 123 4567"},
+            "billing_address": {"line1": "12 Queen Street", "city": "Auckland",
+                                "postcode": "1010", "country": "NZ"},
+            "service_address": {"same_as_billing": true},
+            "time_zone": "Pacific/Auckland"
+        }))
+        .expect("a valid request")
+    }
+
+    /// Queues nothing: builds the creation that a request for `legal_name` would queue.
+    async fn queued(
+        app: &App,
+        admin: &WhiteLabelAdmin,
+        plan_id: &str,
+        name: &str,
+    ) -> QueuedCreation {
+        let prepared = app
+            .prepare_creation(admin, &input(plan_id, name))
+            .await
+            .expect("a valid creation");
+        let (now, customer, body) = app.new_row(admin, &prepared, None, &|_| String::new());
+        QueuedCreation {
+            admin: admin.clone(),
+            prepared: Arc::new(prepared),
+            idempotency: None,
+            customer,
+            body,
+            now,
+        }
+    }
+
+    /// A creation whose account number a customer already has, and one that repeats the number
+    /// of an earlier creation in its batch, get new numbers and commit with the batch. One with
+    /// an idempotency key keeps its number, which its stored response shows, so when the number
+    /// is taken it is left out of the batch and written alone.
+    #[tokio::test]
+    async fn taken_account_numbers_are_drawn_again() {
+        let dir = std::env::temp_dir().join(format!("tandem-batch-{}", CustomerId::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("tandem.db").display());
+        let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
+        store.migrate().await.unwrap();
+        let app = App::new(store.clone(), Arc::new(SystemClock), AppSettings::default());
+        let platform = PlatformAdmin::command_line();
+        let white_label = app
+            .create_white_label(
+                &platform,
+                &WhiteLabelInput {
+                    name: "Kauri Telecom".into(),
+                    hosts: "kauri.localhost".into(),
+                    country: "NZ".into(),
+                    currency: "NZD".into(),
+                    support_email: "support@kauri.example".into(),
+                    primary_colour: "#0b6e4f".into(),
+                    tax_name: "GST".into(),
+                    tax_rate_percent: "15".into(),
+                    ..WhiteLabelInput::default()
+                },
+            )
+            .await
+            .unwrap();
+        app.post_white_label_balance(
+            &platform,
+            &white_label.id,
+            LedgerKind::TopUp,
+            "1000.00",
+            "test funds",
+        )
+        .await
+        .unwrap();
+        let admin = platform.for_white_label(&white_label.id);
+        let plan = app
+            .create_plan(
+                &admin,
+                &PlanInput {
+                    name: "Business".into(),
+                    description: "Ten extensions".into(),
+                    setup_fee: "49.00".into(),
+                    monthly_fee: "39.00".into(),
+                    included_extensions: "10".into(),
+                    extra_extension_fee: "5.00".into(),
+                    number_rental: "5.00".into(),
+                    min_opening_credit: "50.00".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let plan_id = plan.id.to_string();
+        let existing = app
+            .create_customer(&admin, &input(&plan_id, "Rimu"), None, &|_| String::new())
+            .await
+            .unwrap();
+        let Creation::Created { customer, .. } = existing else {
+            panic!("a new customer")
+        };
+
+        let mut batch = Vec::new();
+        for name in ["Totara", "Matai", "Miro", "Kahikatea"] {
+            batch.push(queued(&app, &admin, &plan_id, name).await);
+        }
+        let taken = customer.account_number.clone();
+        let first = batch[0].customer.account_number.clone();
+        batch[1].customer.account_number = taken.clone();
+        batch[2].customer.account_number = first.clone();
+        batch[3].customer.account_number = taken.clone();
+        batch[3].idempotency = Some(IdempotencyRequest {
+            key: "kahikatea-1".into(),
+            request_hash: "hash".into(),
+        });
+        batch[3].body = Some("{}".into());
+        let outcomes = app.write_batch(&mut None, &mut batch).await;
+
+        let mut stored = Vec::new();
+        for creation in &batch {
+            let customer = app.customer(&admin, &creation.customer.id).await;
+            stored.push(customer.ok().map(|customer| customer.account_number));
+        }
+        store.close().await;
+        std::fs::remove_dir_all(&dir).ok();
+        let outcomes = outcomes.expect("the batch commits");
+        let created: Vec<Option<String>> = outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                Batched::Created(Creation::Created { customer, .. }) => {
+                    Some(customer.account_number.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(created, stored, "each committed row as returned");
+        assert_eq!(stored[0].as_ref(), Some(&first));
+        let (second, third) = (stored[1].clone().unwrap(), stored[2].clone().unwrap());
+        assert!(second != taken && second != first, "{second} drawn again");
+        assert!(
+            third != taken && third != first && third != second,
+            "{third} drawn again"
+        );
+        assert!(matches!(outcomes[3], Batched::WriteAlone));
+        assert_eq!(stored[3], None);
+    }
 }

@@ -23,7 +23,7 @@ use crate::validate::{present, Fields};
 use crate::{App, AppError, AppResult, FieldError};
 
 /// How many times a clash of random account numbers is retried before giving up.
-const ACCOUNT_NUMBER_ATTEMPTS: usize = 8;
+pub(crate) const ACCOUNT_NUMBER_ATTEMPTS: usize = 8;
 
 /// Business details as entered.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -381,7 +381,7 @@ impl App {
 
     /// Builds the row of a new customer at the current time, with a fresh account number, and
     /// the response stored with its idempotency key when there is one.
-    fn new_row(
+    pub(crate) fn new_row(
         &self,
         admin: &WhiteLabelAdmin,
         prepared: &PreparedCreation,
@@ -505,7 +505,7 @@ impl App {
     }
 
     /// Reads the white label and the plan and validates the request, outside any transaction.
-    async fn prepare_creation(
+    pub(crate) async fn prepare_creation(
         &self,
         admin: &WhiteLabelAdmin,
         input: &CustomerInput,

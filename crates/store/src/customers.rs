@@ -237,6 +237,29 @@ pub async fn insert_all(conn: &mut Conn, customers: &[(&NewCustomer, i64)]) -> S
     Ok(())
 }
 
+/// Returns which of `account_numbers` some customer already has, in one statement. A caller
+/// that holds SQLite's write lock gets an answer that stays true until it commits; on PostgreSQL
+/// another transaction may still take a number before the caller inserts it, which the unique
+/// constraint then refuses.
+pub async fn taken_account_numbers(
+    conn: &mut Conn,
+    account_numbers: &[&str],
+) -> StoreResult<Vec<String>> {
+    if account_numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT account_number FROM customers WHERE account_number IN {}",
+        crate::value_rows(conn, 1, account_numbers.len())
+    );
+    let mut query =
+        sqlx::query_scalar(&sql).persistent(crate::keep_prepared(account_numbers.len()));
+    for number in account_numbers {
+        query = query.bind(*number);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
 impl NewCustomer {
     /// Returns the row that [`insert`] stores for this customer at `now_us`, with the column
     /// defaults of the table (zero balance and credit limit, version 1), so that a caller need

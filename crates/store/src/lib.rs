@@ -214,8 +214,11 @@ const BATCH_CHECKPOINT_PAGES: u32 = 10_000;
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Builds the options that both pools share: on SQLite, WAL mode, foreign keys and the busy
-/// timeout, and when `cache_kib` is set, that page cache size and the batch writer's
-/// checkpoint interval.
+/// timeout, and when `cache_kib` is set, the batch writer's settings: that page cache size, its
+/// checkpoint interval, and temporary files in memory. A statement that may fail part-way, such
+/// as a multi-row `INSERT`, keeps the original of each page it changes in a statement journal.
+/// For a batch of creations that journal grows past SQLite's 64 KiB spill threshold, and on
+/// disk each of its pages cost a `write` call.
 fn pool_options(backend: Backend, busy_ms: u128, cache_kib: Option<u32>) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .acquire_timeout(Duration::from_secs(30))
@@ -242,7 +245,8 @@ fn pool_options(backend: Backend, busy_ms: u128, cache_kib: Option<u32>) -> AnyP
                     if let Some(kib) = cache_kib {
                         pragmas.push_str(&format!(
                             " PRAGMA cache_size = -{kib}; \
-                             PRAGMA wal_autocheckpoint = {BATCH_CHECKPOINT_PAGES};"
+                             PRAGMA wal_autocheckpoint = {BATCH_CHECKPOINT_PAGES}; \
+                             PRAGMA temp_store = MEMORY;"
                         ));
                     }
                     conn.execute(sqlx::raw_sql(&pragmas)).await?;
