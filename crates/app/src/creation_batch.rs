@@ -283,7 +283,7 @@ impl App {
 /// Gives every creation of the batch an account number that no customer has and no other
 /// creation of the batch uses, and returns the indexes of the creations to write.
 ///
-/// Account numbers are random, so once a platform has many customers a batch often holds one
+/// Account numbers are random, so once a platform has many customers some batches contain one
 /// that is already taken: at 100,000 customers, one creation in a hundred. Inserted as it is,
 /// it would fail and roll the whole batch back, and every creation of the batch would then be
 /// written alone, each waiting for the write lock. Instead the writer checks the numbers in one
@@ -400,7 +400,7 @@ mod tests {
     use crate::white_labels::WhiteLabelInput;
     use crate::AppSettings;
 
-    /// A creation request for `plan_id`, as the API receives it.
+    /// Builds a creation request for `plan_id`, as the API receives it.
     fn input(plan_id: &str, legal_name: &str) -> CustomerInput {
         serde_json::from_value(serde_json::json!({
             "mode": "white_label_managed",
@@ -416,7 +416,7 @@ mod tests {
         .expect("a valid request")
     }
 
-    /// Queues nothing: builds the creation that a request for `legal_name` would queue.
+    /// Builds the creation that a request for `name` would queue, without queuing it.
     async fn queued(
         app: &App,
         admin: &WhiteLabelAdmin,
@@ -539,11 +539,11 @@ mod tests {
         assert_eq!(created, stored, "each committed row as returned");
         assert_eq!(stored[0].as_ref(), Some(&first));
         let (second, third) = (stored[1].clone().unwrap(), stored[2].clone().unwrap());
-        assert!(second != taken && second != first, "{second} drawn again");
-        assert!(
-            third != taken && third != first && third != second,
-            "{third} drawn again"
-        );
+        assert_ne!(second, taken);
+        assert_ne!(second, first);
+        assert_ne!(third, taken);
+        assert_ne!(third, first);
+        assert_ne!(third, second);
         assert!(matches!(outcomes[3], Batched::WriteAlone));
         assert_eq!(stored[3], None);
     }

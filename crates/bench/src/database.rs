@@ -130,7 +130,9 @@ impl FreshDatabase {
                 let mut conn = sqlx::AnyConnection::connect(&admin_url)
                     .await
                     .context("connecting to drop the benchmark database")?;
-                sqlx::raw_sql(&format!("DROP DATABASE {name}"))
+                // A backend of a pool that just closed may still be connected, and a plain DROP
+                // then fails. FORCE (PostgreSQL 13 and later) ends such sessions first.
+                sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)"))
                     .execute(&mut conn)
                     .await
                     .with_context(|| {

@@ -58,7 +58,7 @@ pub async fn insert_all(conn: &mut Conn, entries: &[(&NewAuditEntry, i64)]) -> S
          reason, source_ip, created_us) VALUES {}",
         crate::value_rows(conn, entries.len(), 15)
     );
-    let mut query = sqlx::query(&sql).persistent(crate::keep_prepared(entries.len()));
+    let mut query = sqlx::query(&sql).persistent(crate::keep_prepared(conn, entries.len()));
     for &(entry, now_us) in entries {
         query = query
             .bind(AuditEntryId::new().as_str().to_owned())

@@ -188,7 +188,7 @@ pub async fn insert_all(conn: &mut Conn, customers: &[(&NewCustomer, i64)]) -> S
         "INSERT INTO customers ({INSERT_COLUMNS}) VALUES {}",
         crate::value_rows(conn, customers.len(), INSERT_COLUMN_COUNT)
     );
-    let mut query = sqlx::query(&sql).persistent(crate::keep_prepared(customers.len()));
+    let mut query = sqlx::query(&sql).persistent(crate::keep_prepared(conn, customers.len()));
     for &(customer, now_us) in customers {
         let billing = &customer.billing_address;
         let service = &customer.service_address;
@@ -237,10 +237,10 @@ pub async fn insert_all(conn: &mut Conn, customers: &[(&NewCustomer, i64)]) -> S
     Ok(())
 }
 
-/// Returns which of `account_numbers` some customer already has, in one statement. A caller
-/// that holds SQLite's write lock gets an answer that stays true until it commits; on PostgreSQL
-/// another transaction may still take a number before the caller inserts it, which the unique
-/// constraint then refuses.
+/// Returns which of `account_numbers` some customer already has, in one statement. For a caller
+/// that holds SQLite's write lock, the result stays true until it commits. On PostgreSQL another
+/// transaction may still take a number before the caller inserts it, and the unique constraint
+/// then refuses the insert.
 pub async fn taken_account_numbers(
     conn: &mut Conn,
     account_numbers: &[&str],
@@ -253,7 +253,7 @@ pub async fn taken_account_numbers(
         crate::value_rows(conn, 1, account_numbers.len())
     );
     let mut query =
-        sqlx::query_scalar(&sql).persistent(crate::keep_prepared(account_numbers.len()));
+        sqlx::query_scalar(&sql).persistent(crate::keep_prepared(conn, account_numbers.len()));
     for number in account_numbers {
         query = query.bind(*number);
     }

@@ -223,7 +223,7 @@ pub async fn post_all(
          created_us) VALUES {}",
         crate::value_rows(conn, rows.len(), 13)
     );
-    let mut insert = sqlx::query(&sql).persistent(crate::keep_prepared(rows.len()));
+    let mut insert = sqlx::query(&sql).persistent(crate::keep_prepared(conn, rows.len()));
     for row in &rows {
         insert = insert
             .bind(row.id.as_str())
