@@ -118,7 +118,13 @@ impl Store {
         // The batch writer's connection is opened on first use. On SQLite it gets a larger page
         // cache, because it inserts into every index of the tables it fills.
         let mut batch_options = connect_options;
-        if backend == Backend::Postgres {
+        // A capacity that the URL sets, such as 0 behind a pooler that cannot keep prepared
+        // statements, applies to the batch connection too.
+        let capacity_set = batch_options
+            .database_url
+            .query_pairs()
+            .any(|(key, _)| key == "statement-cache-capacity");
+        if backend == Backend::Postgres && !capacity_set {
             batch_options
                 .database_url
                 .query_pairs_mut()
