@@ -305,8 +305,9 @@ pub(crate) fn value_rows(conn: &Conn, rows: usize, columns: usize) -> String {
 /// prepared statements. Each row count is a statement of its own.
 ///
 /// On PostgreSQL every count stays. A statement that is not kept costs a round trip of its own
-/// to parse and describe it, and the server parses and plans it again each time: in a profile of
-/// the creation writer, planning alone took a sixth of its backend's time.
+/// to parse and describe it, and the server parses and plans it again each time. In a profile of
+/// the creation writer at 100,000 customers, parsing and planning took a seventh of its
+/// backend's time.
 ///
 /// On SQLite only one and two rows stay. A statement of many rows compiles to a large program in
 /// this process's memory, and there preparing it costs no round trip.
