@@ -288,7 +288,7 @@ impl App {
 /// it would fail and roll the whole batch back, and every creation of the batch would then be
 /// written alone, each waiting for the write lock. Instead the writer checks the numbers in one
 /// statement and draws new ones for those taken, checking again until all are free. A creation
-/// with an idempotency key keeps its number, because its stored response already shows it; when
+/// with an idempotency key keeps its number, because its stored response already shows it. When
 /// that number is taken, the creation is left out and written alone with another.
 async fn claim_account_numbers(
     tx: &mut Conn,

@@ -889,7 +889,10 @@ pub async fn read_back(store: &Store) -> anyhow::Result<Generated> {
         });
     }
     let Some(first) = white_labels.first() else {
-        anyhow::bail!("the database holds no generated white label: keep one with --keep");
+        anyhow::bail!(
+            "no generated white label found in the database: give --reuse a database that \
+             --keep printed"
+        );
     };
     let Some(largest) = first.customers.first() else {
         anyhow::bail!("the first generated white label has no customers");
@@ -902,12 +905,23 @@ pub async fn read_back(store: &Store) -> anyhow::Result<Generated> {
     })
 }
 
-/// Updates the planner's statistics, as a database that has run for a while has them.
+/// Leaves the generated data as a database that has run for a while keeps it, so that the load
+/// phases do not compete with clean-up after the bulk load. Both engines get planner
+/// statistics. On PostgreSQL the tables are vacuumed and a checkpoint taken. Otherwise the first
+/// read of each freshly written page sets its visibility hints and dirties it, and the checkpoint
+/// that writes the bulk load out runs, during the load phases. On SQLite the write-ahead log is
+/// copied into the database file.
 async fn analyse(store: &Store) -> anyhow::Result<()> {
-    sqlx::query("ANALYZE")
-        .execute(store.pool())
-        .await
-        .context("analysing the generated tables")?;
+    let statements: &[&str] = match store.backend() {
+        Backend::Sqlite => &["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"],
+        Backend::Postgres => &["VACUUM (ANALYZE)", "CHECKPOINT"],
+    };
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(store.pool())
+            .await
+            .with_context(|| format!("running {statement} on the generated tables"))?;
+    }
     Ok(())
 }
 
