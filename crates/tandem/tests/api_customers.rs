@@ -808,6 +808,35 @@ async fn openapi_document_is_served() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["paths"]["/api/v1/customers"]["post"].is_object());
     assert!(doc["components"]["schemas"]["CreateCustomerRequest"].is_object());
+
+    // Every path parameter appears in its path, so query parameters are not described as part
+    // of the path.
+    let mut path_params = Vec::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "path" {
+                    let name = param["name"].as_str().unwrap();
+                    path_params.push((format!("{method} {path}"), name.to_string()));
+                }
+            }
+        }
+    }
+    let misplaced: Vec<_> = path_params
+        .iter()
+        .filter(|(operation, name)| !operation.contains(&format!("{{{name}}}")))
+        .collect();
+    assert!(!path_params.is_empty());
+    assert_eq!(misplaced, Vec::<&(String, String)>::new());
+    let list = &doc["paths"]["/api/v1/customers"]["get"]["parameters"];
+    let limit = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|param| param["name"] == "limit")
+        .unwrap();
+    assert_eq!(limit["in"], "query");
+    assert_ne!(limit["required"], true);
 }
 
 #[tokio::test]

@@ -29,6 +29,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// The query parameter that picks one of the caller's accounts.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct AccountQuery {
     /// One of the caller's own customer accounts (`cus_…`); absent means their first one.

@@ -169,6 +169,7 @@ pub struct PaymentDto {
 
 /// Payment filters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct PaymentQuery {
     /// Only payments in this state, such as `held`.

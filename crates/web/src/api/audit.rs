@@ -25,6 +25,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// Audit filters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct AuditQuery {
     /// Only entries about this customer.

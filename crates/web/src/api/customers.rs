@@ -106,6 +106,7 @@ async fn create_customer(
 
 /// Query parameters of the customer list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct ListQuery {
     /// Legal or trading name prefix (any case), or leading digits of an account number.

@@ -35,6 +35,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// Search filters of the inventory.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct SearchQuery {
     /// ISO country code, such as `NZ`.

@@ -112,6 +112,7 @@ fn object_id(raw: &str) -> Result<PbxObjectId, ApiError> {
 
 /// Options of a create request.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub(super) struct DryRun {
     /// Check the request and return what would be saved and charged, without saving.
@@ -460,6 +461,7 @@ async fn routing(
 
 /// The call to trace.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct TraceQuery {
     /// The number dialled: one of the account's numbers, a short number or an emergency number.

@@ -29,6 +29,7 @@ fn plan_id(raw: &str) -> Result<PlanId, ApiError> {
 
 /// Plan list filters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct PlanQuery {
     /// Include retired plans.

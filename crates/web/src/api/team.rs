@@ -32,6 +32,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// Which team a call acts on.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct TeamQuery {
     /// A customer account (`cus_…`) of the caller's white label; absent means the caller's own

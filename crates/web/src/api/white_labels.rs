@@ -85,6 +85,7 @@ async fn set_logo(
 
 /// Cursor of the white label's ledger.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct LedgerQuery {
     /// The `next_cursor` of the previous page.
