@@ -294,7 +294,7 @@ async fn claim_account_numbers(
     tx: &mut Conn,
     creations: &mut [QueuedCreation],
 ) -> AppResult<Vec<usize>> {
-    let mut write = vec![true; creations.len()];
+    let mut in_batch = vec![true; creations.len()];
     let mut claimed: HashSet<String> = HashSet::with_capacity(creations.len());
     let mut unchecked: Vec<usize> = (0..creations.len()).collect();
     for attempt in 0..ACCOUNT_NUMBER_ATTEMPTS {
@@ -302,20 +302,18 @@ async fn claim_account_numbers(
             .iter()
             .map(|&index| creations[index].customer.account_number.as_str())
             .collect();
-        let taken: HashSet<String> = tandem_store::customers::taken_account_numbers(tx, &numbers)
+        let in_use: HashSet<String> = tandem_store::customers::account_numbers_in_use(tx, &numbers)
             .await?
             .into_iter()
             .collect();
         let mut again = Vec::new();
         for index in unchecked {
-            let customer = &mut creations[index].customer;
-            if !taken.contains(&customer.account_number)
-                && claimed.insert(customer.account_number.clone())
-            {
+            let number = &creations[index].customer.account_number;
+            if !in_use.contains(number) && claimed.insert(number.clone()) {
                 continue;
             }
             if creations[index].body.is_some() || attempt + 1 == ACCOUNT_NUMBER_ATTEMPTS {
-                write[index] = false;
+                in_batch[index] = false;
             } else {
                 let number = AccountNumber::generate(&mut rand::thread_rng());
                 creations[index].customer.account_number = number.as_str().to_string();
@@ -327,7 +325,9 @@ async fn claim_account_numbers(
         }
         unchecked = again;
     }
-    Ok((0..creations.len()).filter(|&index| write[index]).collect())
+    Ok((0..creations.len())
+        .filter(|&index| in_batch[index])
+        .collect())
 }
 
 /// Posts the opening charges of the creations at `indexes`, all paid by one white label, as one
@@ -443,7 +443,7 @@ mod tests {
     /// an idempotency key keeps its number, which its stored response shows, so when the number
     /// is taken it is left out of the batch and written alone.
     #[tokio::test]
-    async fn taken_account_numbers_are_drawn_again() {
+    async fn account_number_clashes_drawn_again() {
         let dir = std::env::temp_dir().join(format!("tandem-batch-{}", CustomerId::new()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}", dir.join("tandem.db").display());
@@ -507,11 +507,11 @@ mod tests {
         for name in ["Totara", "Matai", "Miro", "Kahikatea"] {
             batch.push(queued(&app, &admin, &plan_id, name).await);
         }
-        let taken = customer.account_number.clone();
+        let in_use = customer.account_number.clone();
         let first = batch[0].customer.account_number.clone();
-        batch[1].customer.account_number = taken.clone();
+        batch[1].customer.account_number = in_use.clone();
         batch[2].customer.account_number = first.clone();
-        batch[3].customer.account_number = taken.clone();
+        batch[3].customer.account_number = in_use.clone();
         batch[3].idempotency = Some(IdempotencyRequest {
             key: "kahikatea-1".into(),
             request_hash: "hash".into(),
@@ -539,9 +539,9 @@ mod tests {
         assert_eq!(created, stored, "each committed row as returned");
         assert_eq!(stored[0].as_ref(), Some(&first));
         let (second, third) = (stored[1].clone().unwrap(), stored[2].clone().unwrap());
-        assert_ne!(second, taken);
+        assert_ne!(second, in_use);
         assert_ne!(second, first);
-        assert_ne!(third, taken);
+        assert_ne!(third, in_use);
         assert_ne!(third, first);
         assert_ne!(third, second);
         assert!(matches!(outcomes[3], Batched::WriteAlone));

@@ -23,8 +23,11 @@ enum Cleanup {
         admin_url: String,
         name: String,
     },
-    /// A database that an earlier run kept, which this run leaves in place.
-    Leave,
+    /// A database that an earlier run kept, which this run leaves in place. Only the temporary
+    /// folder that a PostgreSQL run makes for the server's data is removed.
+    Leave {
+        temporary_dir: Option<PathBuf>,
+    },
 }
 
 fn random_suffix() -> String {
@@ -78,29 +81,28 @@ impl FreshDatabase {
     /// Opens a database that an earlier run kept (`--keep`), which [`FreshDatabase::remove`]
     /// then leaves in place. A SQLite URL names the file, a PostgreSQL URL the database.
     pub fn kept(url: &str) -> anyhow::Result<FreshDatabase> {
-        let data_dir = match url.strip_prefix("sqlite://") {
-            Some(path) => {
-                let file = std::path::Path::new(path.split('?').next().unwrap_or(path));
-                if !file.is_file() {
-                    bail!("no kept database at {url}: give the URL that --keep printed");
-                }
-                file.parent()
-                    .map(std::path::Path::to_path_buf)
-                    .unwrap_or_default()
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let file = std::path::Path::new(path.split('?').next().unwrap_or(path));
+            if !file.is_file() {
+                bail!("no kept database at {url}: give the URL that --keep printed");
             }
-            None => {
-                require_local_postgres(url)?;
-                let data_dir =
-                    std::env::temp_dir().join(format!("tandem-bench-{}", random_suffix()));
-                std::fs::create_dir_all(&data_dir).with_context(|| {
-                    format!("creating the temporary folder {}", data_dir.display())
-                })?;
-                data_dir
-            }
-        };
+            return Ok(FreshDatabase {
+                url: url.to_string(),
+                data_dir: file.parent().map(PathBuf::from).unwrap_or_default(),
+                cleanup: Cleanup::Leave {
+                    temporary_dir: None,
+                },
+            });
+        }
+        require_local_postgres(url)?;
+        let data_dir = std::env::temp_dir().join(format!("tandem-bench-{}", random_suffix()));
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating the temporary folder {}", data_dir.display()))?;
         Ok(FreshDatabase {
             url: url.to_string(),
-            cleanup: Cleanup::Leave,
+            cleanup: Cleanup::Leave {
+                temporary_dir: Some(data_dir.clone()),
+            },
             data_dir,
         })
     }
@@ -109,7 +111,7 @@ impl FreshDatabase {
     pub fn postgres(&self) -> Option<(&str, &str)> {
         match &self.cleanup {
             Cleanup::DropDatabase { admin_url, name } => Some((admin_url, name)),
-            Cleanup::RemoveFolder(_) | Cleanup::Leave => None,
+            Cleanup::RemoveFolder(_) | Cleanup::Leave { .. } => None,
         }
     }
 
@@ -117,9 +119,9 @@ impl FreshDatabase {
     /// one. Close every pool on it first.
     pub async fn remove(self) -> anyhow::Result<()> {
         match self.cleanup {
-            Cleanup::Leave => {
-                if !self.url.starts_with("sqlite:") {
-                    std::fs::remove_dir_all(&self.data_dir).ok();
+            Cleanup::Leave { temporary_dir } => {
+                if let Some(dir) = temporary_dir {
+                    std::fs::remove_dir_all(&dir).ok();
                 }
                 Ok(())
             }

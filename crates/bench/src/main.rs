@@ -100,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let database = match &args.reuse {
         Some(_) if !args.scale || args.generate_only => {
-            bail!("--reuse goes with --scale, and measures without generating")
+            bail!("--reuse needs --scale, and cannot be combined with --generate-only")
         }
         Some(url) => FreshDatabase::kept(url)?,
         None => FreshDatabase::create(args.database_url.as_deref()).await?,

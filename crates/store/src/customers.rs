@@ -239,9 +239,9 @@ pub async fn insert_all(conn: &mut Conn, customers: &[(&NewCustomer, i64)]) -> S
 
 /// Returns which of `account_numbers` some customer already has, in one statement. For a caller
 /// that holds SQLite's write lock, the result stays true until it commits. On PostgreSQL another
-/// transaction may still take a number before the caller inserts it, and the unique constraint
-/// then refuses the insert.
-pub async fn taken_account_numbers(
+/// transaction may still insert one of the numbers before the caller does, and the unique
+/// constraint then rejects the caller's insert.
+pub async fn account_numbers_in_use(
     conn: &mut Conn,
     account_numbers: &[&str],
 ) -> StoreResult<Vec<String>> {

@@ -381,7 +381,7 @@ pub async fn generate(app: &App, store: &Store, profile: Profile) -> anyhow::Res
     if let Some(error) = failure {
         return Err(error);
     }
-    analyse(store).await?;
+    settle(store).await?;
     let largest = (
         white_labels[0].id.clone(),
         white_labels[0].customers[0].clone(),
@@ -911,7 +911,7 @@ pub async fn read_back(store: &Store) -> anyhow::Result<Generated> {
 /// read of each freshly written page sets its visibility hints and dirties it, and the checkpoint
 /// that writes the bulk load out runs, during the load phases. On SQLite the write-ahead log is
 /// copied into the database file.
-async fn analyse(store: &Store) -> anyhow::Result<()> {
+async fn settle(store: &Store) -> anyhow::Result<()> {
     let statements: &[&str] = match store.backend() {
         Backend::Sqlite => &["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"],
         Backend::Postgres => &["VACUUM (ANALYZE)", "CHECKPOINT"],

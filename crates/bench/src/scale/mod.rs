@@ -32,7 +32,7 @@ pub struct ScaleOptions {
     pub enforce: bool,
     /// Only fill the database, measure nothing.
     pub generate_only: bool,
-    /// Measure on a database that an earlier run generated, without generating.
+    /// Whether to measure on a database that an earlier run generated, without generating.
     pub reuse: bool,
 }
 
