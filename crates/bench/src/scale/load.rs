@@ -75,6 +75,13 @@ impl Phase {
         }
     }
 
+    /// Joins two phases run one after the other: their operations and their times add up.
+    pub fn followed_by(mut self, next: Phase) -> Phase {
+        self.elapsed += next.elapsed;
+        self.absorb(next);
+        self
+    }
+
     fn absorb(&mut self, other: Phase) {
         self.succeeded += other.succeeded;
         self.latencies_us.extend(other.latencies_us);
@@ -443,6 +450,24 @@ pub fn show_memory(after: &str) {
         mb(resident_bytes()),
         mb(peak_resident_bytes())
     );
+}
+
+/// Hands the C allocator's free memory back to the kernel, in every thread's arena. The bare
+/// Argon2id threads free their working memory when they end, but glibc keeps it in their arenas,
+/// where the server's own threads cannot reuse it. Without this it stays resident and counts
+/// towards the server's peak.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: `malloc_trim` only returns free pages of glibc's heaps to the kernel; it takes
+        // the allocator's own locks and touches no memory in use.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 /// Resets the peak resident set size, so that the generator's memory does not count.
