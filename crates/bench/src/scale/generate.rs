@@ -559,10 +559,9 @@ impl Batch<'_> {
         Ok(ids)
     }
 
-    /// On PostgreSQL, removes the versions of the white labels' rows that every transaction
-    /// has stopped seeing. A charge to a white label updates its one row, so the bulk load
-    /// writes hundreds of thousands of versions of twenty rows. Left in place, every foreign-key
-    /// check of a new row walks them, and the load slows as they pile up.
+    /// Removes the dead versions of the white labels' rows on PostgreSQL. A charge to a white
+    /// label updates its one row, so the bulk load writes hundreds of thousands of versions of
+    /// twenty rows, and every foreign-key check of a new row steps over the dead ones.
     async fn prune_white_labels(&self) -> anyhow::Result<()> {
         if self.store.backend() == Backend::Postgres {
             sqlx::query("VACUUM (TRUNCATE false, SKIP_LOCKED) white_labels")
