@@ -556,12 +556,14 @@ impl Batch<'_> {
             }
         }
         tx.commit().await?;
+        self.prune_white_labels().await?;
         Ok(ids)
     }
 
-    /// Removes the dead versions of the white labels' rows on PostgreSQL. A charge to a white
-    /// label updates its one row, so the bulk load writes hundreds of thousands of versions of
-    /// twenty rows, and every foreign-key check of a new row steps over the dead ones.
+    /// Vacuums the white labels' rows on PostgreSQL. A charge to a white label updates its one
+    /// row, so the bulk load writes hundreds of thousands of versions of twenty rows, and every
+    /// foreign-key check of a new row steps over the dead ones. The vacuum removes those that no
+    /// open transaction can still see, and skips its turn while another task's vacuum runs.
     async fn prune_white_labels(&self) -> anyhow::Result<()> {
         if self.store.backend() == Backend::Postgres {
             sqlx::query("VACUUM (TRUNCATE false, SKIP_LOCKED) white_labels")

@@ -367,7 +367,7 @@ pub async fn argon2_verifications(duration: Duration) -> anyhow::Result<Phase> {
     let params = argon2::Params::default();
     let mut expected = [0u8; 32];
     Argon2::default()
-        .hash_password_into(PASSWORD, SALT, &mut expected)
+        .hash_password_into_with_memory(PASSWORD, SALT, &mut expected, working_memory(&params))
         .map_err(anyhow::Error::msg)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let measured = tokio::task::spawn_blocking(move || {
@@ -379,7 +379,7 @@ pub async fn argon2_verifications(duration: Duration) -> anyhow::Result<Phase> {
                     let params = params.clone();
                     scope.spawn(move || {
                         let mut phase = Phase::default();
-                        let mut memory = vec![argon2::Block::default(); params.block_count()];
+                        let mut memory = working_memory(&params);
                         let argon2 = Argon2::new(
                             argon2::Algorithm::Argon2id,
                             argon2::Version::V0x13,
@@ -426,6 +426,22 @@ pub async fn argon2_verifications(duration: Duration) -> anyhow::Result<Phase> {
     Ok(measured)
 }
 
+/// Allocations above this size get a mapping of their own from glibc, whatever its dynamic
+/// threshold, which never rises above 32 MiB on 64-bit systems (`M_MMAP_THRESHOLD` in
+/// mallopt(3)).
+const ALWAYS_MAPPED_BYTES: usize = 32 * 1024 * 1024 + 4096;
+
+/// Returns working memory for one Argon2id hash with `params`, reserved above
+/// [`ALWAYS_MAPPED_BYTES`] so that freeing it unmaps it. Memory that a bare thread freed would
+/// otherwise stay resident in its own glibc arena, where the server's threads cannot reuse it,
+/// and count towards the server's peak. Only the hash's own blocks are ever written.
+fn working_memory(params: &argon2::Params) -> Vec<argon2::Block> {
+    let reserved = ALWAYS_MAPPED_BYTES / std::mem::size_of::<argon2::Block>() + 1;
+    let mut memory = Vec::with_capacity(reserved.max(params.block_count()));
+    memory.resize(params.block_count(), argon2::Block::default());
+    memory
+}
+
 /// Returns the peak resident set size of this process, in bytes (`VmHWM`).
 pub fn peak_resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -450,24 +466,6 @@ pub fn show_memory(after: &str) {
         mb(resident_bytes()),
         mb(peak_resident_bytes())
     );
-}
-
-/// Hands the C allocator's free memory back to the kernel, in every thread's arena. The bare
-/// Argon2id threads free their working memory when they end, but glibc keeps it in their arenas,
-/// where the server's own threads cannot reuse it. Without this it stays resident and counts
-/// towards the server's peak.
-pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn malloc_trim(pad: usize) -> std::ffi::c_int;
-        }
-        // SAFETY: `malloc_trim` only returns free pages of glibc's heaps to the kernel; it takes
-        // the allocator's own locks and touches no memory in use.
-        unsafe {
-            malloc_trim(0);
-        }
-    }
 }
 
 /// Resets the peak resident set size, so that the generator's memory does not count.

@@ -97,7 +97,7 @@ pub async fn run(
     let plan_id = measured.plans[1].0.to_string();
     let duration = options.phase;
     let clients = options.clients;
-    let peak_reset = load::reset_peak_resident();
+    let mut peak_reset = load::reset_peak_resident();
 
     eprintln!("checking query plans");
     let plan_checks = plans::check(store, &measured.id, &generated).await?;
@@ -215,8 +215,7 @@ pub async fn run(
     let mut peak = load::peak_resident_bytes();
     eprintln!("measuring bare Argon2id verifications (first half)");
     let argon2_before = load::argon2_verifications(duration / 2).await?;
-    load::release_free_memory();
-    load::reset_peak_resident();
+    peak_reset &= load::reset_peak_resident();
     eprintln!("measuring sign-in");
     let sign_ins = {
         let host = format!("{}:{}", measured.host, server.address.port());
@@ -246,11 +245,11 @@ pub async fn run(
         )
         .await
     };
+    load::show_memory("sign-in");
     peak = peak.max(load::peak_resident_bytes());
     eprintln!("measuring bare Argon2id verifications (second half)");
     let argon2_after = load::argon2_verifications(duration - duration / 2).await?;
-    load::release_free_memory();
-    load::reset_peak_resident();
+    peak_reset &= load::reset_peak_resident();
     let argon2 = argon2_before.followed_by(argon2_after);
 
     load::show_memory("the previous phase");
