@@ -34,5 +34,43 @@ if [[ ${#packages[@]} -gt 0 ]]; then
         apt-get install -y --no-install-recommends "${packages[@]}"
 fi
 
-# TEST_DATABASE_URL, when set, reaches the tests through the environment unchanged.
-cargo test --workspace --locked
+# Each run keeps its temporary files in a folder of its own, and names its PostgreSQL databases
+# with a prefix of its own, and removes both when it ends, whether the tests passed or not.
+run_dir="$(mktemp -d "${TMPDIR:-/tmp}/tandem-test-run.XXXXXXXX")"
+run_id="$(basename "$run_dir" | cut -d. -f2 | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')"
+export TMPDIR="$run_dir"
+export TANDEM_TEST_DATABASE_PREFIX="tandem_test_${run_id}_"
+
+# Runs at exit. A failed clean-up is reported but leaves the tests' exit status as it was.
+remove_run_files() {
+    local status=$?
+    set +e
+    rm -rf "$run_dir"
+    if [[ -n "${TEST_DATABASE_URL:-}" ]]; then
+        if command -v psql >/dev/null; then
+            drop_run_databases
+        else
+            echo "psql is missing, so the databases named ${TANDEM_TEST_DATABASE_PREFIX}* were" \
+                "not dropped: install postgresql-client and drop them by hand" >&2
+        fi
+    fi
+    exit "$status"
+}
+
+drop_run_databases() {
+    local names name
+    names="$(psql "$TEST_DATABASE_URL" -qAt -c "SELECT datname FROM pg_database \
+        WHERE starts_with(datname, '${TANDEM_TEST_DATABASE_PREFIX}')")" || {
+        echo "could not list the test databases named ${TANDEM_TEST_DATABASE_PREFIX}*" >&2
+        return
+    }
+    for name in $names; do
+        psql "$TEST_DATABASE_URL" -q -c "DROP DATABASE IF EXISTS \"${name}\" WITH (FORCE)" ||
+            echo "could not drop the test database ${name}" >&2
+    done
+}
+trap remove_run_files EXIT
+
+# TEST_DATABASE_URL, when set, reaches the tests through the environment unchanged. Arguments
+# go to cargo test, for example `-p tandem --test ledger` to run one test file.
+cargo test --workspace --locked "$@"

@@ -52,9 +52,30 @@ pub async fn fresh_store() -> Store {
     store
 }
 
+/// Returns the start of each test database's name: `TANDEM_TEST_DATABASE_PREFIX`, which
+/// `scripts/test.sh` sets per run so that it can drop the run's databases at the end, or else
+/// `tandem_test_`.
+fn database_prefix() -> String {
+    let prefix = std::env::var("TANDEM_TEST_DATABASE_PREFIX")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "tandem_test_".into());
+    let valid = prefix.len() <= 40
+        && prefix.starts_with(|c: char| c.is_ascii_lowercase())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    assert!(
+        valid,
+        "TANDEM_TEST_DATABASE_PREFIX {prefix:?} is invalid: use up to 40 lower-case letters, \
+         digits and underscores, starting with a letter"
+    );
+    prefix
+}
+
 async fn create_postgres_database(admin_url: &str) -> String {
     use sqlx::Connection;
-    let name = format!("tandem_test_{}", random_suffix());
+    let name = format!("{}{}", database_prefix(), random_suffix());
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(admin_url)
         .await
@@ -67,26 +88,6 @@ async fn create_postgres_database(admin_url: &str) -> String {
         .rsplit_once('/')
         .expect("TEST_DATABASE_URL names a database");
     format!("{base}/{name}")
-}
-
-/// Drops the databases earlier test runs left behind, once per test process. A database still
-/// in use (by a test binary running at the same time) refuses the drop and is kept.
-async fn drop_leftover_databases(conn: &mut sqlx::AnyConnection) {
-    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    ONCE.get_or_init(|| async {
-        let names: Vec<String> = sqlx::query_scalar(
-            "SELECT datname::text FROM pg_database WHERE datname LIKE 'tandem\\_test\\_%'",
-        )
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap_or_default();
-        for name in names {
-            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                .execute(&mut *conn)
-                .await;
-        }
-    })
-    .await;
 }
 
 /// A white label made for a test, with its administrator and API key.
