@@ -3,9 +3,12 @@
 #
 # Installs what the tests drive from Debian's packages when it is missing: Chromium and
 # ChromeDriver for the browser tests, and sipp, baresip, svwar and svcrack for
-# crates/tandem/tests/sip_peers.rs. Then runs every test of the workspace. Tests use a fresh SQLite file each, unless
+# crates/tandem/tests/sip_peers.rs. Then runs every test of the workspace, or what its
+# arguments select (they go to cargo test). Tests use a fresh SQLite file each, unless
 # TEST_DATABASE_URL names a PostgreSQL server on which they create their own databases, such as
 #   TEST_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres scripts/test.sh
+# The run's temporary files and the databases of the tests in crates/tandem are removed at
+# the end.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -36,12 +39,16 @@ fi
 
 # Each run keeps its temporary files in a folder of its own, and names its PostgreSQL databases
 # with a prefix of its own, and removes both when it ends, whether the tests passed or not.
+# The folder's path is made absolute, because the tests run in their crates' folders.
 run_dir="$(mktemp -d "${TMPDIR:-/tmp}/tandem-test-run.XXXXXXXX")"
-run_id="$(basename "$run_dir" | cut -d. -f2 | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')"
+run_dir="$(cd "$run_dir" && pwd -P)"
+run_id="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 export TMPDIR="$run_dir"
 export TANDEM_TEST_DATABASE_PREFIX="tandem_test_${run_id}_"
 
-# Runs at exit. A failed clean-up is reported but leaves the tests' exit status as it was.
+# Runs at exit. A failed clean-up is reported, and the script still exits with the tests'
+# status. A SIGTERM sent to the script alone runs it while the tests go on: stop the whole
+# process group instead, as Ctrl-C does.
 remove_run_files() {
     local status=$?
     set +e
@@ -59,18 +66,22 @@ remove_run_files() {
 
 drop_run_databases() {
     local names name
-    names="$(psql "$TEST_DATABASE_URL" -qAt -c "SELECT datname FROM pg_database \
+    names="$(psql "$TEST_DATABASE_URL" -X -w -qAt -c "SELECT datname FROM pg_database \
         WHERE starts_with(datname, '${TANDEM_TEST_DATABASE_PREFIX}')")" || {
         echo "could not list the test databases named ${TANDEM_TEST_DATABASE_PREFIX}*" >&2
         return
     }
     for name in $names; do
-        psql "$TEST_DATABASE_URL" -q -c "DROP DATABASE IF EXISTS \"${name}\" WITH (FORCE)" ||
+        psql "$TEST_DATABASE_URL" -X -w -q -c "DROP DATABASE IF EXISTS \"${name}\" WITH (FORCE)" ||
             echo "could not drop the test database ${name}" >&2
     done
 }
 trap remove_run_files EXIT
 
 # TEST_DATABASE_URL, when set, reaches the tests through the environment unchanged. Arguments
-# go to cargo test, for example `-p tandem --test ledger` to run one test file.
-cargo test --workspace --locked "$@"
+# go to cargo test in place of --workspace, for example `-p tandem --test ledger` to run one
+# test file (with --workspace, cargo would ignore -p).
+if [[ $# -eq 0 ]]; then
+    set -- --workspace
+fi
+cargo test --locked "$@"
