@@ -711,8 +711,7 @@ impl App {
         id: &CustomerId,
     ) -> AppResult<CustomerRow> {
         admin.require(Permission::ViewCustomers)?;
-        let mut conn = self.store.conn().await?;
-        store_customers::get(&mut conn, admin.white_label_id(), id)
+        self.read_customer(admin.white_label_id(), id)
             .await?
             .ok_or(AppError::NotFound("customer"))
     }

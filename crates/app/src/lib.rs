@@ -32,6 +32,7 @@ mod charges;
 mod clock;
 mod creation_batch;
 mod credential_cache;
+mod customer_reads;
 mod events;
 mod session_cache;
 mod validate;
@@ -102,6 +103,7 @@ pub struct App {
     api_key_cache: Arc<credential_cache::ApiKeyCache>,
     session_cache: Arc<session_cache::SessionCache>,
     creation_queue: Arc<creation_batch::CreationQueue>,
+    customer_reads: Arc<customer_reads::ReadQueue>,
 }
 
 impl App {
@@ -115,6 +117,7 @@ impl App {
             api_key_cache: Arc::default(),
             session_cache: Arc::default(),
             creation_queue: Arc::default(),
+            customer_reads: Arc::default(),
         }
     }
 

@@ -321,6 +321,70 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The maximum number of customers that one [`get_many`] statement reads.
+pub const GET_MANY_MAX: usize = 32;
+
+/// Returns the statement that [`get_many`] runs for `count` customers, on PostgreSQL (`numbered`
+/// parameters) or SQLite. Its parameters are pairs of a customer's id and its white label's id.
+/// `count` is rounded up to a power of two, at most [`GET_MANY_MAX`], so that each connection
+/// prepares at most six of these statements.
+pub fn get_many_statement(numbered: bool, count: usize) -> &'static str {
+    const SIZES: usize = GET_MANY_MAX.trailing_zeros() as usize + 1;
+    static STATEMENTS: std::sync::LazyLock<[[String; SIZES]; 2]> = std::sync::LazyLock::new(|| {
+        [false, true].map(|numbered| {
+            std::array::from_fn(|size| {
+                let pairs = (0..1usize << size)
+                    .map(|i| {
+                        if numbered {
+                            format!("(${}, ${})", 2 * i + 1, 2 * i + 2)
+                        } else {
+                            "(?, ?)".to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "SELECT {ONE_COLUMNS} FROM (VALUES {pairs}) AS requested \
+                         JOIN customers c \
+                         ON c.id = requested.column1 AND c.white_label_id = requested.column2"
+                )
+            })
+        })
+    });
+    let size = count
+        .clamp(1, GET_MANY_MAX)
+        .next_power_of_two()
+        .trailing_zeros() as usize;
+    &STATEMENTS[usize::from(numbered)][size]
+}
+
+/// Reads, in one statement, the customers named by `requested`: pairs of a white label and the id
+/// of one of its customers, at most [`GET_MANY_MAX`] of them. A pair whose customer belongs to
+/// another white label, or does not exist, has no row in the result. The rows come in no
+/// particular order, and a pair given twice may have its row twice.
+pub async fn get_many(
+    conn: &mut Conn,
+    requested: &[(&WhiteLabelId, &CustomerId)],
+) -> StoreResult<Vec<CustomerRow>> {
+    let Some(last) = requested.last() else {
+        return Ok(Vec::new());
+    };
+    assert!(
+        requested.len() <= GET_MANY_MAX,
+        "get_many reads at most {GET_MANY_MAX} customers, not {}",
+        requested.len()
+    );
+    let numbered = conn.backend_name() == "PostgreSQL";
+    let count = requested.len().next_power_of_two();
+    let mut query = sqlx::query(get_many_statement(numbered, count));
+    // The statement's list is padded to a power of two with the last pair again.
+    for (white_label_id, id) in requested.iter().chain(std::iter::repeat(last)).take(count) {
+        query = query.bind(id.as_str()).bind(white_label_id.as_str());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Filters for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct CustomerFilter {

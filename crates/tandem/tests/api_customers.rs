@@ -421,6 +421,122 @@ async fn other_tenant_customer_is_not_found() {
     assert_eq!(audit["data"].as_array().unwrap().len(), 0);
 }
 
+/// Creates customers named `<prefix> 0 Ltd`, `<prefix> 1 Ltd`… for a white label, and returns
+/// their ids and names.
+async fn create_customers(
+    app: &TestApp,
+    key: &str,
+    plan_id: &str,
+    prefix: &str,
+    count: usize,
+) -> Vec<(String, String)> {
+    let mut created = Vec::new();
+    for i in 0..count {
+        let name = format!("{prefix} {i} Ltd");
+        let (status, body) = app
+            .api(
+                Method::POST,
+                "/api/v1/customers",
+                key,
+                Some(customer_body(plan_id, &name)),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        created.push((body["id"].as_str().unwrap().to_string(), name));
+    }
+    created
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_stay_in_tenant() {
+    let app = support::shared(TestApp::spawn().await);
+    let other = app.other_white_label("southern", "1000.00").await;
+    let ours = create_customers(&app, &app.wl.api_key, &app.wl.plan_id, "Harbour", 3).await;
+    let theirs = create_customers(&app, &other.api_key, &other.plan_id, "Southern", 3).await;
+    let keys = [(app.wl.api_key.clone(), &ours), (other.api_key, &theirs)];
+
+    // Every key reads every customer, many times over and all at once, so that reads of both
+    // white labels, of their own customers and of each other's, share statements.
+    let mut reads = tokio::task::JoinSet::new();
+    for round in 0..8 {
+        for (reader, (key, own)) in keys.iter().enumerate() {
+            for (id, name) in ours.iter().chain(theirs.iter()) {
+                let expected = own
+                    .iter()
+                    .any(|(own_id, _)| own_id == id)
+                    .then(|| name.clone());
+                let (app, key, id) = (app.clone(), key.clone(), id.clone());
+                reads.spawn(async move {
+                    let (status, body) = app
+                        .api(Method::GET, &format!("/api/v1/customers/{id}"), &key, None)
+                        .await;
+                    (round, reader, id, expected, status, body)
+                });
+            }
+        }
+    }
+    let mut answered = 0;
+    while let Some(read) = reads.join_next().await {
+        let (round, reader, id, expected, status, body) = read.expect("read task");
+        match expected {
+            Some(name) => {
+                assert_eq!(status, 200, "round {round}, reader {reader}, {id}: {body}");
+                assert_eq!(body["id"], id.as_str());
+                assert_eq!(body["business"]["legal_name"], name.as_str());
+            }
+            None => {
+                assert_eq!(status, 404, "round {round}, reader {reader}, {id}: {body}");
+                assert_eq!(body["code"], "not_found");
+            }
+        }
+        answered += 1;
+    }
+    assert_eq!(answered, 8 * 2 * 6);
+}
+
+#[tokio::test]
+async fn batched_read_scopes_each_pair() {
+    let app = TestApp::spawn().await;
+    let other = app.other_white_label("southern", "1000.00").await;
+    let ours = create_customers(&app, &app.wl.api_key, &app.wl.plan_id, "Harbour", 2).await;
+    let theirs = create_customers(&app, &other.api_key, &other.plan_id, "Southern", 1).await;
+    let id = |raw: &str| tandem_domain::CustomerId::parse(raw).unwrap();
+    let (our_first, our_second, their_first) = (id(&ours[0].0), id(&ours[1].0), id(&theirs[0].0));
+    let unknown = tandem_domain::CustomerId::new();
+    let (wl, other_wl) = (&app.wl.id, &other.id);
+
+    // Five pairs, padded to eight in the statement: two of ours, one of theirs, the same
+    // customer asked for by the wrong white label, and an id of no customer.
+    let requested = [
+        (wl, &our_first),
+        (other_wl, &our_second),
+        (other_wl, &their_first),
+        (wl, &unknown),
+        (wl, &our_second),
+    ];
+    let mut conn = app.app.store().conn().await.unwrap();
+    let rows = tandem_store::customers::get_many(&mut conn, &requested)
+        .await
+        .unwrap();
+
+    let mut found: Vec<(String, String)> = rows
+        .iter()
+        .map(|row| (row.white_label_id.to_string(), row.id.to_string()))
+        .collect();
+    found.sort();
+    found.dedup();
+    let mut expected = vec![
+        (wl.to_string(), our_first.to_string()),
+        (wl.to_string(), our_second.to_string()),
+        (other_wl.to_string(), their_first.to_string()),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    let second = rows.iter().find(|row| row.id == our_second).unwrap();
+    assert_eq!(second.legal_name, "Harbour 1 Ltd");
+    assert_eq!(second.plan_name, "Business");
+}
+
 #[tokio::test]
 async fn other_tenant_plan_cannot_be_used() {
     let app = TestApp::spawn().await;

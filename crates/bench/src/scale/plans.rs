@@ -74,6 +74,12 @@ pub async fn check(
             text(&[&customer, wl]),
         ),
         (
+            "customers by id, four reads in one statement",
+            tandem_store::customers::get_many_statement(store.backend() == Backend::Postgres, 4)
+                .to_string(),
+            text(&[&customer, wl].repeat(4)),
+        ),
+        (
             "customer counts by status",
             "SELECT status, COUNT(*) AS n FROM customers WHERE white_label_id = $1 GROUP BY \
              status ORDER BY status"
