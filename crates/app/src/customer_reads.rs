@@ -13,21 +13,23 @@
 //! each time it returns to the pool. A reader keeps its connection until no read is waiting.
 //!
 //! If a statement fails, each read in its batch reads alone, on a connection of its own, so the
-//! outcome of a read does not depend on the other reads in its batch.
+//! outcome of a read does not depend on the other reads in its batch. If the reader cannot get a
+//! connection, the reads of its batch fail at once, as a single read would, rather than wait for
+//! a connection a second time.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tandem_domain::{CustomerId, WhiteLabelId};
 use tandem_store::customers::{self as store_customers, CustomerRow, GET_MANY_MAX};
 use tandem_store::PooledConn;
 use tokio::sync::oneshot;
 
-use crate::{App, AppResult};
+use crate::{App, AppError, AppResult};
 
-/// The maximum number of readers that run at once, each with a pooled connection. Two let both CPUs of a small
-/// machine work on reads, and leave the pool's other connections to the remaining requests.
-/// With four, most batches held a single read, and the scale benchmark's reads by id through
-/// the API were slower on PostgreSQL than with one or two (docs/benchmarks.md).
+/// The maximum number of readers that run at once, each with a pooled connection. Two let both
+/// CPUs of a small machine work on reads, and leave the pool's other connections to the remaining
+/// requests. With four, most batches held a single read, and the scale benchmark's reads by id
+/// through the API were slower on PostgreSQL than with one or two (docs/benchmarks.md).
 const MAX_READERS: usize = 2;
 
 /// The reads waiting for a reader, and how many readers run.
@@ -53,8 +55,10 @@ struct Waiting {
 enum Outcome {
     Found(Box<CustomerRow>),
     Missing,
-    /// The batch's statement failed: the read runs alone.
+    /// The batch's statement failed, so the read runs alone.
     ReadAlone,
+    /// The reader could not get a connection, with the error's text.
+    Failed(String),
 }
 
 impl ReadQueue {
@@ -66,23 +70,41 @@ impl ReadQueue {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues a read, and returns whether the caller should start a reader.
-    fn push(&self, waiting: Waiting) -> bool {
+    /// Queues a read. Returns a reader's slot when the caller should start a reader, which it
+    /// then moves into the reader's task.
+    fn push(self: &Arc<Self>, waiting: Waiting) -> Option<ReaderSlot> {
         let mut state = self.lock();
         state.waiting.push(waiting);
-        let start = state.readers < MAX_READERS;
-        if start {
-            state.readers += 1;
+        if state.readers == MAX_READERS {
+            return None;
         }
-        start
+        state.readers += 1;
+        Some(ReaderSlot {
+            queue: self.clone(),
+            released: false,
+        })
     }
+}
 
-    /// Takes up to [`GET_MANY_MAX`] waiting reads, oldest first. When none wait, counts the
-    /// reader as stopped, under the same lock, so that the next read starts another.
-    fn next_batch(&self) -> Vec<Waiting> {
-        let mut state = self.lock();
+/// A running reader's place in the count of readers.
+///
+/// The reader gives its place back in [`ReaderSlot::next_batch`] when no read waits. A slot
+/// dropped before that (the reader panicked, or its task was dropped unpolled because the runtime
+/// shut down) gives it back on drop. If that was the last reader, the waiting reads are dropped
+/// too, and they read alone rather than wait for a reader that may never start.
+struct ReaderSlot {
+    queue: Arc<ReadQueue>,
+    released: bool,
+}
+
+impl ReaderSlot {
+    /// Takes up to [`GET_MANY_MAX`] waiting reads, oldest first. When none wait, gives the slot
+    /// back under the same lock, so that the next read starts another reader.
+    fn next_batch(&mut self) -> Vec<Waiting> {
+        let mut state = self.queue.lock();
         if state.waiting.is_empty() {
             state.readers -= 1;
+            self.released = true;
             return Vec::new();
         }
         let take = state.waiting.len().min(GET_MANY_MAX);
@@ -90,18 +112,15 @@ impl ReadQueue {
     }
 }
 
-/// Counts a reader as stopped if it ends by panicking. When it was the last, it also drops the
-/// waiting reads, which then read alone rather than wait for a reader that may never start.
-struct ReaderRunning<'a>(&'a ReadQueue);
-
-impl Drop for ReaderRunning<'_> {
+impl Drop for ReaderSlot {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            let mut state = self.0.lock();
-            state.readers -= 1;
-            if state.readers == 0 {
-                state.waiting.clear();
-            }
+        if self.released {
+            return;
+        }
+        let mut state = self.queue.lock();
+        state.readers -= 1;
+        if state.readers == 0 {
+            state.waiting.clear();
         }
     }
 }
@@ -114,18 +133,21 @@ impl App {
         id: &CustomerId,
     ) -> AppResult<Option<CustomerRow>> {
         let (reply, outcome) = oneshot::channel();
-        let start_reader = self.customer_reads.push(Waiting {
+        let slot = self.customer_reads.push(Waiting {
             white_label_id: white_label_id.clone(),
             id: id.clone(),
             reply,
         });
-        if start_reader {
-            drop(tokio::spawn(self.clone().read_batches()));
+        if let Some(slot) = slot {
+            drop(tokio::spawn(self.clone().read_batches(slot)));
         }
         match outcome.await {
             Ok(Outcome::Found(row)) => Ok(Some(*row)),
             Ok(Outcome::Missing) => Ok(None),
-            // A dropped reply means that the reader panicked.
+            Ok(Outcome::Failed(error)) => Err(AppError::Internal(format!(
+                "reading customer {id} failed: {error}"
+            ))),
+            // A dropped reply means that the reader stopped before it read this one.
             Ok(Outcome::ReadAlone) | Err(_) => {
                 let mut conn = self.store.conn().await?;
                 Ok(store_customers::get(&mut conn, white_label_id, id).await?)
@@ -134,11 +156,10 @@ impl App {
     }
 
     /// Reads batches until no read is waiting, keeping one pooled connection throughout.
-    async fn read_batches(self) {
-        let _running = ReaderRunning(&self.customer_reads);
-        let mut conn: Option<PooledConn> = None;
+    async fn read_batches(self, mut slot: ReaderSlot) {
+        let mut reader_conn: Option<PooledConn> = None;
         loop {
-            let batch = self.customer_reads.next_batch();
+            let batch = slot.next_batch();
             if batch.is_empty() {
                 return;
             }
@@ -146,16 +167,25 @@ impl App {
                 .iter()
                 .map(|read| (&read.white_label_id, &read.id))
                 .collect();
-            let rows = match &mut conn {
-                Some(conn) => store_customers::get_many(conn, &requested).await,
+            let conn = match &mut reader_conn {
+                Some(conn) => conn,
                 None => match self.store.conn().await {
-                    Ok(acquired) => {
-                        store_customers::get_many(conn.insert(acquired), &requested).await
+                    Ok(acquired) => reader_conn.insert(acquired),
+                    Err(error) => {
+                        tracing::warn!(
+                            reads = batch.len(),
+                            %error,
+                            "no connection for a batch of customer reads; they fail"
+                        );
+                        let error = error.to_string();
+                        for read in batch {
+                            let _ = read.reply.send(Outcome::Failed(error.clone()));
+                        }
+                        continue;
                     }
-                    Err(error) => Err(error),
                 },
             };
-            match rows {
+            match store_customers::get_many(conn, &requested).await {
                 Ok(rows) => send_rows(batch, &rows),
                 Err(error) => {
                     tracing::info!(
@@ -165,7 +195,7 @@ impl App {
                     );
                     // The next batch takes a connection from the pool again, in case the failure
                     // was this one's.
-                    conn = None;
+                    reader_conn = None;
                     for read in batch {
                         let _ = read.reply.send(Outcome::ReadAlone);
                     }
@@ -187,5 +217,69 @@ fn send_rows(batch: Vec<Waiting>, rows: &[CustomerRow]) {
             None => Outcome::Missing,
         };
         let _ = read.reply.send(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tandem_domain::{CustomerId, WhiteLabelId};
+    use tokio::sync::oneshot;
+
+    use super::{Outcome, ReadQueue, Waiting, MAX_READERS};
+
+    fn waiting() -> (Waiting, oneshot::Receiver<Outcome>) {
+        let (reply, outcome) = oneshot::channel();
+        let read = Waiting {
+            white_label_id: WhiteLabelId::new(),
+            id: CustomerId::new(),
+            reply,
+        };
+        (read, outcome)
+    }
+
+    fn readers(queue: &ReadQueue) -> usize {
+        queue.lock().readers
+    }
+
+    #[test]
+    fn reader_takes_every_queued_read() {
+        let queue = Arc::new(ReadQueue::default());
+        let mut outcomes = Vec::new();
+        let mut slots = Vec::new();
+        for _ in 0..5 {
+            let (read, outcome) = waiting();
+            outcomes.push(outcome);
+            slots.extend(queue.push(read));
+        }
+        assert_eq!(slots.len(), MAX_READERS);
+        assert_eq!(readers(&queue), MAX_READERS);
+
+        let mut first = slots.remove(0);
+        assert_eq!(first.next_batch().len(), 5);
+        assert!(first.next_batch().is_empty());
+        assert_eq!(readers(&queue), MAX_READERS - 1);
+        drop(first);
+        assert_eq!(readers(&queue), MAX_READERS - 1);
+    }
+
+    #[test]
+    fn dropped_last_reader_releases_waiting_reads() {
+        let queue = Arc::new(ReadQueue::default());
+        let (read, mut outcome) = waiting();
+        let slot = queue.push(read).expect("a reader's slot");
+
+        // A reader whose task is dropped before it runs, as when the runtime shuts down.
+        drop(slot);
+
+        assert_eq!(readers(&queue), 0);
+        assert!(queue.lock().waiting.is_empty());
+        assert!(matches!(
+            outcome.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+        let (read, _outcome) = waiting();
+        assert!(queue.push(read).is_some());
     }
 }

@@ -321,8 +321,10 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
-/// The maximum number of customers that one [`get_many`] statement reads.
+/// The maximum number of customers that one [`get_many`] statement reads. It is a power of two,
+/// because [`get_many_statement`] keeps one statement for each power of two up to it.
 pub const GET_MANY_MAX: usize = 32;
+const _: () = assert!(GET_MANY_MAX.is_power_of_two());
 
 /// Returns the statement that [`get_many`] runs for `count` customers, on PostgreSQL (`numbered`
 /// parameters) or SQLite. Its parameters are pairs of a customer's id and its white label's id.

@@ -498,43 +498,67 @@ async fn concurrent_reads_stay_in_tenant() {
 async fn batched_read_scopes_each_pair() {
     let app = TestApp::spawn().await;
     let other = app.other_white_label("southern", "1000.00").await;
-    let ours = create_customers(&app, &app.wl.api_key, &app.wl.plan_id, "Harbour", 2).await;
-    let theirs = create_customers(&app, &other.api_key, &other.plan_id, "Southern", 1).await;
+    let ours = create_customers(&app, &app.wl.api_key, &app.wl.plan_id, "Harbour", 4).await;
+    let theirs = create_customers(&app, &other.api_key, &other.plan_id, "Southern", 2).await;
     let id = |raw: &str| tandem_domain::CustomerId::parse(raw).unwrap();
-    let (our_first, our_second, their_first) = (id(&ours[0].0), id(&ours[1].0), id(&theirs[0].0));
+    let our: Vec<_> = ours.iter().map(|(raw, _)| id(raw)).collect();
+    let their: Vec<_> = theirs.iter().map(|(raw, _)| id(raw)).collect();
     let unknown = tandem_domain::CustomerId::new();
     let (wl, other_wl) = (&app.wl.id, &other.id);
-
-    // Five pairs, padded to eight in the statement: two of ours, one of theirs, the same
-    // customer asked for by the wrong white label, and an id of no customer.
-    let requested = [
-        (wl, &our_first),
-        (other_wl, &our_second),
-        (other_wl, &their_first),
-        (wl, &unknown),
-        (wl, &our_second),
-    ];
     let mut conn = app.app.store().conn().await.unwrap();
+    let read = |rows: Vec<tandem_store::customers::CustomerRow>| -> Vec<(String, String)> {
+        let mut found: Vec<_> = rows
+            .iter()
+            .map(|row| (row.white_label_id.to_string(), row.id.to_string()))
+            .collect();
+        found.sort();
+        found
+    };
+
+    // Five pairs, padded to eight with the last pair: one of ours, one of ours asked for by the
+    // wrong white label, one of theirs, an id of no customer, and another of ours. The fourth
+    // of ours and the second of theirs are not asked for at all.
+    let requested = [
+        (wl, &our[0]),
+        (other_wl, &our[1]),
+        (other_wl, &their[0]),
+        (wl, &unknown),
+        (wl, &our[2]),
+    ];
     let rows = tandem_store::customers::get_many(&mut conn, &requested)
         .await
         .unwrap();
-
-    let mut found: Vec<(String, String)> = rows
-        .iter()
-        .map(|row| (row.white_label_id.to_string(), row.id.to_string()))
-        .collect();
-    found.sort();
-    found.dedup();
-    let mut expected = vec![
-        (wl.to_string(), our_first.to_string()),
-        (wl.to_string(), our_second.to_string()),
-        (other_wl.to_string(), their_first.to_string()),
-    ];
-    expected.sort();
-    assert_eq!(found, expected);
-    let second = rows.iter().find(|row| row.id == our_second).unwrap();
-    assert_eq!(second.legal_name, "Harbour 1 Ltd");
+    let second = rows.iter().find(|row| row.id == our[2]).unwrap();
+    assert_eq!(second.legal_name, "Harbour 2 Ltd");
     assert_eq!(second.plan_name, "Business");
+    let mut expected = vec![
+        (wl.to_string(), our[0].to_string()),
+        (other_wl.to_string(), their[0].to_string()),
+    ];
+    expected.extend(std::iter::repeat_n((wl.to_string(), our[2].to_string()), 4));
+    expected.sort();
+    assert_eq!(read(rows), expected);
+
+    // One pair alone.
+    let rows = tandem_store::customers::get_many(&mut conn, &[(other_wl, &their[1])])
+        .await
+        .unwrap();
+    assert_eq!(
+        read(rows),
+        vec![(other_wl.to_string(), their[1].to_string())]
+    );
+
+    // The largest statement: every other pair names the wrong white label.
+    let requested: Vec<_> = (0..tandem_store::customers::GET_MANY_MAX)
+        .map(|i| (if i % 2 == 0 { wl } else { other_wl }, &our[3]))
+        .collect();
+    let rows = tandem_store::customers::get_many(&mut conn, &requested)
+        .await
+        .unwrap();
+    assert_eq!(
+        read(rows),
+        vec![(wl.to_string(), our[3].to_string()); tandem_store::customers::GET_MANY_MAX / 2]
+    );
 }
 
 #[tokio::test]
