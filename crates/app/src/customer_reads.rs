@@ -3,10 +3,10 @@
 //! A read of one customer, such as `GET /api/v1/customers/{id}`, queues its white label and id.
 //! When fewer than [`MAX_READERS`] readers run, the read starts one on the runtime. A reader takes
 //! every queued read, up to [`GET_MANY_MAX`], and reads them all with one statement. The
-//! statement pairs each id with the white label that asked for it, so a read finds a customer
+//! statement pairs each id with the white label that requested it, so a read finds a customer
 //! only in its own white label, as a single read does. Reads that arrive while the statement
-//! runs wait for the next batch. A read that finds a reader free is read at once, in a batch of
-//! its own.
+//! runs wait for the next batch. A read that arrives while fewer readers run starts one at once,
+//! so a read alone waits for no other.
 //!
 //! Under load this replaces many statements with few. Each statement costs the database a round
 //! trip and the work of starting it, and a pooled connection is tested with another round trip
@@ -157,45 +157,48 @@ impl App {
 
     /// Reads batches until no read is waiting, keeping one pooled connection throughout.
     async fn read_batches(self, mut slot: ReaderSlot) {
-        let mut reader_conn: Option<PooledConn> = None;
+        let mut idle_conn: Option<PooledConn> = None;
         loop {
             let batch = slot.next_batch();
             if batch.is_empty() {
                 return;
             }
+            let acquired = match idle_conn.take() {
+                Some(conn) => Ok(conn),
+                None => self.store.conn().await,
+            };
+            let mut conn = match acquired {
+                Ok(conn) => conn,
+                Err(error) => {
+                    tracing::warn!(
+                        reads = batch.len(),
+                        %error,
+                        "acquiring a connection for a batch of customer reads failed; the reads fail"
+                    );
+                    let error = error.to_string();
+                    for read in batch {
+                        let _ = read.reply.send(Outcome::Failed(error.clone()));
+                    }
+                    continue;
+                }
+            };
             let requested: Vec<(&WhiteLabelId, &CustomerId)> = batch
                 .iter()
                 .map(|read| (&read.white_label_id, &read.id))
                 .collect();
-            let conn = match &mut reader_conn {
-                Some(conn) => conn,
-                None => match self.store.conn().await {
-                    Ok(acquired) => reader_conn.insert(acquired),
-                    Err(error) => {
-                        tracing::warn!(
-                            reads = batch.len(),
-                            %error,
-                            "no connection for a batch of customer reads; they fail"
-                        );
-                        let error = error.to_string();
-                        for read in batch {
-                            let _ = read.reply.send(Outcome::Failed(error.clone()));
-                        }
-                        continue;
-                    }
-                },
-            };
-            match store_customers::get_many(conn, &requested).await {
-                Ok(rows) => send_rows(batch, &rows),
+            match store_customers::get_many(&mut conn, &requested).await {
+                Ok(rows) => {
+                    send_rows(batch, rows);
+                    idle_conn = Some(conn);
+                }
+                // The connection goes back to the pool, which tests it, in case the failure was
+                // the connection's. The next batch acquires another.
                 Err(error) => {
                     tracing::info!(
                         reads = batch.len(),
                         %error,
-                        "a batch of customer reads failed; each reads alone"
+                        "reading a batch of customers failed; each read runs alone"
                     );
-                    // The next batch takes a connection from the pool again, in case the failure
-                    // was this one's.
-                    reader_conn = None;
                     for read in batch {
                         let _ = read.reply.send(Outcome::ReadAlone);
                     }
@@ -205,15 +208,17 @@ impl App {
     }
 }
 
-/// Sends each read its row, or as missing when no row has its white label and id. A read
-/// whose request has ended is skipped.
-fn send_rows(batch: Vec<Waiting>, rows: &[CustomerRow]) {
+/// Sends each read its row, or [`Outcome::Missing`] when no row has its white label and id. The
+/// statement returns a row for each requested pair that names a customer, a pair requested twice
+/// included, so each read takes its own row out of `rows`. A read whose request has ended is
+/// skipped.
+fn send_rows(batch: Vec<Waiting>, mut rows: Vec<CustomerRow>) {
     for read in batch {
-        let row = rows
+        let position = rows
             .iter()
-            .find(|row| row.id == read.id && row.white_label_id == read.white_label_id);
-        let outcome = match row {
-            Some(row) => Outcome::Found(Box::new(row.clone())),
+            .position(|row| row.id == read.id && row.white_label_id == read.white_label_id);
+        let outcome = match position {
+            Some(position) => Outcome::Found(Box::new(rows.swap_remove(position))),
             None => Outcome::Missing,
         };
         let _ = read.reply.send(outcome);

@@ -335,20 +335,11 @@ pub fn get_many_statement(numbered: bool, count: usize) -> &'static str {
     static STATEMENTS: std::sync::LazyLock<[[String; SIZES]; 2]> = std::sync::LazyLock::new(|| {
         [false, true].map(|numbered| {
             std::array::from_fn(|size| {
-                let pairs = (0..1usize << size)
-                    .map(|i| {
-                        if numbered {
-                            format!("(${}, ${})", 2 * i + 1, 2 * i + 2)
-                        } else {
-                            "(?, ?)".to_string()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let pairs = crate::value_rows_for(numbered, 1 << size, 2);
                 format!(
                     "SELECT {ONE_COLUMNS} FROM (VALUES {pairs}) AS requested \
-                         JOIN customers c \
-                         ON c.id = requested.column1 AND c.white_label_id = requested.column2"
+                     JOIN customers c \
+                     ON c.id = requested.column1 AND c.white_label_id = requested.column2"
                 )
             })
         })
@@ -363,7 +354,7 @@ pub fn get_many_statement(numbered: bool, count: usize) -> &'static str {
 /// Reads, in one statement, the customers named by `requested`: pairs of a white label and the id
 /// of one of its customers, at most [`GET_MANY_MAX`] of them. A pair whose customer belongs to
 /// another white label, or does not exist, has no row in the result. The rows come in no
-/// particular order, and a pair given twice may have its row twice.
+/// particular order, and a pair given twice has its row twice.
 pub async fn get_many(
     conn: &mut Conn,
     requested: &[(&WhiteLabelId, &CustomerId)],
@@ -379,7 +370,8 @@ pub async fn get_many(
     let numbered = conn.backend_name() == "PostgreSQL";
     let count = requested.len().next_power_of_two();
     let mut query = sqlx::query(get_many_statement(numbered, count));
-    // The statement's list is padded to a power of two with the last pair again.
+    // The statement's list is padded to a power of two with the last pair again, so that pair's
+    // row may come more than once.
     for (white_label_id, id) in requested.iter().chain(std::iter::repeat(last)).take(count) {
         query = query.bind(id.as_str()).bind(white_label_id.as_str());
     }

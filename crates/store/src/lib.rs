@@ -281,8 +281,13 @@ fn pool_options(backend: Backend, busy_ms: u128, cache_kib: Option<u32>) -> AnyP
 /// (`?`), because SQLite finds a numbered one's name by walking a list of every name, which
 /// grows with the rows.
 pub(crate) fn value_rows(conn: &Conn, rows: usize, columns: usize) -> String {
+    value_rows_for(conn.backend_name() == "PostgreSQL", rows, columns)
+}
+
+/// Builds the list of [`value_rows`] with numbered parameters for PostgreSQL or anonymous ones
+/// for SQLite, for a statement built before any connection is at hand.
+pub(crate) fn value_rows_for(numbered: bool, rows: usize, columns: usize) -> String {
     use std::fmt::Write;
-    let numbered = conn.backend_name() == "PostgreSQL";
     let mut sql = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });

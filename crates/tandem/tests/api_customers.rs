@@ -456,7 +456,7 @@ async fn concurrent_reads_stay_in_tenant() {
     let keys = [(app.wl.api_key.clone(), &ours), (other.api_key, &theirs)];
 
     // Every key reads every customer, many times over and all at once, so that reads of both
-    // white labels, of their own customers and of each other's, share statements.
+    // white labels, of their own customers and of each other's, can share statements.
     let mut reads = tokio::task::JoinSet::new();
     for round in 0..8 {
         for (reader, (key, own)) in keys.iter().enumerate() {
@@ -506,7 +506,7 @@ async fn batched_read_scopes_each_pair() {
     let unknown = tandem_domain::CustomerId::new();
     let (wl, other_wl) = (&app.wl.id, &other.id);
     let mut conn = app.app.store().conn().await.unwrap();
-    let read = |rows: Vec<tandem_store::customers::CustomerRow>| -> Vec<(String, String)> {
+    let sorted_pairs = |rows: Vec<tandem_store::customers::CustomerRow>| -> Vec<(String, String)> {
         let mut found: Vec<_> = rows
             .iter()
             .map(|row| (row.white_label_id.to_string(), row.id.to_string()))
@@ -515,9 +515,9 @@ async fn batched_read_scopes_each_pair() {
         found
     };
 
-    // Five pairs, padded to eight with the last pair: one of ours, one of ours asked for by the
+    // Five pairs, padded to eight with the last pair: one of ours, one of ours requested by the
     // wrong white label, one of theirs, an id of no customer, and another of ours. The fourth
-    // of ours and the second of theirs are not asked for at all.
+    // of ours and the second of theirs are not requested at all.
     let requested = [
         (wl, &our[0]),
         (other_wl, &our[1]),
@@ -537,14 +537,14 @@ async fn batched_read_scopes_each_pair() {
     ];
     expected.extend(std::iter::repeat_n((wl.to_string(), our[2].to_string()), 4));
     expected.sort();
-    assert_eq!(read(rows), expected);
+    assert_eq!(sorted_pairs(rows), expected);
 
     // One pair alone.
     let rows = tandem_store::customers::get_many(&mut conn, &[(other_wl, &their[1])])
         .await
         .unwrap();
     assert_eq!(
-        read(rows),
+        sorted_pairs(rows),
         vec![(other_wl.to_string(), their[1].to_string())]
     );
 
@@ -556,7 +556,7 @@ async fn batched_read_scopes_each_pair() {
         .await
         .unwrap();
     assert_eq!(
-        read(rows),
+        sorted_pairs(rows),
         vec![(wl.to_string(), our[3].to_string()); tandem_store::customers::GET_MANY_MAX / 2]
     );
 }
