@@ -6,9 +6,9 @@
 //! them in one transaction. All the customers go in one `INSERT`, and their audit records in a
 //! second. Then each white label's opening charges for its new accounts take one balance
 //! `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger entry with the
-//! balance after it. Requests that arrive during a batch queue for the next one. The writer draws a
-//! new account number for a creation whose random number is already taken (see
-//! [`claim_account_numbers`]).
+//! balance after it. Requests that arrive during a batch queue for the next one. A creation whose
+//! random account number is already taken gets another within the batch, unless its stored
+//! response already shows the number (see [`creations_to_write`]).
 //!
 //! The writer keeps the store's batch connection (see `Store::batch_conn`) from one batch to the
 //! next. It does not wait for a pooled connection, and on SQLite the index pages it writes stay
@@ -28,7 +28,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use tandem_domain::{AccountNumber, LedgerKind, WhiteLabelId};
+use tandem_domain::{LedgerKind, WhiteLabelId};
 use tandem_store::customers::{CustomerRow, NewCustomer};
 use tandem_store::ledger::{self, LedgerEntryRow};
 use tandem_store::{Conn, PooledConn};
@@ -36,9 +36,7 @@ use tokio::sync::oneshot;
 
 use crate::access::WhiteLabelAdmin;
 use crate::charges::{opening_charges, plan_currency};
-use crate::customers::{
-    Creation, CreationWrite, IdempotencyRequest, PreparedCreation, ACCOUNT_NUMBER_ATTEMPTS,
-};
+use crate::customers::{Creation, CreationWrite, IdempotencyRequest, PreparedCreation};
 use crate::{App, AppError, AppResult};
 
 /// The maximum number of creations in one transaction. A batch holds SQLite's write lock until
@@ -222,28 +220,36 @@ impl App {
             None => conn.insert(self.store.batch_conn().await?),
         };
         let mut tx = self.store.begin_on(conn).await?;
-        let to_write = claim_account_numbers(&mut tx, creations).await?;
-        let writes: Vec<CreationWrite> = to_write
-            .iter()
-            .map(|&index| {
-                let creation = &creations[index];
-                CreationWrite {
-                    now: creation.now,
-                    admin: &creation.admin,
-                    prepared: &creation.prepared,
-                    idempotency: creation.idempotency.as_ref().zip(creation.body.as_deref()),
-                    customer: &creation.customer,
-                }
+        let in_batch = creations_to_write(&mut tx, creations).await?;
+        let mut writes: Vec<CreationWrite> = creations
+            .iter_mut()
+            .zip(&in_batch)
+            .filter(|(_, &in_batch)| in_batch)
+            .map(|(creation, _)| CreationWrite {
+                now: creation.now,
+                admin: &creation.admin,
+                prepared: &creation.prepared,
+                idempotency: creation.idempotency.as_ref().zip(creation.body.as_deref()),
+                customer: &mut creation.customer,
             })
             .collect();
         // A creation left out here stays `None`, and is written alone.
-        let mut written: Vec<Option<CustomerRow>> = creations.iter().map(|_| None).collect();
-        if !writes.is_empty() {
-            let rows = self.write_customers(&mut tx, &writes).await?;
-            for (index, row) in to_write.into_iter().zip(rows) {
-                written[index] = row;
-            }
+        let mut rows = if writes.is_empty() {
+            Vec::new()
+        } else {
+            self.write_customers(&mut tx, &mut writes).await?
         }
+        .into_iter();
+        let written: Vec<Option<CustomerRow>> = in_batch
+            .iter()
+            .map(|&in_batch| {
+                if in_batch {
+                    rows.next().flatten()
+                } else {
+                    None
+                }
+            })
+            .collect();
 
         // The accounts that the white label pays for, by white label. Locking the balance rows
         // in the order of their ids keeps two transactions from waiting on each other.
@@ -280,53 +286,39 @@ impl App {
     }
 }
 
-/// Gives every creation of the batch an account number that no customer has and no other
-/// creation of the batch uses, and returns the indexes of the creations to write.
+/// Returns which creations of the batch to write: all but those with an idempotency key whose
+/// account number is taken, by a customer or by an earlier creation of the batch.
 ///
 /// Account numbers are random, so once a platform has many customers some batches contain one
-/// that is already taken: at 100,000 customers, one creation in a hundred. Inserted as it is,
-/// it would fail and roll the whole batch back, and every creation of the batch would then be
-/// written alone, each waiting for the write lock. Instead the writer checks the numbers in one
-/// statement and draws new ones for those taken, checking again until all are free. A creation
-/// with an idempotency key keeps its number, because its stored response already shows it. When
-/// that number is taken, the creation is left out and written alone with another.
-async fn claim_account_numbers(
-    tx: &mut Conn,
-    creations: &mut [QueuedCreation],
-) -> AppResult<Vec<usize>> {
-    let mut in_batch = vec![true; creations.len()];
-    let mut claimed: HashSet<String> = HashSet::with_capacity(creations.len());
-    let mut unchecked: Vec<usize> = (0..creations.len()).collect();
-    for attempt in 0..ACCOUNT_NUMBER_ATTEMPTS {
-        let numbers: Vec<&str> = unchecked
-            .iter()
-            .map(|&index| creations[index].customer.account_number.as_str())
-            .collect();
-        let in_use: HashSet<String> = tandem_store::customers::account_numbers_in_use(tx, &numbers)
+/// that is already taken: at 100,000 customers, one creation in a hundred. A creation without a
+/// key gets another number when its insert finds its number taken (see `App::write_customers`).
+/// One with a key keeps its number, because its stored response already shows it, and a taken
+/// number would roll the whole batch back, after which every creation of the batch would be
+/// written alone. So the numbers of those with keys are checked first, in one statement, and a
+/// creation whose number is taken is left out and written alone with another. A batch with no
+/// key skips the check.
+async fn creations_to_write(tx: &mut Conn, creations: &[QueuedCreation]) -> AppResult<Vec<bool>> {
+    let keyed: Vec<&str> = creations
+        .iter()
+        .filter(|creation| creation.body.is_some())
+        .map(|creation| creation.customer.account_number.as_str())
+        .collect();
+    let in_use: HashSet<String> = if keyed.is_empty() {
+        HashSet::new()
+    } else {
+        tandem_store::customers::account_numbers_in_use(tx, &keyed)
             .await?
             .into_iter()
-            .collect();
-        let mut again = Vec::new();
-        for index in unchecked {
-            let number = &creations[index].customer.account_number;
-            if !in_use.contains(number) && claimed.insert(number.clone()) {
-                continue;
-            }
-            if creations[index].body.is_some() || attempt + 1 == ACCOUNT_NUMBER_ATTEMPTS {
-                in_batch[index] = false;
-            } else {
-                let number = AccountNumber::generate(&mut rand::thread_rng());
-                creations[index].customer.account_number = number.as_str().to_string();
-                again.push(index);
-            }
-        }
-        if again.is_empty() {
-            break;
-        }
-        unchecked = again;
-    }
-    Ok((0..creations.len())
-        .filter(|&index| in_batch[index])
+            .collect()
+    };
+    let mut seen: HashSet<&str> = HashSet::with_capacity(creations.len());
+    Ok(creations
+        .iter()
+        .map(|creation| {
+            let number = creation.customer.account_number.as_str();
+            let first = seen.insert(number);
+            creation.body.is_none() || (first && !in_use.contains(number))
+        })
         .collect())
 }
 

@@ -1,5 +1,6 @@
 //! Customer accounts: creation by a white label's administrators, listing and reading.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use tandem_store::customers::{
 };
 use tandem_store::ledger::LedgerEntryRow;
 use tandem_store::plans::PlanRow;
-use tandem_store::{gateways, idempotency, memberships, white_labels, Conn};
+use tandem_store::{gateways, idempotency, memberships, white_labels, Conn, StoreError};
 
 use crate::access::WhiteLabelAdmin;
 use crate::audit::{self, record, Change};
@@ -95,7 +96,9 @@ pub(crate) struct CreationWrite<'a> {
     pub prepared: &'a PreparedCreation,
     /// The idempotency key, and the response stored with it.
     pub idempotency: Option<(&'a IdempotencyRequest, &'a str)>,
-    pub customer: &'a NewCustomer,
+    /// The row to insert. A creation without an idempotency key whose account number turns out
+    /// to be taken gets a new number here.
+    pub customer: &'a mut NewCustomer,
 }
 
 /// The validated customer, ready to store.
@@ -405,16 +408,16 @@ impl App {
         render: &(dyn Fn(&CustomerRow) -> String + Send + Sync),
     ) -> AppResult<Creation> {
         for _ in 0..ACCOUNT_NUMBER_ATTEMPTS {
-            let (now, customer, body) = self.new_row(admin, prepared, idempotency, render);
+            let (now, mut customer, body) = self.new_row(admin, prepared, idempotency, render);
             let mut tx = self.store.begin().await?;
             let write = CreationWrite {
                 now,
                 admin,
                 prepared,
                 idempotency: idempotency.zip(body.as_deref()),
-                customer: &customer,
+                customer: &mut customer,
             };
-            let written = match self.write_customers(&mut tx, &[write]).await {
+            let written = match self.write_customers(&mut tx, &mut [write]).await {
                 Ok(mut written) if written[0].is_some() => written.swap_remove(0).expect("written"),
                 Ok(_) => {
                     drop(tx);
@@ -577,13 +580,19 @@ impl App {
     /// or `None`, having written nothing for it, when its key was already claimed. The caller
     /// posts the charges last, because on PostgreSQL their balance UPDATE keeps the white
     /// label's row lock until the transaction ends.
+    ///
+    /// A creation without an idempotency key whose account number is taken gets another number,
+    /// and the customers that missed are inserted again, up to [`ACCOUNT_NUMBER_ATTEMPTS`]
+    /// statements in all. One with a key keeps its number, because its stored response shows
+    /// it: if that number is taken, this fails with a conflict on `uq_customers_account_number`,
+    /// as a plain insert of a taken number would, and the caller rolls back.
     pub(crate) async fn write_customers(
         &self,
         tx: &mut Conn,
-        creations: &[CreationWrite<'_>],
+        creations: &mut [CreationWrite<'_>],
     ) -> AppResult<Vec<Option<CustomerRow>>> {
         let mut claimed = Vec::with_capacity(creations.len());
-        for creation in creations {
+        for creation in creations.iter() {
             let claim = match creation.idempotency {
                 Some((request, _)) => {
                     idempotency::claim(
@@ -599,13 +608,17 @@ impl App {
             };
             claimed.push(claim);
         }
+        let to_insert = claimed
+            .iter()
+            .enumerate()
+            .filter_map(|(index, &claimed)| claimed.then_some(index))
+            .collect();
+        insert_drawing_numbers(tx, creations, to_insert).await?;
         let writes: Vec<&CreationWrite> = creations
             .iter()
             .zip(&claimed)
             .filter_map(|(creation, claimed)| claimed.then_some(creation))
             .collect();
-        let new_rows: Vec<_> = writes.iter().map(|w| (w.customer, w.now)).collect();
-        store_customers::insert_all(tx, &new_rows).await?;
         let rows: Vec<CustomerRow> = writes
             .iter()
             .map(|w| w.customer.inserted_row(&w.prepared.plan.name, w.now))
@@ -761,6 +774,43 @@ impl App {
             next_cursor,
         })
     }
+}
+
+/// Inserts the customers of the creations at `indexes`, drawing new account numbers for those
+/// whose numbers are taken (see [`App::write_customers`]).
+async fn insert_drawing_numbers(
+    tx: &mut Conn,
+    creations: &mut [CreationWrite<'_>],
+    mut indexes: Vec<usize>,
+) -> AppResult<()> {
+    for attempt in 1..=ACCOUNT_NUMBER_ATTEMPTS {
+        let rows: Vec<_> = indexes
+            .iter()
+            .map(|&index| (&*creations[index].customer, creations[index].now))
+            .collect();
+        let skipped: HashSet<CustomerId> = store_customers::insert_unless_number_taken(tx, &rows)
+            .await?
+            .into_iter()
+            .collect();
+        indexes.retain(|&index| skipped.contains(&creations[index].customer.id));
+        if indexes.is_empty() {
+            return Ok(());
+        }
+        if attempt == ACCOUNT_NUMBER_ATTEMPTS
+            || indexes
+                .iter()
+                .any(|&index| creations[index].idempotency.is_some())
+        {
+            break;
+        }
+        for &index in &indexes {
+            let number = AccountNumber::generate(&mut rand::thread_rng());
+            creations[index].customer.account_number = number.as_str().to_string();
+        }
+    }
+    Err(AppError::Store(StoreError::Conflict(
+        "uq_customers_account_number".into(),
+    )))
 }
 
 /// The customer as recorded in the audit log.

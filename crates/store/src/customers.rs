@@ -164,10 +164,61 @@ pub fn search_key(name: &str) -> String {
 /// Inserts a customer account created at `now_us`. Fails with `uq_customers_account_number` if
 /// the number is taken.
 pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> StoreResult<()> {
-    insert_all(conn, &[(customer, now_us)]).await
+    let sql = insert_statement(conn, 1, "");
+    bind_customers(sqlx::query(&sql), &[(customer, now_us)][..])
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
-/// The columns [`insert_all`] writes for each customer, in the order it binds them.
+/// Inserts new customers, each with the time it was created, in one statement, and returns the
+/// ids of those it skipped. A customer whose account number is already taken, by an existing
+/// customer or by an earlier row of the same call, is skipped rather than failing the statement,
+/// so that the caller can draw another number for it within the same transaction.
+///
+/// The statement returns no rows: when it inserts as many customers as it was given, which is
+/// nearly always, nothing was skipped. Otherwise a second statement finds which ids were not
+/// inserted. On SQLite each returned row would cost a hand-off from the driver's thread.
+pub async fn insert_unless_number_taken(
+    conn: &mut Conn,
+    customers: &[(&NewCustomer, i64)],
+) -> StoreResult<Vec<CustomerId>> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = insert_statement(
+        conn,
+        customers.len(),
+        " ON CONFLICT (account_number) DO NOTHING",
+    );
+    let query = sqlx::query(&sql).persistent(crate::keep_prepared(conn, customers.len()));
+    let inserted = bind_customers(query, customers)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if inserted == customers.len() as u64 {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id FROM customers WHERE id IN {}",
+        crate::value_rows(conn, 1, customers.len())
+    );
+    let mut query = sqlx::query_scalar::<_, String>(&sql)
+        .persistent(crate::keep_prepared(conn, customers.len()));
+    for (customer, _) in customers {
+        query = query.bind(customer.id.as_str());
+    }
+    let found: std::collections::HashSet<String> =
+        query.fetch_all(&mut *conn).await?.into_iter().collect();
+    Ok(customers
+        .iter()
+        .filter(|(customer, _)| !found.contains(customer.id.as_str()))
+        .map(|(customer, _)| customer.id.clone())
+        .collect())
+}
+
+/// The columns that an insert writes for each customer, in the order [`bind_customers`] binds
+/// them.
 const INSERT_COLUMNS: &str = "id, white_label_id, account_number, status, payer, creation_mode, \
     plan_id, legal_name, trading_name, business_number, tax_number, contact_given_name, \
     contact_family_name, contact_email, contact_phone, contact_job_title, billing_line1, \
@@ -178,17 +229,19 @@ const INSERT_COLUMNS: &str = "id, white_label_id, account_number, status, payer,
     updated_us";
 const INSERT_COLUMN_COUNT: usize = 39;
 
-/// Inserts new customers, each with the time it was created, in one statement. Nothing is
-/// inserted if any row breaks a constraint.
-pub async fn insert_all(conn: &mut Conn, customers: &[(&NewCustomer, i64)]) -> StoreResult<()> {
-    if customers.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO customers ({INSERT_COLUMNS}) VALUES {}",
-        crate::value_rows(conn, customers.len(), INSERT_COLUMN_COUNT)
-    );
-    let mut query = sqlx::query(&sql).persistent(crate::keep_prepared(conn, customers.len()));
+/// An `INSERT` of `rows` customers, followed by `tail`.
+fn insert_statement(conn: &Conn, rows: usize, tail: &str) -> String {
+    format!(
+        "INSERT INTO customers ({INSERT_COLUMNS}) VALUES {}{tail}",
+        crate::value_rows(conn, rows, INSERT_COLUMN_COUNT)
+    )
+}
+
+/// Binds the values of `customers` to an insert from [`insert_statement`].
+fn bind_customers<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    customers: &'q [(&NewCustomer, i64)],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     for &(customer, now_us) in customers {
         let billing = &customer.billing_address;
         let service = &customer.service_address;
@@ -233,14 +286,13 @@ pub async fn insert_all(conn: &mut Conn, customers: &[(&NewCustomer, i64)]) -> S
             .bind(now_us)
             .bind(now_us);
     }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    query
 }
 
 /// Returns which of `account_numbers` some customer already has, in one statement. For a caller
 /// that holds SQLite's write lock, the result stays true until it commits. On PostgreSQL another
-/// transaction may still insert one of the numbers before the caller does, and the unique
-/// constraint then rejects the caller's insert.
+/// transaction may still insert one of the numbers before the caller does, and the caller's
+/// insert then finds the number taken.
 pub async fn account_numbers_in_use(
     conn: &mut Conn,
     account_numbers: &[&str],

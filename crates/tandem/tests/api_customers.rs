@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use support::{customer_body, TestApp};
 use tandem_app::access::PlatformAdmin;
+use tandem_store::customers::NewCustomer;
 
 async fn white_label_balance(app: &TestApp) -> i64 {
     let (status, body) = app
@@ -558,6 +559,108 @@ async fn batched_read_scopes_each_pair() {
     assert_eq!(
         sorted_pairs(rows),
         vec![(wl.to_string(), our[3].to_string()); tandem_store::customers::GET_MANY_MAX / 2]
+    );
+}
+
+/// A customer to insert directly through the store, in the test white label.
+fn new_customer(app: &TestApp, legal_name: &str, account_number: &str) -> NewCustomer {
+    let address = tandem_store::customers::AddressRow {
+        line1: "12 Queen Street".into(),
+        line2: None,
+        suburb: None,
+        city: "Auckland".into(),
+        region: None,
+        postcode: "1010".into(),
+        country: "NZ".into(),
+    };
+    NewCustomer {
+        id: tandem_domain::CustomerId::new(),
+        white_label_id: app.wl.id.clone(),
+        account_number: account_number.into(),
+        status: "active".into(),
+        payer: "white_label".into(),
+        creation_mode: "white_label_managed".into(),
+        plan_id: tandem_domain::PlanId::parse(&app.wl.plan_id).unwrap(),
+        legal_name: legal_name.into(),
+        trading_name: None,
+        business_number: None,
+        tax_number: None,
+        contact_given_name: "Aroha".into(),
+        contact_family_name: "Ngata".into(),
+        contact_email: "aroha@harbour.example".into(),
+        contact_phone: "+6421234567".into(),
+        contact_job_title: None,
+        billing_address: address.clone(),
+        service_same_as_billing: true,
+        service_address: address,
+        time_zone: "Pacific/Auckland".into(),
+        currency: "NZD".into(),
+        activation_state: None,
+        created_by: None,
+    }
+}
+
+#[tokio::test]
+async fn insert_skips_taken_account_numbers() {
+    let app = TestApp::spawn().await;
+    let existing = create_customers(&app, &app.wl.api_key, &app.wl.plan_id, "Harbour", 1).await;
+    let (existing_id, _) = &existing[0];
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{existing_id}"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let taken = body["account_number"].as_str().unwrap().to_string();
+    let free = if taken == "1000001" {
+        "1000002"
+    } else {
+        "1000001"
+    };
+
+    // The first row repeats an existing customer's number, the third repeats the second's.
+    let rows = [
+        new_customer(&app, "Taken Ltd", &taken),
+        new_customer(&app, "Free Ltd", free),
+        new_customer(&app, "Repeat Ltd", free),
+    ];
+    let now = 1_700_000_000_000_000;
+    let timed: Vec<_> = rows.iter().map(|row| (row, now)).collect();
+    let mut tx = app.app.store().begin().await.unwrap();
+    let skipped = tandem_store::customers::insert_unless_number_taken(&mut tx, &timed)
+        .await
+        .unwrap();
+    assert_eq!(skipped, vec![rows[0].id.clone(), rows[2].id.clone()]);
+    tx.commit().await.unwrap();
+
+    let wl = &app.wl.id;
+    let mut conn = app.app.store().conn().await.unwrap();
+    let mut stored = Vec::new();
+    for row in &rows {
+        let found = tandem_store::customers::get(&mut conn, wl, &row.id)
+            .await
+            .unwrap();
+        stored.push(found.map(|customer| customer.account_number));
+    }
+    assert_eq!(stored, vec![None, Some(free.to_string()), None]);
+    let existing_id = tandem_domain::CustomerId::parse(existing_id).unwrap();
+    let existing = tandem_store::customers::get(&mut conn, wl, &existing_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(existing.legal_name, "Harbour 0 Ltd");
+    assert_eq!(existing.account_number, taken);
+
+    // The plain insert still refuses a taken number, naming the constraint.
+    let error = tandem_store::customers::insert(&mut conn, &rows[0], now)
+        .await
+        .unwrap_err();
+    assert!(
+        error.is_conflict_on("uq_customers_account_number"),
+        "{error}"
     );
 }
 
