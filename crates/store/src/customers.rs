@@ -172,9 +172,9 @@ pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> Sto
 }
 
 /// Inserts new customers, each with the time it was created, in one statement, and returns the
-/// ids of those it skipped. A customer whose account number is already taken, by an existing
-/// customer or by an earlier row of the same call, is skipped rather than failing the statement,
-/// so that the caller can draw another number for it within the same transaction.
+/// ids of those it skipped. A customer is skipped when its account number is already taken, by
+/// an existing customer or by an earlier row of the same call. The statement does not fail, so
+/// the caller can draw another number for it within the same transaction.
 ///
 /// The statement returns no rows: when it inserts as many customers as it was given, which is
 /// nearly always, nothing was skipped. Otherwise a second statement finds which ids were not
@@ -229,7 +229,7 @@ const INSERT_COLUMNS: &str = "id, white_label_id, account_number, status, payer,
     updated_us";
 const INSERT_COLUMN_COUNT: usize = 39;
 
-/// An `INSERT` of `rows` customers, followed by `tail`.
+/// Builds an `INSERT` of `rows` customers, followed by `tail`.
 fn insert_statement(conn: &Conn, rows: usize, tail: &str) -> String {
     format!(
         "INSERT INTO customers ({INSERT_COLUMNS}) VALUES {}{tail}",

@@ -562,7 +562,7 @@ async fn batched_read_scopes_each_pair() {
     );
 }
 
-/// A customer to insert directly through the store, in the test white label.
+/// Builds a customer to insert directly through the store, in the test white label.
 fn new_customer(app: &TestApp, legal_name: &str, account_number: &str) -> NewCustomer {
     let address = tandem_store::customers::AddressRow {
         line1: "12 Queen Street".into(),
@@ -614,8 +614,8 @@ async fn insert_skips_taken_account_numbers() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let taken = body["account_number"].as_str().unwrap().to_string();
-    let free = if taken == "1000001" {
+    let taken_number = body["account_number"].as_str().unwrap().to_string();
+    let free_number = if taken_number == "1000001" {
         "1000002"
     } else {
         "1000001"
@@ -623,9 +623,9 @@ async fn insert_skips_taken_account_numbers() {
 
     // The first row repeats an existing customer's number, the third repeats the second's.
     let rows = [
-        new_customer(&app, "Taken Ltd", &taken),
-        new_customer(&app, "Free Ltd", free),
-        new_customer(&app, "Repeat Ltd", free),
+        new_customer(&app, "Taken Ltd", &taken_number),
+        new_customer(&app, "Free Ltd", free_number),
+        new_customer(&app, "Repeat Ltd", free_number),
     ];
     let now = 1_700_000_000_000_000;
     let timed: Vec<_> = rows.iter().map(|row| (row, now)).collect();
@@ -645,16 +645,16 @@ async fn insert_skips_taken_account_numbers() {
             .unwrap();
         stored.push(found.map(|customer| customer.account_number));
     }
-    assert_eq!(stored, vec![None, Some(free.to_string()), None]);
+    assert_eq!(stored, vec![None, Some(free_number.to_string()), None]);
     let existing_id = tandem_domain::CustomerId::parse(existing_id).unwrap();
     let existing = tandem_store::customers::get(&mut conn, wl, &existing_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(existing.legal_name, "Harbour 0 Ltd");
-    assert_eq!(existing.account_number, taken);
+    assert_eq!(existing.account_number, taken_number);
 
-    // The plain insert still refuses a taken number, naming the constraint.
+    // The plain insert still rejects a taken number, naming the constraint.
     let error = tandem_store::customers::insert(&mut conn, &rows[0], now)
         .await
         .unwrap_err();
