@@ -3,8 +3,8 @@
 //! A creation request validates its input and reads its white label and plan on its own task,
 //! then queues the rows it will write. When no writer is running, the request that queues
 //! first starts one. The writer takes every queued creation, up to [`MAX_BATCH`], and writes
-//! them in one transaction. All the customers go in one `INSERT`, and their audit records in a
-//! second. Then each white label's opening charges for its new accounts take one balance
+//! them in one transaction. All the customers go in one `INSERT` (and those whose account numbers
+//! were taken in another), and their audit records in the next. Then each white label's opening charges for its new accounts take one balance
 //! `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger entry with the
 //! balance after it. Requests that arrive during a batch queue for the next one. A creation whose
 //! random account number is already taken gets another within the batch, unless its stored
@@ -430,76 +430,109 @@ mod tests {
         }
     }
 
+    /// A white label with funds and a plan, and one customer already created, in a new SQLite
+    /// file.
+    struct Fixture {
+        dir: std::path::PathBuf,
+        store: Store,
+        app: App,
+        admin: WhiteLabelAdmin,
+        plan_id: String,
+        existing: CustomerRow,
+    }
+
+    impl Fixture {
+        async fn new() -> Self {
+            let dir = std::env::temp_dir().join(format!("tandem-batch-{}", CustomerId::new()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = format!("sqlite://{}", dir.join("tandem.db").display());
+            let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
+            store.migrate().await.unwrap();
+            let app = App::new(store.clone(), Arc::new(SystemClock), AppSettings::default());
+            let platform = PlatformAdmin::command_line();
+            let white_label = app
+                .create_white_label(
+                    &platform,
+                    &WhiteLabelInput {
+                        name: "Kauri Telecom".into(),
+                        hosts: "kauri.localhost".into(),
+                        country: "NZ".into(),
+                        currency: "NZD".into(),
+                        support_email: "support@kauri.example".into(),
+                        primary_colour: "#0b6e4f".into(),
+                        tax_name: "GST".into(),
+                        tax_rate_percent: "15".into(),
+                        ..WhiteLabelInput::default()
+                    },
+                )
+                .await
+                .unwrap();
+
+            app.post_white_label_balance(
+                &platform,
+                &white_label.id,
+                LedgerKind::TopUp,
+                "1000.00",
+                "test funds",
+            )
+            .await
+            .unwrap();
+
+            let admin = platform.for_white_label(&white_label.id);
+            let plan = app
+                .create_plan(
+                    &admin,
+                    &PlanInput {
+                        name: "Business".into(),
+                        description: "Ten extensions".into(),
+                        setup_fee: "49.00".into(),
+                        monthly_fee: "39.00".into(),
+                        included_extensions: "10".into(),
+                        extra_extension_fee: "5.00".into(),
+                        number_rental: "5.00".into(),
+                        min_opening_credit: "50.00".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            let plan_id = plan.id.to_string();
+
+            let existing = app
+                .create_customer(&admin, &input(&plan_id, "Rimu"), None, &|_| String::new())
+                .await
+                .unwrap();
+            let Creation::Created { customer, .. } = existing else {
+                panic!("a new customer")
+            };
+            Self {
+                dir,
+                store,
+                app,
+                admin,
+                plan_id,
+                existing: *customer,
+            }
+        }
+
+        async fn remove(self) {
+            self.store.close().await;
+            std::fs::remove_dir_all(&self.dir).ok();
+        }
+    }
+
     /// A creation whose account number a customer already has, and one that repeats the number
     /// of an earlier creation in its batch, get new numbers and commit with the batch. One with
     /// an idempotency key keeps its number, which its stored response shows, so when the number
     /// is taken it is left out of the batch and written alone.
     #[tokio::test]
     async fn account_number_clashes_drawn_again() {
-        let dir = std::env::temp_dir().join(format!("tandem-batch-{}", CustomerId::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("tandem.db").display());
-        let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
-        store.migrate().await.unwrap();
-        let app = App::new(store.clone(), Arc::new(SystemClock), AppSettings::default());
-        let platform = PlatformAdmin::command_line();
-        let white_label = app
-            .create_white_label(
-                &platform,
-                &WhiteLabelInput {
-                    name: "Kauri Telecom".into(),
-                    hosts: "kauri.localhost".into(),
-                    country: "NZ".into(),
-                    currency: "NZD".into(),
-                    support_email: "support@kauri.example".into(),
-                    primary_colour: "#0b6e4f".into(),
-                    tax_name: "GST".into(),
-                    tax_rate_percent: "15".into(),
-                    ..WhiteLabelInput::default()
-                },
-            )
-            .await
-            .unwrap();
-        app.post_white_label_balance(
-            &platform,
-            &white_label.id,
-            LedgerKind::TopUp,
-            "1000.00",
-            "test funds",
-        )
-        .await
-        .unwrap();
-        let admin = platform.for_white_label(&white_label.id);
-        let plan = app
-            .create_plan(
-                &admin,
-                &PlanInput {
-                    name: "Business".into(),
-                    description: "Ten extensions".into(),
-                    setup_fee: "49.00".into(),
-                    monthly_fee: "39.00".into(),
-                    included_extensions: "10".into(),
-                    extra_extension_fee: "5.00".into(),
-                    number_rental: "5.00".into(),
-                    min_opening_credit: "50.00".into(),
-                },
-            )
-            .await
-            .unwrap();
-        let plan_id = plan.id.to_string();
-        let existing = app
-            .create_customer(&admin, &input(&plan_id, "Rimu"), None, &|_| String::new())
-            .await
-            .unwrap();
-        let Creation::Created { customer, .. } = existing else {
-            panic!("a new customer")
-        };
-
+        let fixture = Fixture::new().await;
+        let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
         let mut batch = Vec::new();
         for name in ["Totara", "Matai", "Miro", "Kahikatea"] {
-            batch.push(queued(&app, &admin, &plan_id, name).await);
+            batch.push(queued(app, admin, plan_id, name).await);
         }
-        let in_use = customer.account_number.clone();
+        let in_use = fixture.existing.account_number.clone();
         let first = batch[0].customer.account_number.clone();
         batch[1].customer.account_number = in_use.clone();
         batch[2].customer.account_number = first.clone();
@@ -513,11 +546,10 @@ mod tests {
 
         let mut stored = Vec::new();
         for creation in &batch {
-            let customer = app.customer(&admin, &creation.customer.id).await;
+            let customer = app.customer(admin, &creation.customer.id).await;
             stored.push(customer.ok().map(|customer| customer.account_number));
         }
-        store.close().await;
-        std::fs::remove_dir_all(&dir).ok();
+        fixture.remove().await;
         let outcomes = outcomes.expect("the batch commits");
         let created: Vec<Option<String>> = outcomes
             .iter()
@@ -538,5 +570,83 @@ mod tests {
         assert_ne!(third, second);
         assert!(matches!(outcomes[3], Batched::WriteAlone));
         assert_eq!(stored[3], None);
+    }
+
+    /// A creation with an idempotency key keeps the account number that its stored response
+    /// shows. When the insert finds that number taken, the write fails with the number's
+    /// conflict, and the rollback leaves neither the customer nor the claimed key. A creation
+    /// without a key gets another number in the same transaction.
+    #[tokio::test]
+    async fn taken_keyed_number_fails_write() {
+        let fixture = Fixture::new().await;
+        let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
+        let taken_number = fixture.existing.account_number.clone();
+
+        let mut keyed = queued(app, admin, plan_id, "Kahikatea").await;
+        keyed.customer.account_number = taken_number.clone();
+        let request = IdempotencyRequest {
+            key: "kahikatea-2".into(),
+            request_hash: "hash".into(),
+        };
+        let mut tx = fixture.store.begin().await.unwrap();
+        let keyed_write = app
+            .write_customers(
+                &mut tx,
+                &mut [CreationWrite {
+                    now: keyed.now,
+                    admin,
+                    prepared: &keyed.prepared,
+                    idempotency: Some((&request, "{}")),
+                    customer: &mut keyed.customer,
+                }],
+            )
+            .await;
+        drop(tx);
+
+        let mut plain = queued(app, admin, plan_id, "Rata").await;
+        plain.customer.account_number = taken_number.clone();
+        let mut tx = fixture.store.begin().await.unwrap();
+        let plain_write = app
+            .write_customers(
+                &mut tx,
+                &mut [CreationWrite {
+                    now: plain.now,
+                    admin,
+                    prepared: &plain.prepared,
+                    idempotency: None,
+                    customer: &mut plain.customer,
+                }],
+            )
+            .await;
+        tx.commit().await.unwrap();
+
+        let mut conn = fixture.store.conn().await.unwrap();
+        let stored_key =
+            tandem_store::idempotency::find(&mut conn, admin.white_label_id(), "kahikatea-2")
+                .await
+                .unwrap();
+        drop(conn);
+        let keyed_row = app.customer(admin, &keyed.customer.id).await;
+        let plain_row = app.customer(admin, &plain.customer.id).await;
+        fixture.remove().await;
+
+        match keyed_write {
+            Err(AppError::Store(error)) => {
+                assert!(
+                    error.is_conflict_on("uq_customers_account_number"),
+                    "{error}"
+                );
+            }
+            Err(error) => panic!("expected the account number's conflict, got {error}"),
+            Ok(_) => panic!("a keyed creation with a taken number was written"),
+        }
+        assert_eq!(keyed.customer.account_number, taken_number);
+        assert!(stored_key.is_none(), "the claimed key was rolled back");
+        assert!(keyed_row.is_err(), "the keyed customer was rolled back");
+
+        let written = plain_write.unwrap().remove(0).expect("written");
+        assert_ne!(written.account_number, taken_number);
+        assert_eq!(written.account_number, plain.customer.account_number);
+        assert_eq!(plain_row.unwrap().account_number, written.account_number);
     }
 }

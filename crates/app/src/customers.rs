@@ -582,8 +582,8 @@ impl App {
     /// label's row lock until the transaction ends.
     ///
     /// A creation without an idempotency key whose account number is taken gets another number,
-    /// and the skipped customers are inserted again, up to [`ACCOUNT_NUMBER_ATTEMPTS`]
-    /// statements in all. One with a key keeps its number, because its stored response shows
+    /// and the skipped customers are inserted again, in up to [`ACCOUNT_NUMBER_ATTEMPTS`]
+    /// inserts in all. One with a key keeps its number, because its stored response shows
     /// it: if that number is taken, this fails with a conflict on `uq_customers_account_number`,
     /// as a plain insert of a taken number would, and the caller rolls back.
     pub(crate) async fn write_customers(

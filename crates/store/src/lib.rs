@@ -217,10 +217,12 @@ impl Store {
 const BATCH_CACHE_KIB: u32 = 16_384;
 
 /// How many prepared statements the batch writer's PostgreSQL connection keeps. Each row count
-/// of a multi-row statement is a statement of its own (see [`keep_prepared`]), and a batch of
-/// creations runs four of them with up to 64 rows, or 128 ledger entries. The other connections
-/// keep sqlx's default of 100.
-const BATCH_STATEMENTS: usize = 400;
+/// of a multi-row statement is a statement of its own (see [`keep_prepared`]). A batch of
+/// creations runs up to five of them. Four take up to 64 rows: the customers, their audit
+/// records, the check of keyed account numbers and the lookup of skipped customers. The ledger
+/// takes up to 128 entries. That is 384 shapes at most. The other connections keep sqlx's
+/// default of 100.
+const BATCH_STATEMENTS: usize = 512;
 
 /// How many pages the write-ahead log may contain before a commit of the batch writer's SQLite
 /// connection copies them into the database file. SQLite's default is 1,000.

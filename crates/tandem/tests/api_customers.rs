@@ -615,17 +615,14 @@ async fn insert_skips_taken_account_numbers() {
         .await;
     assert_eq!(status, 200, "{body}");
     let taken_number = body["account_number"].as_str().unwrap().to_string();
-    let free_number = if taken_number == "1000001" {
-        "1000002"
-    } else {
-        "1000001"
-    };
+    // Generated numbers all have one length, so a longer one is free.
+    let free_number = format!("{taken_number}9");
 
     // The first row repeats an existing customer's number, the third repeats the second's.
     let rows = [
         new_customer(&app, "Taken Ltd", &taken_number),
-        new_customer(&app, "Free Ltd", free_number),
-        new_customer(&app, "Repeat Ltd", free_number),
+        new_customer(&app, "Free Ltd", &free_number),
+        new_customer(&app, "Repeat Ltd", &free_number),
     ];
     let now = 1_700_000_000_000_000;
     let timed: Vec<_> = rows.iter().map(|row| (row, now)).collect();
