@@ -514,6 +514,34 @@ mod tests {
             }
         }
 
+        /// Runs [`App::write_customers`] for `creation` alone in a transaction of its own, which
+        /// commits when `commit` is set and the write succeeds, and rolls back otherwise.
+        async fn write_alone(
+            &self,
+            creation: &mut QueuedCreation,
+            idempotency: Option<(&IdempotencyRequest, &str)>,
+            commit: bool,
+        ) -> AppResult<Vec<Option<CustomerRow>>> {
+            let mut tx = self.store.begin().await.unwrap();
+            let written = self
+                .app
+                .write_customers(
+                    &mut tx,
+                    &mut [CreationWrite {
+                        now: creation.now,
+                        admin: &self.admin,
+                        prepared: &creation.prepared,
+                        idempotency,
+                        customer: &mut creation.customer,
+                    }],
+                )
+                .await;
+            if commit && written.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            written
+        }
+
         async fn remove(self) {
             self.store.close().await;
             std::fs::remove_dir_all(&self.dir).ok();
@@ -588,37 +616,13 @@ mod tests {
             key: "kahikatea-2".into(),
             request_hash: "hash".into(),
         };
-        let mut tx = fixture.store.begin().await.unwrap();
-        let keyed_write = app
-            .write_customers(
-                &mut tx,
-                &mut [CreationWrite {
-                    now: keyed.now,
-                    admin,
-                    prepared: &keyed.prepared,
-                    idempotency: Some((&request, "{}")),
-                    customer: &mut keyed.customer,
-                }],
-            )
+        let keyed_write = fixture
+            .write_alone(&mut keyed, Some((&request, "{}")), false)
             .await;
-        drop(tx);
 
         let mut plain = queued(app, admin, plan_id, "Rata").await;
         plain.customer.account_number = taken_number.clone();
-        let mut tx = fixture.store.begin().await.unwrap();
-        let plain_write = app
-            .write_customers(
-                &mut tx,
-                &mut [CreationWrite {
-                    now: plain.now,
-                    admin,
-                    prepared: &plain.prepared,
-                    idempotency: None,
-                    customer: &mut plain.customer,
-                }],
-            )
-            .await;
-        tx.commit().await.unwrap();
+        let plain_write = fixture.write_alone(&mut plain, None, true).await;
 
         let mut conn = fixture.store.conn().await.unwrap();
         let stored_key =
