@@ -3,12 +3,12 @@
 //! A creation request validates its input and reads its white label and plan on its own task,
 //! then queues the rows it will write. When no writer is running, the request that queues
 //! first starts one. The writer takes every queued creation, up to [`MAX_BATCH`], and writes
-//! them in one transaction. All the customers go in one `INSERT` (and those whose account numbers
-//! were taken in another), and their audit records in the next. Then each white label's opening charges for its new accounts take one balance
-//! `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger entry with the
-//! balance after it. Requests that arrive during a batch queue for the next one. A creation whose
-//! random account number is already taken gets another within the batch, unless its stored
-//! response already shows the number (see [`creations_to_write`]).
+//! them in one transaction. All the customers go in one `INSERT`, and their audit records in a
+//! second. A creation whose random account number is already taken gets another, and goes in a
+//! further `INSERT` of the same transaction, unless its stored response already shows the number
+//! (see [`creations_to_write`]). Then each white label's opening charges for its new accounts
+//! take one balance `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger
+//! entry with the balance after it. Requests that arrive during a batch queue for the next one.
 //!
 //! The writer keeps the store's batch connection (see `Store::batch_conn`) from one batch to the
 //! next. It does not wait for a pooled connection, and on SQLite the index pages it writes stay
@@ -303,14 +303,13 @@ async fn creations_to_write(tx: &mut Conn, creations: &[QueuedCreation]) -> AppR
         .filter(|creation| creation.body.is_some())
         .map(|creation| creation.customer.account_number.as_str())
         .collect();
-    let in_use: HashSet<String> = if keyed.is_empty() {
-        HashSet::new()
-    } else {
-        tandem_store::customers::account_numbers_in_use(tx, &keyed)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    if keyed.is_empty() {
+        return Ok(vec![true; creations.len()]);
+    }
+    let in_use: HashSet<String> = tandem_store::customers::account_numbers_in_use(tx, &keyed)
+        .await?
+        .into_iter()
+        .collect();
     let mut seen: HashSet<&str> = HashSet::with_capacity(creations.len());
     Ok(creations
         .iter()

@@ -165,7 +165,7 @@ pub fn search_key(name: &str) -> String {
 /// the number is taken.
 pub async fn insert(conn: &mut Conn, customer: &NewCustomer, now_us: i64) -> StoreResult<()> {
     let sql = insert_statement(conn, 1, "");
-    bind_customers(sqlx::query(&sql), &[(customer, now_us)][..])
+    bind_customers(sqlx::query(&sql), &[(customer, now_us)])
         .execute(&mut *conn)
         .await?;
     Ok(())
