@@ -151,14 +151,11 @@ pub async fn revoke_for_customer(
     Ok(result.rows_affected())
 }
 
-/// Customers still pending activation whose newest token expired unused before `now_us` and
-/// who have no payment in progress, oldest first.
-pub async fn expired_pending_customers(
-    conn: &mut Conn,
-    now_us: i64,
-    limit: u32,
-) -> StoreResult<Vec<(WhiteLabelId, CustomerId)>> {
-    let sql = format!(
+/// The statement of [`expired_pending_customers`], whose parameters are the time now and
+/// [`abandoned_before`] it, so that its query plan can be checked with the same text. The
+/// partial index `customers_pending` holds the pending customers in order of creation.
+pub fn expired_pending_statement(limit: u32) -> String {
+    format!(
         "SELECT c.white_label_id, c.id FROM customers c \
          WHERE c.status = 'pending_activation' \
          AND NOT EXISTS (SELECT 1 FROM activation_tokens t WHERE t.customer_id = c.id \
@@ -166,11 +163,25 @@ pub async fn expired_pending_customers(
          AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.customer_id = c.id AND p.state = 'pending' \
              AND p.created_us > $2) \
          ORDER BY c.created_us LIMIT {limit}"
-    );
-    // A payment started more than a day ago is abandoned and no longer holds the account open.
-    let rows = sqlx::query(&sql)
+    )
+}
+
+/// A payment started before this time is abandoned and no longer holds a pending account open:
+/// a day before `now_us`.
+pub fn abandoned_before(now_us: i64) -> i64 {
+    now_us - 86_400_000_000
+}
+
+/// Customers still pending activation whose newest token expired unused before `now_us` and
+/// who have no payment in progress, oldest first.
+pub async fn expired_pending_customers(
+    conn: &mut Conn,
+    now_us: i64,
+    limit: u32,
+) -> StoreResult<Vec<(WhiteLabelId, CustomerId)>> {
+    let rows = sqlx::query(&expired_pending_statement(limit))
         .bind(now_us)
-        .bind(now_us - 86_400_000_000)
+        .bind(abandoned_before(now_us))
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()

@@ -36,6 +36,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_customer_account_number_search",
         include_str!("../migrations/0010_customer_account_number_search.sql"),
     ),
+    (
+        "0011_customer_partial_indexes",
+        include_str!("../migrations/0011_customer_partial_indexes.sql"),
+    ),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {
