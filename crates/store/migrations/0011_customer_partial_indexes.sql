@@ -1,8 +1,8 @@
 -- Two customer indexes that only some customers need an entry in. Every new customer used to
 -- add an entry to each: two of the ten index entries that one customer row costs.
 
--- The expiry job reads pending accounts only, and an active account never becomes pending
--- again, so the index holds the pending ones alone.
+-- The expiry job is the index's one reader, and it reads pending accounts only, so the index
+-- holds those alone.
 DROP INDEX customers_status;
 CREATE INDEX customers_pending ON customers (created_us) WHERE status = 'pending_activation';
 

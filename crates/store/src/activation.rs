@@ -152,7 +152,7 @@ pub async fn revoke_for_customer(
 }
 
 /// The statement of [`expired_pending_customers`], whose parameters are the time now and
-/// [`abandoned_before`] it, so that its query plan can be checked with the same text. The
+/// `abandoned_before(now)`, so that its query plan can be checked with the same text. The
 /// partial index `customers_pending` holds the pending customers in order of creation.
 pub fn expired_pending_statement(limit: u32) -> String {
     format!(
@@ -172,8 +172,8 @@ pub fn abandoned_before(now_us: i64) -> i64 {
     now_us - 86_400_000_000
 }
 
-/// Customers still pending activation whose newest token expired unused before `now_us` and
-/// who have no payment in progress, oldest first.
+/// Customers still pending activation who have no live token at `now_us` (every token is used,
+/// revoked or expired) and no payment in progress, oldest first.
 pub async fn expired_pending_customers(
     conn: &mut Conn,
     now_us: i64,

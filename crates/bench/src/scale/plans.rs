@@ -67,7 +67,8 @@ pub async fn check(
     let wl = white_label_id.as_str();
     let now_us = jiff::Timestamp::now().as_microsecond();
     // These mirror the statements of tandem_store's customers, api_keys, sessions, ledger, pbx
-    // and numbers modules that a customer request or page runs.
+    // and numbers modules that a customer request or page runs, and the expiry job's search
+    // for pending accounts, which tandem_store's activation module builds.
     for (name, sql, params) in [
         (
             "customer by id",
@@ -194,8 +195,9 @@ async fn explain(
         .collect()
 }
 
-/// Partial indexes, which hold only some of their table's rows, so that reading one whole
-/// does not read the whole table.
+/// Partial indexes, which hold only some of their table's rows: reading one whole does not read
+/// the whole table, though it reads every row the index holds. `customers_pending` holds the
+/// accounts waiting for activation, which the expiry job cancels once their links expire.
 const PARTIAL_INDEXES: &[&str] = &["customers_pending"];
 
 /// Checks whether one line of a plan reads a whole large table: `SCAN <table>` on SQLite (with or
