@@ -87,7 +87,8 @@ struct Args {
     keep: bool,
     /// With --scale, measure again on a database that an earlier run of the same --profile
     /// kept, given by the URL that --keep printed, instead of generating one. The run adds the
-    /// customers it creates to that database and leaves it in place.
+    /// customers it creates to that database's last white label, not the measured one, and
+    /// leaves the database in place.
     #[arg(long, value_name = "URL")]
     reuse: Option<String>,
 }

@@ -83,6 +83,16 @@ pub async fn run(
     let platform = PlatformAdmin::command_line();
     let admin = platform.for_white_label(&measured.id);
     let api_key = app.create_api_key(&admin, "scale benchmark").await?.secret;
+    // Creations go to another white label, so that the measured one keeps the size the list
+    // and search targets name, also when a run measures a kept database again.
+    let creating = generated.white_labels.last().unwrap_or(measured);
+    let creating_key = app
+        .create_api_key(
+            &platform.for_white_label(&creating.id),
+            "scale benchmark creations",
+        )
+        .await?
+        .secret;
     app.ensure_user_with_role(
         ADMIN_EMAIL,
         "Bench Admin",
@@ -94,7 +104,7 @@ pub async fn run(
     let session = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, None).await?;
     let ids: Arc<Vec<String>> =
         Arc::new(measured.customers.iter().map(|id| id.to_string()).collect());
-    let plan_id = measured.plans[1].0.to_string();
+    let plan_id = creating.plans[1].0.to_string();
     let duration = options.phase;
     let clients = options.clients;
     let mut peak_reset = load::reset_peak_resident();
@@ -147,7 +157,11 @@ pub async fn run(
     load::show_memory("the previous phase");
     eprintln!("measuring mode 2 customer creation");
     let creations = {
-        let (host, key, plan) = (server.address.to_string(), api_key.clone(), plan_id.clone());
+        let (host, key, plan) = (
+            server.address.to_string(),
+            creating_key.clone(),
+            plan_id.clone(),
+        );
         closed_loop_http(
             clients,
             duration,
