@@ -153,7 +153,7 @@ pub async fn revoke_for_customer(
 
 /// The statement of [`expired_pending_customers`], whose parameters are the time now and
 /// `abandoned_before(now)`, so that its query plan can be checked with the same text. The
-/// partial index `customers_pending` holds the pending customers in order of creation.
+/// partial index `customers_pending` contains the pending customers in order of creation.
 pub fn expired_pending_statement(limit: u32) -> String {
     format!(
         "SELECT c.white_label_id, c.id FROM customers c \
@@ -166,8 +166,8 @@ pub fn expired_pending_statement(limit: u32) -> String {
     )
 }
 
-/// A payment started before this time is abandoned and no longer holds a pending account open:
-/// a day before `now_us`.
+/// Returns the time a day before `now_us`. A payment started before it is abandoned, and no
+/// longer keeps a pending account open.
 pub fn abandoned_before(now_us: i64) -> i64 {
     now_us - 86_400_000_000
 }

@@ -195,9 +195,9 @@ async fn explain(
         .collect()
 }
 
-/// Partial indexes, which hold only some of their table's rows: reading one whole does not read
-/// the whole table, though it reads every row the index holds. `customers_pending` holds the
-/// accounts waiting for activation, which the expiry job cancels once their links expire.
+/// Partial indexes, which contain only some of their table's rows. Reading one whole reads every
+/// row it contains but not the whole table. `customers_pending` contains the accounts waiting
+/// for activation, which the expiry job cancels once their links expire.
 const PARTIAL_INDEXES: &[&str] = &["customers_pending"];
 
 /// Checks whether one line of a plan reads a whole large table: `SCAN <table>` on SQLite (with or
