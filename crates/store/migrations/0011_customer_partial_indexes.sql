@@ -2,7 +2,7 @@
 -- add an entry to each: two of the ten index entries that one customer row costs.
 
 -- The expiry job is the index's one reader, and it reads pending accounts only, so the index
--- holds those alone.
+-- contains those alone.
 DROP INDEX customers_status;
 CREATE INDEX customers_pending ON customers (created_us) WHERE status = 'pending_activation';
 

@@ -151,9 +151,8 @@ pub async fn revoke_for_customer(
     Ok(result.rows_affected())
 }
 
-/// The statement of [`expired_pending_customers`], whose parameters are the time now and
-/// `abandoned_before(now)`, so that its query plan can be checked with the same text. The
-/// partial index `customers_pending` contains the pending customers in order of creation.
+/// Builds the statement that [`expired_pending_customers`] runs, so that the benchmark checks
+/// the plan of the same text. Its parameters are the time now and `abandoned_before(now)`.
 pub fn expired_pending_statement(limit: u32) -> String {
     format!(
         "SELECT c.white_label_id, c.id FROM customers c \
@@ -172,8 +171,8 @@ pub fn abandoned_before(now_us: i64) -> i64 {
     now_us - 86_400_000_000
 }
 
-/// Customers still pending activation who have no live token at `now_us` (every token is used,
-/// revoked or expired) and no payment in progress, oldest first.
+/// Finds customers still pending activation, oldest first, that have no payment in progress and
+/// no live token at `now_us`: each of their tokens is used, revoked or expired.
 pub async fn expired_pending_customers(
     conn: &mut Conn,
     now_us: i64,

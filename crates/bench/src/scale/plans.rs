@@ -200,9 +200,9 @@ async fn explain(
 /// for activation, which the expiry job cancels once their links expire.
 const PARTIAL_INDEXES: &[&str] = &["customers_pending"];
 
-/// Checks whether one line of a plan reads a whole large table: `SCAN <table>` on SQLite (with or
-/// without an index, since a full index scan also reads every row, unless the index is one of
-/// [`PARTIAL_INDEXES`]), `Seq Scan on <table>` on PostgreSQL.
+/// Checks whether one line of a plan reads a whole large table: `Seq Scan on <table>` on
+/// PostgreSQL, `SCAN <table>` on SQLite. A SQLite scan through an index counts too, because it
+/// reads every row, unless the index is one of [`PARTIAL_INDEXES`].
 fn scans_large_table(backend: Backend, line: &str) -> bool {
     let target = match backend {
         Backend::Sqlite => line.strip_prefix("SCAN "),
