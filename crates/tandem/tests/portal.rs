@@ -154,6 +154,9 @@ async fn wrong_password_shows_generic_error() {
     let html = response.text().await.unwrap();
     assert!(html.contains("The email or password is not right"));
     assert!(html.contains(&app.wl.admin_email));
+    // The form comes back under the host's brand, which a sign-in looks up only to show a page.
+    assert!(html.contains("Sign in to harbour Telecom"));
+    assert!(html.contains(&format!("/brand/{}/theme.css", app.wl.id)));
 }
 
 #[tokio::test]

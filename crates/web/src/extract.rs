@@ -87,18 +87,25 @@ impl FromRequestParts<AppState> for Brand {
         if let Some(brand) = parts.extensions.get::<Brand>() {
             return Ok(brand.clone());
         }
-        let host = request_host(parts);
+        let brand = Brand::for_host(state, &request_host(parts)).await?;
+        parts.extensions.insert(brand.clone());
+        Ok(brand)
+    }
+}
+
+impl Brand {
+    /// Finds the white label whose portal a Host header names, ignoring its port and a trailing
+    /// dot. An unknown host gets the platform's own portal.
+    pub async fn for_host(state: &AppState, host: &str) -> Result<Brand, ApiError> {
         let name = match host.rsplit_once(':') {
             Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-            _ => host.as_str(),
+            _ => host,
         };
         let white_label = state
             .app
             .white_label_for_host(name.trim_end_matches('.'))
             .await?;
-        let brand = Brand { white_label };
-        parts.extensions.insert(brand.clone());
-        Ok(brand)
+        Ok(Brand { white_label })
     }
 }
 

@@ -13,7 +13,7 @@ use tandem_app::AppError;
 use super::forms::{anonymous_csrf, cookie_header, csrf_failure, tokens_match, CSRF_FIELD};
 use super::{render, Chrome, Form};
 use crate::extract::{
-    cookie, Brand, ClientIp, PortalSession, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE,
+    cookie, request_host, Brand, ClientIp, PortalSession, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
 
@@ -99,12 +99,14 @@ async fn sign_in_page(
 
 async fn sign_in(
     State(state): State<AppState>,
-    brand: Brand,
     ClientIp(ip): ClientIp,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
     let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
+    // Only a page shown again needs the brand. A sign-in that passes redirects, so the brand is
+    // looked up only on the paths that show a page.
+    let host = request_host(&parts);
     let Ok(bytes) = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state).await
     else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -122,8 +124,11 @@ async fn sign_in(
     }
     let (email, password, next) = (get("email"), get("password"), safe_next(&get("next")));
 
-    match state.app.sign_in_with_password(&email, &password, ip).await {
-        Ok(SignInStep::Complete(session)) => signed_in_response(&state, &session.token, &next),
+    let outcome = state.app.sign_in_with_password(&email, &password, ip).await;
+    let (summary, status) = match outcome {
+        Ok(SignInStep::Complete(session)) => {
+            return signed_in_response(&state, &session.token, &next)
+        }
         Ok(SignInStep::SecondFactor(pending)) => {
             let query: String = form_urlencoded::Serializer::new(String::new())
                 .append_pair("next", &next)
@@ -134,35 +139,38 @@ async fn sign_in(
                 header::SET_COOKIE,
                 cookie_header(&state, CHALLENGE_COOKIE, &pending.token, max_age),
             );
-            response
+            return response;
         }
-        Err(AppError::Unauthenticated) => {
-            let mut form = Form::default();
-            form.values.insert("email".into(), email);
-            form.values.insert("next".into(), next);
-            form.summary =
-                Some("The email or password is not right. Check both and try again.".into());
-            sign_in_response(&state, &brand, form, &expected, StatusCode::UNAUTHORIZED)
-        }
+        Err(AppError::Unauthenticated) => (
+            "The email or password is not right. Check both and try again.".to_string(),
+            StatusCode::UNAUTHORIZED,
+        ),
         Err(AppError::RateLimited { retry_after_secs }) => {
-            let mut form = Form::default();
-            form.values.insert("email".into(), email);
-            form.values.insert("next".into(), next);
             let minutes = retry_after_secs.div_ceil(60);
-            form.summary = Some(format!(
-                "Too many failed sign-ins. For your security, try again in {minutes} minute(s), or \
-                 use Forgot your password."
-            ));
-            sign_in_response(
-                &state,
-                &brand,
-                form,
-                &expected,
+            (
+                format!(
+                    "Too many failed sign-ins. For your security, try again in {minutes} \
+                     minute(s), or use Forgot your password."
+                ),
                 StatusCode::TOO_MANY_REQUESTS,
             )
         }
-        Err(error) => super::error_page(&state, &brand, error),
-    }
+        Err(error) => {
+            return match Brand::for_host(&state, &host).await {
+                Ok(brand) => super::error_page(&state, &brand, error),
+                Err(lookup) => lookup.into_response(),
+            }
+        }
+    };
+    let brand = match Brand::for_host(&state, &host).await {
+        Ok(brand) => brand,
+        Err(lookup) => return lookup.into_response(),
+    };
+    let mut form = Form::default();
+    form.values.insert("email".into(), email);
+    form.values.insert("next".into(), next);
+    form.summary = Some(summary);
+    sign_in_response(&state, &brand, form, &expected, status)
 }
 
 /// Sets the session cookie, drops the pre-session cookies and follows `next`.
