@@ -185,6 +185,9 @@ fn hashing_permits() -> &'static tokio::sync::Semaphore {
     PERMITS.get_or_init(|| tokio::sync::Semaphore::new(2 * hashing_threads()))
 }
 
+/// The prefix of each password hashing thread's name, which the thread's index follows.
+pub const HASHING_THREAD_PREFIX: &str = "tandem-argon2-";
+
 /// One hashing thread per CPU, and at least two.
 fn hashing_threads() -> usize {
     std::thread::available_parallelism()
@@ -207,7 +210,7 @@ fn hashing_queue() -> &'static Mutex<mpsc::Sender<HashingJob>> {
         for index in 0..hashing_threads() {
             let receiver = receiver.clone();
             let spawned = std::thread::Builder::new()
-                .name(format!("tandem-argon2-{index}"))
+                .name(format!("{HASHING_THREAD_PREFIX}{index}"))
                 .spawn(move || loop {
                     let job = match receiver.lock() {
                         Ok(receiver) => receiver.recv(),

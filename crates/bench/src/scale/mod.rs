@@ -231,6 +231,7 @@ pub async fn run(
     let argon2_before = load::argon2_verifications(duration / 2).await?;
     peak_reset &= load::reset_peak_resident();
     eprintln!("measuring sign-in");
+    let hashing_before = load::CpuTicks::read(tandem_app::auth::HASHING_THREAD_PREFIX);
     let sign_ins = {
         let host = format!("{}:{}", measured.host, server.address.port());
         let credentials = format!(
@@ -259,6 +260,11 @@ pub async fn run(
         )
         .await
     };
+    let hashing = hashing_before
+        .zip(load::CpuTicks::read(
+            tandem_app::auth::HASHING_THREAD_PREFIX,
+        ))
+        .and_then(|(before, after)| after.since(&before, sign_ins.elapsed));
     load::show_memory("sign-in");
     peak = peak.max(load::peak_resident_bytes());
     eprintln!("measuring bare Argon2id verifications (second half)");
@@ -293,6 +299,7 @@ pub async fn run(
         searches,
         pages,
         sign_ins,
+        hashing,
         routing,
         peak_resident: peak,
         peak_reset,
@@ -346,6 +353,8 @@ struct Figures {
     searches: Phase,
     pages: Phase,
     sign_ins: Phase,
+    /// The hashing threads' share of the machine's CPU time during sign-in, and their CPU time.
+    hashing: Option<(f64, Duration)>,
     routing: Phase,
     peak_resident: Option<u64>,
     peak_reset: bool,
@@ -549,6 +558,14 @@ fn report(
     println!();
     if !f.peak_reset {
         println!("note: the peak resident memory includes the generator's and the bare Argon2id threads', because /proc/self/clear_refs could not be written");
+    }
+    if let Some((share, cpu_time)) = f.hashing.filter(|_| f.sign_ins.succeeded > 0) {
+        let per_sign_in = cpu_time.as_secs_f64() * 1000.0 / f.sign_ins.succeeded as f64;
+        let bare = f.argon2.percentile_ms(50.0).unwrap_or(f64::NAN);
+        println!(
+            "note: during sign-in the server's password hashing threads had {:.1} % of the machine's CPU time, {per_sign_in:.1} ms of it per sign-in. A bare verification took {bare:.1} ms (p50).",
+            share * 100.0,
+        );
     }
     if f.insert_failures > 0 {
         println!(
