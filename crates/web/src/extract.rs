@@ -75,6 +75,20 @@ impl Brand {
     pub fn white_label_id(&self) -> Option<&WhiteLabelId> {
         self.white_label.as_ref().map(|wl| &wl.id)
     }
+
+    /// Finds the white label whose portal a Host header names, ignoring its port and a trailing
+    /// dot. An unknown host gets the platform's own portal.
+    pub async fn for_host(state: &AppState, host: &str) -> Result<Brand, ApiError> {
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let white_label = state
+            .app
+            .white_label_for_host(name.trim_end_matches('.'))
+            .await?;
+        Ok(Brand { white_label })
+    }
 }
 
 impl FromRequestParts<AppState> for Brand {
@@ -90,22 +104,6 @@ impl FromRequestParts<AppState> for Brand {
         let brand = Brand::for_host(state, &request_host(parts)).await?;
         parts.extensions.insert(brand.clone());
         Ok(brand)
-    }
-}
-
-impl Brand {
-    /// Finds the white label whose portal a Host header names, ignoring its port and a trailing
-    /// dot. An unknown host gets the platform's own portal.
-    pub async fn for_host(state: &AppState, host: &str) -> Result<Brand, ApiError> {
-        let name = match host.rsplit_once(':') {
-            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-            _ => host,
-        };
-        let white_label = state
-            .app
-            .white_label_for_host(name.trim_end_matches('.'))
-            .await?;
-        Ok(Brand { white_label })
     }
 }
 

@@ -104,8 +104,8 @@ async fn sign_in(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
-    // Only a page shown again needs the brand. A sign-in that passes redirects, so the brand is
-    // looked up only on the paths that show a page.
+    // The body extractor takes the request's parts, so the Host is kept for the brand, which
+    // only the paths that show a page look up. A sign-in that passes redirects without it.
     let host = request_host(&parts);
     let Ok(bytes) = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state).await
     else {
@@ -156,21 +156,32 @@ async fn sign_in(
             )
         }
         Err(error) => {
-            return match Brand::for_host(&state, &host).await {
+            return match page_brand(&state, &host).await {
                 Ok(brand) => super::error_page(&state, &brand, error),
-                Err(lookup) => lookup.into_response(),
+                Err(response) => {
+                    tracing::error!(%error, "sign-in failed, and so did the lookup of its page's brand");
+                    response
+                }
             }
         }
     };
-    let brand = match Brand::for_host(&state, &host).await {
+    let brand = match page_brand(&state, &host).await {
         Ok(brand) => brand,
-        Err(lookup) => return lookup.into_response(),
+        Err(response) => return response,
     };
     let mut form = Form::default();
     form.values.insert("email".into(), email);
     form.values.insert("next".into(), next);
     form.summary = Some(summary);
     sign_in_response(&state, &brand, form, &expected, status)
+}
+
+/// Looks up the brand of a page that a sign-in shows. Returns the error response of a failed
+/// lookup, which logs the failure.
+async fn page_brand(state: &AppState, host: &str) -> Result<Brand, Response> {
+    Brand::for_host(state, host)
+        .await
+        .map_err(IntoResponse::into_response)
 }
 
 /// Sets the session cookie, drops the pre-session cookies and follows `next`.
