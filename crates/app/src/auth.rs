@@ -185,7 +185,8 @@ fn hashing_permits() -> &'static tokio::sync::Semaphore {
     PERMITS.get_or_init(|| tokio::sync::Semaphore::new(2 * hashing_threads()))
 }
 
-/// The prefix of each password hashing thread's name, which the thread's index follows.
+/// The prefix of each password hashing thread's name, which the thread's index follows. Linux
+/// keeps the first 15 bytes of a thread's name, so the prefix stays shorter than that.
 pub const HASHING_THREAD_PREFIX: &str = "tandem-argon2-";
 
 /// One hashing thread per CPU, and at least two.

@@ -468,75 +468,33 @@ pub fn show_memory(after: &str) {
     );
 }
 
-/// CPU time used so far by some of this process's threads and by the whole machine, in the clock
-/// ticks of /proc. Both count in the same unit, so the changes between two readings give the
-/// threads' share of the machine's CPU time in between.
-#[derive(Debug, Clone, Copy)]
-pub struct CpuTicks {
-    threads: u64,
-    machine: u64,
-    cpus: u64,
+/// Returns the CPU time that this process's threads whose names start with `prefix` have used
+/// so far, from each thread's `/proc/self/task/<tid>/schedstat` (its first field is the time on
+/// a CPU, in nanoseconds). Returns `None` where /proc cannot be read. A thread that ends between
+/// two readings takes its time with it, so the threads compared must outlive the span.
+pub fn thread_cpu_time(prefix: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path();
+        // A thread that ended after the directory was listed has no files left to read.
+        let Ok(name) = std::fs::read_to_string(path.join("comm")) else {
+            continue;
+        };
+        if !name.starts_with(prefix) {
+            continue;
+        }
+        let Ok(schedstat) = std::fs::read_to_string(path.join("schedstat")) else {
+            continue;
+        };
+        total += time_on_cpu(&schedstat)?;
+    }
+    Some(total)
 }
 
-impl CpuTicks {
-    /// Reads the CPU time of the threads whose names start with `prefix`, and of the machine.
-    /// Returns `None` where /proc cannot be read.
-    pub fn read(prefix: &str) -> Option<CpuTicks> {
-        let mut threads = 0;
-        for task in std::fs::read_dir("/proc/self/task").ok()? {
-            let path = task.ok()?.path();
-            let Ok(name) = std::fs::read_to_string(path.join("comm")) else {
-                // The thread ended after the folder was listed.
-                continue;
-            };
-            if !name.starts_with(prefix) {
-                continue;
-            }
-            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
-            threads += user_and_system_ticks(&stat)?;
-        }
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let mut lines = stat.lines();
-        // The first line adds up every CPU: user, nice, system, idle, iowait, irq, softirq and
-        // steal time come first, and the guest times after them are already part of user time.
-        let machine = lines
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .take(8)
-            .map(|field| field.parse::<u64>().ok())
-            .sum::<Option<u64>>()?;
-        let cpus = lines.take_while(|line| line.starts_with("cpu")).count() as u64;
-        Some(CpuTicks {
-            threads,
-            machine,
-            cpus,
-        })
-    }
-
-    /// Returns the threads' share of the machine's CPU time since `earlier`, and their CPU
-    /// time: that share of `elapsed` on each of the machine's CPUs.
-    pub fn since(&self, earlier: &CpuTicks, elapsed: Duration) -> Option<(f64, Duration)> {
-        let machine = self.machine.checked_sub(earlier.machine)?;
-        let threads = self.threads.checked_sub(earlier.threads)?;
-        if machine == 0 {
-            return None;
-        }
-        let share = threads as f64 / machine as f64;
-        let cpu_time = elapsed.mul_f64(share * self.cpus as f64);
-        Some((share, cpu_time))
-    }
-}
-
-/// Returns the user and system time of a line of `/proc/.../stat`. The thread's name, in
-/// parentheses, may contain spaces, so fields are counted after its closing parenthesis: user
-/// time is the 14th field of the line and system time the 15th.
-fn user_and_system_ticks(stat: &str) -> Option<u64> {
-    let (_, after_name) = stat.rsplit_once(')')?;
-    let mut fields = after_name.split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some(user + system)
+/// Returns the time on a CPU that a `schedstat` line of /proc gives first, in nanoseconds.
+fn time_on_cpu(schedstat: &str) -> Option<Duration> {
+    let nanos = schedstat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 /// Resets the peak resident set size, so that the generator's memory does not count.
@@ -563,64 +521,42 @@ mod tests {
     }
 
     #[test]
-    fn stat_times_after_the_name() {
-        // A name may contain spaces and parentheses. User time 912 and system time 11 follow it.
-        let stat = "4242 (tandem (a) b) R 1 4242 4242 0 -1 4194560 120 0 0 0 912 11 0 0 20 0";
-
-        assert_eq!(user_and_system_ticks(stat), Some(923));
-        assert_eq!(user_and_system_ticks("4242 (short) R 1"), None);
+    fn schedstat_time_on_cpu() {
+        assert_eq!(
+            time_on_cpu("315795233 110560020 1179\n"),
+            Some(Duration::from_nanos(315_795_233))
+        );
+        assert_eq!(time_on_cpu(""), None);
+        assert_eq!(time_on_cpu("-1 0 0"), None);
     }
 
     #[test]
-    fn thread_share_of_machine_time() {
-        let before = CpuTicks {
-            threads: 100,
-            machine: 1_000,
-            cpus: 2,
-        };
-        let after = CpuTicks {
-            threads: 1_000,
-            machine: 3_000,
-            cpus: 2,
-        };
-
-        let (share, cpu_time) = after.since(&before, Duration::from_secs(10)).unwrap();
-        assert!((share - 0.45).abs() < 1e-9);
-        assert_eq!(cpu_time, Duration::from_secs(9));
-        assert_eq!(before.since(&after, Duration::from_secs(10)), None);
-    }
-
-    #[test]
-    fn this_thread_counts_by_name() {
+    fn thread_time_counts_by_name() {
         let reading = std::thread::Builder::new()
             .name("bench-cpu-probe".into())
             .spawn(|| {
-                let before = CpuTicks::read("bench-cpu-probe").unwrap();
-                // Spins until a tick of this thread's CPU time shows, for at most ten seconds.
+                let before = thread_cpu_time("bench-cpu-probe").unwrap();
+                // Spins until this thread's CPU time grows, for at most ten seconds.
                 let started = Instant::now();
                 let mut after = before;
                 let mut spin = 0u64;
-                while after.threads == before.threads && started.elapsed() < Duration::from_secs(10)
-                {
+                while after == before && started.elapsed() < Duration::from_secs(10) {
                     for _ in 0..1_000_000 {
                         spin = std::hint::black_box(spin.wrapping_add(1));
                     }
-                    after = CpuTicks::read("bench-cpu-probe").unwrap();
+                    after = thread_cpu_time("bench-cpu-probe").unwrap();
                 }
-                (
-                    before,
-                    after,
-                    CpuTicks::read("no thread has this name").unwrap(),
-                )
+                (before, after)
             })
             .unwrap()
             .join()
             .unwrap();
-        let (before, after, nobody) = reading;
+        let (before, after) = reading;
 
-        assert!(after.threads > before.threads);
-        assert!(after.machine > before.machine);
-        assert_eq!(nobody.threads, 0);
-        assert!(nobody.cpus >= 1);
+        assert!(after > before);
+        assert_eq!(
+            thread_cpu_time("no thread has this name"),
+            Some(Duration::ZERO)
+        );
     }
 }

@@ -231,7 +231,7 @@ pub async fn run(
     let argon2_before = load::argon2_verifications(duration / 2).await?;
     peak_reset &= load::reset_peak_resident();
     eprintln!("measuring sign-in");
-    let hashing_before = load::CpuTicks::read(tandem_app::auth::HASHING_THREAD_PREFIX);
+    let hashing_before = load::thread_cpu_time(tandem_app::auth::HASHING_THREAD_PREFIX);
     let sign_ins = {
         let host = format!("{}:{}", measured.host, server.address.port());
         let credentials = format!(
@@ -261,10 +261,10 @@ pub async fn run(
         .await
     };
     let hashing = hashing_before
-        .zip(load::CpuTicks::read(
+        .zip(load::thread_cpu_time(
             tandem_app::auth::HASHING_THREAD_PREFIX,
         ))
-        .and_then(|(before, after)| after.since(&before, sign_ins.elapsed));
+        .map(|(before, after)| after.saturating_sub(before));
     load::show_memory("sign-in");
     peak = peak.max(load::peak_resident_bytes());
     eprintln!("measuring bare Argon2id verifications (second half)");
@@ -353,8 +353,8 @@ struct Figures {
     searches: Phase,
     pages: Phase,
     sign_ins: Phase,
-    /// The hashing threads' share of the machine's CPU time during sign-in, and their CPU time.
-    hashing: Option<(f64, Duration)>,
+    /// The CPU time of the server's password hashing threads during the sign-in phase.
+    hashing: Option<Duration>,
     routing: Phase,
     peak_resident: Option<u64>,
     peak_reset: bool,
@@ -559,13 +559,23 @@ fn report(
     if !f.peak_reset {
         println!("note: the peak resident memory includes the generator's and the bare Argon2id threads', because /proc/self/clear_refs could not be written");
     }
-    if let Some((share, cpu_time)) = f.hashing.filter(|_| f.sign_ins.succeeded > 0) {
-        let per_sign_in = cpu_time.as_secs_f64() * 1000.0 / f.sign_ins.succeeded as f64;
-        let bare = f.argon2.percentile_ms(50.0).unwrap_or(f64::NAN);
-        println!(
-            "note: during sign-in the server's password hashing threads had {:.1} % of the machine's CPU time, {per_sign_in:.1} ms of it per sign-in. A bare verification took {bare:.1} ms (p50).",
-            share * 100.0,
-        );
+    let hashed = f.sign_ins.succeeded + f.sign_ins.errors();
+    match f.hashing {
+        Some(cpu_time) if hashed > 0 => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let share = cpu_time.as_secs_f64() / (f.sign_ins.elapsed.as_secs_f64() * cpus as f64);
+            let per_sign_in = cpu_time.as_secs_f64() * 1000.0 / hashed as f64;
+            let bare = f
+                .argon2
+                .percentile_ms(50.0)
+                .map_or("n/a".to_string(), |ms| format!("{ms:.1} ms"));
+            println!(
+                "note: during sign-in the server's password hashing threads used {:.1} % of {cpus} CPUs, {per_sign_in:.1} ms per sign-in request. A bare verification took {bare} (p50).",
+                share * 100.0,
+            );
+        }
+        Some(_) => {}
+        None => println!("note: the hashing threads' CPU time is missing, because /proc/self/task could not be read"),
     }
     if f.insert_failures > 0 {
         println!(
