@@ -87,6 +87,9 @@ pub struct GeneratedWhiteLabel {
     pub host: String,
     pub country: &'static str,
     pub plans: Vec<(PlanId, String)>,
+    /// The ids of its customers, for the measured (first) white label only. The load phases
+    /// read no other white label's, and the ids would count towards the server's memory, which
+    /// runs in the same process.
     pub customers: Vec<CustomerId>,
 }
 
@@ -369,8 +372,8 @@ pub async fn generate(app: &App, store: &Store, profile: Profile) -> anyhow::Res
     for handle in handles {
         match handle.await.context("generator task panicked")? {
             Ok((_, made)) => {
-                for (index, ids) in made {
-                    white_labels[index].customers = ids;
+                if let Some((_, ids)) = made.into_iter().find(|(index, _)| *index == 0) {
+                    white_labels[0].customers = ids;
                 }
             }
             Err(error) => failure = failure.or(Some(error)),
@@ -884,12 +887,15 @@ pub async fn read_back(store: &Store) -> anyhow::Result<Generated> {
                 .fetch_all(pool)
                 .await
                 .context("reading the generated plans")?;
-        let customers: Vec<String> =
+        let customers: Vec<String> = if white_labels.is_empty() {
             sqlx::query_scalar("SELECT id FROM customers WHERE white_label_id = $1 ORDER BY id")
                 .bind(&id)
                 .fetch_all(pool)
                 .await
-                .context("reading the generated customers")?;
+                .context("reading the generated customers")?
+        } else {
+            Vec::new()
+        };
         white_labels.push(GeneratedWhiteLabel {
             id: WhiteLabelId::from_trusted(id),
             host,
