@@ -186,7 +186,7 @@ fn hashing_permits() -> &'static tokio::sync::Semaphore {
 }
 
 /// The prefix of each password hashing thread's name, which the thread's index follows. Linux
-/// keeps the first 15 bytes of a thread's name, so the prefix stays shorter than that.
+/// keeps only the first 15 bytes of a thread's name, so the prefix must stay shorter than that.
 pub const HASHING_THREAD_PREFIX: &str = "tandem-argon2-";
 
 /// One hashing thread per CPU, and at least two.

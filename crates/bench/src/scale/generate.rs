@@ -362,7 +362,9 @@ pub async fn generate(app: &App, store: &Store, profile: Profile) -> anyhow::Res
                     largest: index == 0,
                 };
                 let ids = batch.fill(&mut rng, index, count).await?;
-                made.push((index, ids));
+                if index == 0 {
+                    made.push((index, ids));
+                }
             }
             anyhow::Ok((worker, made))
         }));
@@ -372,8 +374,8 @@ pub async fn generate(app: &App, store: &Store, profile: Profile) -> anyhow::Res
     for handle in handles {
         match handle.await.context("generator task panicked")? {
             Ok((_, made)) => {
-                if let Some((_, ids)) = made.into_iter().find(|(index, _)| *index == 0) {
-                    white_labels[0].customers = ids;
+                for (index, ids) in made {
+                    white_labels[index].customers = ids;
                 }
             }
             Err(error) => failure = failure.or(Some(error)),
@@ -887,6 +889,7 @@ pub async fn read_back(store: &Store) -> anyhow::Result<Generated> {
                 .fetch_all(pool)
                 .await
                 .context("reading the generated plans")?;
+        // Only the first white label, the measured one, needs its customers' ids.
         let customers: Vec<String> = if white_labels.is_empty() {
             sqlx::query_scalar("SELECT id FROM customers WHERE white_label_id = $1 ORDER BY id")
                 .bind(&id)

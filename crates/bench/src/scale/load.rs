@@ -468,10 +468,9 @@ pub fn show_memory(after: &str) {
     );
 }
 
-/// Returns the CPU time that this process's threads whose names start with `prefix` have used
-/// so far, from each thread's `/proc/self/task/<tid>/schedstat` (its first field is the time on
-/// a CPU, in nanoseconds). Returns `None` where /proc cannot be read. A thread that ends between
-/// two readings takes its time with it, so the threads compared must outlive the span.
+/// Returns the CPU time used so far by this process's threads whose names start with `prefix`,
+/// from each thread's `/proc/self/task/<tid>/schedstat`. Returns `None` where /proc cannot be
+/// read. An ended thread's time leaves with it, so compared threads must outlive the span.
 pub fn thread_cpu_time(prefix: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
     for task in std::fs::read_dir("/proc/self/task").ok()? {
@@ -491,7 +490,7 @@ pub fn thread_cpu_time(prefix: &str) -> Option<Duration> {
     Some(total)
 }
 
-/// Returns the time on a CPU that a `schedstat` line of /proc gives first, in nanoseconds.
+/// Parses the first field of a `schedstat` line: the time spent on a CPU, in nanoseconds.
 fn time_on_cpu(schedstat: &str) -> Option<Duration> {
     let nanos = schedstat.split_whitespace().next()?.parse().ok()?;
     Some(Duration::from_nanos(nanos))

@@ -104,8 +104,8 @@ async fn sign_in(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let expected = cookie(&parts, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
-    // The body extractor takes the request's parts, so the Host is kept for the brand, which
-    // only the paths that show a page look up. A sign-in that passes redirects without it.
+    // The Host is kept before the body extractor takes the request's parts. Only the pages shown
+    // again need the brand, so a sign-in that passes redirects without reading it.
     let host = request_host(&parts);
     let Ok(bytes) = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state).await
     else {
@@ -159,7 +159,7 @@ async fn sign_in(
             return match page_brand(&state, &host).await {
                 Ok(brand) => super::error_page(&state, &brand, error),
                 Err(response) => {
-                    tracing::error!(%error, "sign-in failed, and so did the lookup of its page's brand");
+                    tracing::error!(%error, host, "sign-in failed, and reading its page's brand failed too");
                     response
                 }
             }
@@ -176,8 +176,8 @@ async fn sign_in(
     sign_in_response(&state, &brand, form, &expected, status)
 }
 
-/// Looks up the brand of a page that a sign-in shows. Returns the error response of a failed
-/// lookup, which logs the failure.
+/// Looks up the brand of a page that a sign-in shows. A failed lookup becomes its error
+/// response, which logs the failure.
 async fn page_brand(state: &AppState, host: &str) -> Result<Brand, Response> {
     Brand::for_host(state, host)
         .await
