@@ -1,14 +1,16 @@
 //! Batched customer creation: concurrent creation requests share one transaction.
 //!
-//! A creation request validates its input and reads its white label and plan on its own task,
-//! then queues the rows it will write. When no writer is running, the request that queues
-//! first starts one. The writer takes every queued creation, up to [`MAX_BATCH`], and writes
-//! them in one transaction. All the customers go in one `INSERT`, and their audit records in a
-//! second. A creation whose random account number is already taken gets another, and goes in a
-//! further `INSERT` of the same transaction, unless its stored response already shows the number
-//! (see [`creations_to_write`]). Then each white label's opening charges for its new accounts
-//! take one balance `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger
-//! entry with the balance after it. Requests that arrive during a batch queue for the next one.
+//! A creation request validates its input against its white label and plan on its own task,
+//! then queues the rows it will write. The white label and plan usually come from a cache, which
+//! the writer checks against the database once per batch (see [`crate::creation_context`]).
+//! When no writer is running, the request that queues first starts one. The writer takes every
+//! queued creation, up to [`MAX_BATCH`], and writes them in one transaction. All the customers
+//! go in one `INSERT`, and their audit records in a second. A creation whose random account
+//! number is already taken gets another, and goes in a further `INSERT` of the same
+//! transaction, unless its stored response already shows the number (see
+//! [`creations_to_write`]). Then each white label's opening charges for its new accounts take
+//! one balance `UPDATE` and one ledger `INSERT`, and each charge is still its own ledger entry
+//! with the balance after it. Requests that arrive during a batch queue for the next one.
 //!
 //! The writer keeps the store's batch connection (see `Store::batch_conn`) from one batch to the
 //! next. It does not wait for a pooled connection, and on SQLite the index pages it writes stay
@@ -19,23 +21,24 @@
 //! wait for each other's commits on that row. A request that finds the writer idle is written at
 //! once, in a batch of its own.
 //!
-//! If any statement of a batch fails, or a white label cannot pay for the whole batch, the batch
-//! rolls back. Every request in it then writes its creation in a transaction of its own, as it
-//! would without batching, so the outcome of a request does not depend on the other requests in
-//! its batch. The cost of a failed batch is that its creations are written twice, once in the
-//! rolled-back batch and once alone.
+//! If any statement of a batch fails, a white label cannot pay for the whole batch, or a cached
+//! white label or plan has changed, the batch rolls back. Every request in it then writes its
+//! creation in a transaction of its own, as it would without batching, so the outcome of a
+//! request does not depend on the other requests in its batch. The cost of a failed batch is
+//! that its creations are written twice, once in the rolled-back batch and once alone.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use tandem_domain::{LedgerKind, WhiteLabelId};
+use tandem_domain::{LedgerKind, PlanId, WhiteLabelId};
 use tandem_store::customers::{CustomerRow, NewCustomer};
 use tandem_store::ledger::{self, LedgerEntryRow};
-use tandem_store::{Conn, PooledConn};
+use tandem_store::{white_labels, Conn, PooledConn};
 use tokio::sync::oneshot;
 
 use crate::access::WhiteLabelAdmin;
 use crate::charges::{opening_charges, plan_currency};
+use crate::creation_context::CreationContext;
 use crate::customers::{Creation, CreationWrite, IdempotencyRequest, PreparedCreation};
 use crate::{App, AppError, AppResult};
 
@@ -176,13 +179,17 @@ impl App {
     async fn write_batches(self) {
         let _running = WriterRunning(&self.creation_queue);
         let mut conn = None;
+        let mut check_conn = None;
         loop {
             let batch = self.creation_queue.next_batch();
             if batch.is_empty() {
                 return;
             }
             let (mut creations, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            let outcomes = match self.write_batch(&mut conn, &mut creations).await {
+            let outcomes = match self
+                .write_batch(&mut conn, &mut check_conn, &mut creations)
+                .await
+            {
                 Ok(outcomes) => outcomes,
                 Err(error) => {
                     tracing::info!(
@@ -193,6 +200,7 @@ impl App {
                     // The next batch takes the connection from the pool again, which checks it
                     // on PostgreSQL, in case the failure was the connection's.
                     conn = None;
+                    check_conn = None;
                     creations.iter().map(|_| Batched::WriteAlone).collect()
                 }
             };
@@ -208,19 +216,72 @@ impl App {
     }
 
     /// Writes `creations` in one transaction, and returns each one's outcome once it commits.
-    /// Draws new account numbers for creations whose numbers are taken. Acquires the batch
-    /// connection into `conn` first when `conn` is empty.
+    /// Draws new account numbers for creations whose numbers are taken. Acquires the store's
+    /// batch connections into `conn` and `check_conn` when they are empty.
+    ///
+    /// While the transaction's statements run on `conn`, the white labels and plans that
+    /// creations took from the cache are read again on `check_conn` (see
+    /// [`crate::creation_context`]). If one of them has changed, the batch rolls back and each
+    /// request writes its creation alone, preparing it again first.
     async fn write_batch(
         &self,
         conn: &mut Option<PooledConn>,
+        check_conn: &mut Option<PooledConn>,
         creations: &mut [QueuedCreation],
     ) -> AppResult<Vec<Batched>> {
         let conn = match conn {
             Some(conn) => conn,
             None => conn.insert(self.store.batch_conn().await?),
         };
-        let mut tx = self.store.begin_on(conn).await?;
-        let in_batch = creations_to_write(&mut tx, creations).await?;
+        let cached = cached_contexts(creations);
+        // Both connections are in hand before the transaction begins, so the batch never holds
+        // its locks while it waits for a connection.
+        let check_conn = match (check_conn, cached.is_empty()) {
+            (_, true) => None,
+            (Some(check_conn), false) => Some(check_conn),
+            (check_conn, false) => Some(check_conn.insert(self.store.batch_conn().await?)),
+        };
+        let write = async {
+            let mut tx = self.store.begin_on(conn).await?;
+            let written = self.write_uncommitted(&mut tx, creations).await?;
+            AppResult::Ok((tx, written))
+        };
+        let check = async {
+            match check_conn {
+                Some(check_conn) => self.cached_contexts_unchanged(check_conn, &cached).await,
+                None => Ok(true),
+            }
+        };
+        let (unchanged, written) = tokio::join!(check, write);
+        let (tx, (written, charges)) = written?;
+        if !unchanged? {
+            return Err(AppError::Internal(
+                "a cached white label or plan has changed since it was read".into(),
+            ));
+        }
+        tx.commit().await?;
+
+        Ok(written
+            .into_iter()
+            .zip(charges)
+            .map(|(row, charges)| match row {
+                Some(customer) => Batched::Created(Creation::Created {
+                    customer: Box::new(customer),
+                    charges,
+                }),
+                None => Batched::WriteAlone,
+            })
+            .collect())
+    }
+
+    /// Runs the statements of a batch in `tx`, and returns each creation's row, or `None` when
+    /// it was left out, with the charges posted for it.
+    async fn write_uncommitted(
+        &self,
+        tx: &mut Conn,
+        creations: &mut [QueuedCreation],
+    ) -> AppResult<(Vec<Option<CustomerRow>>, Vec<Vec<LedgerEntryRow>>)> {
+        let in_batch = creations_to_write(tx, creations).await?;
         let mut writes: Vec<CreationWrite> = creations
             .iter_mut()
             .zip(&in_batch)
@@ -237,7 +298,7 @@ impl App {
         let mut rows = if writes.is_empty() {
             Vec::new()
         } else {
-            self.write_customers(&mut tx, &mut writes).await?
+            self.write_customers(tx, &mut writes).await?
         }
         .into_iter();
         let written: Vec<Option<CustomerRow>> = in_batch
@@ -265,25 +326,58 @@ impl App {
         let mut charges: Vec<Vec<LedgerEntryRow>> = creations.iter().map(|_| Vec::new()).collect();
         let now = self.now_us();
         for (white_label_id, indexes) in payers {
-            let posted = post_charges(&mut tx, white_label_id, creations, &indexes, now).await?;
+            let posted = post_charges(tx, white_label_id, creations, &indexes, now).await?;
             for (index, rows) in indexes.into_iter().zip(posted) {
                 charges[index] = rows;
             }
         }
-        tx.commit().await?;
-
-        Ok(written
-            .into_iter()
-            .zip(charges)
-            .map(|(row, charges)| match row {
-                Some(customer) => Batched::Created(Creation::Created {
-                    customer: Box::new(customer),
-                    charges,
-                }),
-                None => Batched::WriteAlone,
-            })
-            .collect())
+        Ok((written, charges))
     }
+
+    /// Returns whether every context in `cached` still matches the database, reading each white
+    /// label and plan pair once on `conn`. A context that has changed leaves the cache.
+    async fn cached_contexts_unchanged(
+        &self,
+        conn: &mut Conn,
+        cached: &[Arc<CreationContext>],
+    ) -> AppResult<bool> {
+        let mut unchanged = true;
+        let mut read: Vec<(&WhiteLabelId, &PlanId)> = Vec::new();
+        for (index, context) in cached.iter().enumerate() {
+            let pair = (&context.white_label.id, &context.plan.id);
+            if read.contains(&pair) {
+                continue;
+            }
+            read.push(pair);
+            let current = white_labels::get_with_plan(conn, pair.0, pair.1).await?;
+            for context in &cached[index..] {
+                if (&context.white_label.id, &context.plan.id) != pair {
+                    continue;
+                }
+                let matches = current
+                    .as_ref()
+                    .is_some_and(|(white_label, plan)| context.matches(white_label, plan.as_ref()));
+                if !matches {
+                    self.creation_contexts.forget(context);
+                    unchanged = false;
+                }
+            }
+        }
+        Ok(unchanged)
+    }
+}
+
+/// Returns the distinct white label and plan pairs that creations of the batch took from the
+/// cache. Most batches have one.
+fn cached_contexts(creations: &[QueuedCreation]) -> Vec<Arc<CreationContext>> {
+    let mut cached: Vec<Arc<CreationContext>> = Vec::new();
+    for creation in creations {
+        let context = &creation.prepared.context;
+        if creation.prepared.cached && !cached.iter().any(|seen| Arc::ptr_eq(seen, context)) {
+            cached.push(context.clone());
+        }
+    }
+    cached
 }
 
 /// Returns which creations of the batch to write: all but those with an idempotency key whose
@@ -332,15 +426,15 @@ async fn post_charges(
     now: i64,
 ) -> AppResult<Vec<Vec<LedgerEntryRow>>> {
     let first = &creations[indexes[0]].prepared;
-    let currency = plan_currency(&first.plan)?;
+    let currency = plan_currency(&first.context.plan)?;
     let per_creation: Vec<_> = indexes
         .iter()
         .map(|&index| {
             let creation = &creations[index];
             let prepared = &creation.prepared;
             opening_charges(
-                &prepared.white_label,
-                &prepared.plan,
+                &prepared.context.white_label,
+                &prepared.context.plan,
                 prepared.time_zone(),
                 creation.now,
             )
@@ -358,7 +452,7 @@ async fn post_charges(
                 amount_minor: charge.amount_minor,
                 tax_minor: charge.tax_minor,
                 // A plan in another currency fails the posting, and the batch rolls back.
-                currency: &creation.prepared.plan.currency,
+                currency: &creation.prepared.context.plan.currency,
                 description: &charge.description,
                 actor_label: creation.admin.actor().label(),
             });
@@ -569,7 +663,7 @@ mod tests {
             request_hash: "hash".into(),
         });
         batch[3].body = Some("{}".into());
-        let outcomes = app.write_batch(&mut None, &mut batch).await;
+        let outcomes = app.write_batch(&mut None, &mut None, &mut batch).await;
 
         let mut stored = Vec::new();
         for creation in &batch {
@@ -651,5 +745,101 @@ mod tests {
         assert_ne!(written.account_number, taken_number);
         assert_eq!(written.account_number, plain.customer.account_number);
         assert_eq!(plain_row.unwrap().account_number, written.account_number);
+    }
+
+    /// Another server on the same database (a second `App` over the store) changes the plan's
+    /// setup fee. A batch with a creation prepared from this server's cache rolls back, the
+    /// stale pair leaves the cache, and the request writes the creation alone at the new fee.
+    #[tokio::test]
+    async fn changed_plan_rolls_the_batch_back() {
+        let fixture = Fixture::new().await;
+        let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
+        let other = App::new(
+            fixture.store.clone(),
+            Arc::new(SystemClock),
+            AppSettings::default(),
+        );
+        let id = PlanId::parse(plan_id).unwrap();
+        let plan = other.plan(admin, &id).await.unwrap();
+        let dearer = PlanInput {
+            name: "Business".into(),
+            description: "Ten extensions".into(),
+            setup_fee: "59.00".into(),
+            monthly_fee: "39.00".into(),
+            included_extensions: "10".into(),
+            extra_extension_fee: "5.00".into(),
+            number_rental: "5.00".into(),
+            min_opening_credit: "50.00".into(),
+        };
+        other
+            .update_plan(admin, &id, plan.version, &dearer)
+            .await
+            .unwrap();
+
+        let mut batch = vec![queued(app, admin, plan_id, "Totara").await];
+        let from_cache = batch[0].prepared.cached;
+        let outcomes = app.write_batch(&mut None, &mut None, &mut batch).await;
+        let still_cached = app.creation_contexts.get(admin.white_label_id(), &id);
+        let left_out = app.customer(admin, &batch[0].customer.id).await;
+        let alone = app
+            .create_customer(admin, &input(plan_id, "Matai"), None, &|_| String::new())
+            .await;
+        fixture.remove().await;
+
+        assert!(from_cache, "the first creation cached the plan");
+        assert!(outcomes.is_err(), "the batch rolled back");
+        assert!(
+            left_out.is_err(),
+            "nothing was written for the stale creation"
+        );
+        assert!(still_cached.is_none(), "the stale pair left the cache");
+        let Ok(Creation::Created { charges, .. }) = alone else {
+            panic!("the creation was not written alone")
+        };
+        let setup_fee = charges
+            .iter()
+            .find(|charge| charge.description.starts_with("Setup fee"))
+            .expect("a setup fee");
+        assert_eq!(setup_fee.amount_minor, -5_900, "{charges:?}");
+    }
+
+    /// A plan retired by another server is refused, although this server's cache still held it
+    /// as active when the request came in, and nothing is written.
+    #[tokio::test]
+    async fn retired_plan_refused_after_cache() {
+        let fixture = Fixture::new().await;
+        let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
+        let other = App::new(
+            fixture.store.clone(),
+            Arc::new(SystemClock),
+            AppSettings::default(),
+        );
+        let id = PlanId::parse(plan_id).unwrap();
+        other.retire_plan(admin, &id).await.unwrap();
+        let cached = app.creation_contexts.get(admin.white_label_id(), &id);
+
+        let refused = app
+            .create_customer(admin, &input(plan_id, "Totara"), None, &|_| String::new())
+            .await;
+        let page = app
+            .list_customers(admin, None, None, None, 10)
+            .await
+            .unwrap();
+        fixture.remove().await;
+
+        assert!(cached.is_some_and(|context| context.plan.status == "active"));
+        match refused {
+            Err(AppError::Invalid(errors)) => {
+                assert_eq!(errors[0].field, "plan_id", "{errors:?}");
+                assert_eq!(errors[0].code, "plan_retired", "{errors:?}");
+            }
+            Err(error) => panic!("expected the retired plan's error, got {error}"),
+            Ok(_) => panic!("a customer was created on a retired plan"),
+        }
+        assert_eq!(
+            page.customers.len(),
+            1,
+            "only the fixture's customer exists"
+        );
     }
 }

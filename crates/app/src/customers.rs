@@ -7,19 +7,21 @@ use serde::Deserialize;
 use tandem_domain::{
     AccountNumber, Address, AddressInput, BusinessNumber, Country, CreationMode, CustomerId,
     CustomerStatus, EmailAddress, MembershipId, Name, OptionalText, Payer, Permission, PhoneNumber,
-    PlanId, Role, TaxNumber, TimeZoneName,
+    PlanId, Role, TaxNumber, TimeZoneName, WhiteLabelId,
 };
 use tandem_store::customers::{
     self as store_customers, AddressRow, CustomerFilter, CustomerRow, NewCustomer,
 };
 use tandem_store::ledger::LedgerEntryRow;
 use tandem_store::plans::PlanRow;
+use tandem_store::white_labels::WhiteLabelRow;
 use tandem_store::{gateways, idempotency, memberships, white_labels, Conn, StoreError};
 
 use crate::access::WhiteLabelAdmin;
 use crate::audit::{self, record, Change};
 use crate::charges::{post_opening_charges, Opening, Payer as ChargePayer};
 use crate::creation_batch::{Batched, QueuedCreation};
+use crate::creation_context::CreationContext;
 use crate::validate::{present, Fields};
 use crate::{App, AppError, AppResult, FieldError};
 
@@ -71,8 +73,11 @@ pub struct CustomerInput {
 
 /// The white label, plan and validated fields of a creation, read before its transaction.
 pub(crate) struct PreparedCreation {
-    pub(crate) white_label: tandem_store::white_labels::WhiteLabelRow,
-    pub(crate) plan: PlanRow,
+    /// The white label and the plan.
+    pub(crate) context: Arc<CreationContext>,
+    /// Whether `context` came from the cache, so that the writer must read it again while it
+    /// writes the creation.
+    pub(crate) cached: bool,
     valid: ValidCustomer,
 }
 
@@ -296,7 +301,8 @@ fn new_customer(
     prepared: &PreparedCreation,
     account_number: &AccountNumber,
 ) -> NewCustomer {
-    let PreparedCreation { plan, valid, .. } = prepared;
+    let PreparedCreation { context, valid, .. } = prepared;
+    let plan = &context.plan;
     let (status, payer) = if prepared.self_activation() {
         (CustomerStatus::PendingActivation, Payer::Customer)
     } else {
@@ -344,10 +350,11 @@ impl App {
     /// With an idempotency key, the first response (as built by `render`) is stored with the
     /// customer and returned for every retry.
     ///
-    /// The white label, the plan and the gateway are read before the transaction begins, so on
-    /// SQLite the write lock is held for the writes alone. A plan retired while a creation is
-    /// under way may therefore still be used by it, as on PostgreSQL, where these reads take no
-    /// lock either.
+    /// The white label, the plan and the gateway are read outside the transaction, so on SQLite
+    /// the write lock is held for the writes alone. The white label and the plan usually come
+    /// from a cache, which the batch writer reads again while it writes (see
+    /// [`crate::creation_context`]). A plan retired while a creation is under way may therefore
+    /// still be used by it, as on PostgreSQL, where these reads take no lock either.
     ///
     /// The writes join the creations that other requests have queued (see
     /// [`crate::creation_batch`]). If that shared transaction fails, this creation is written
@@ -375,6 +382,17 @@ impl App {
         };
         match self.write_in_batch(queued).await? {
             Batched::Created(creation) => Ok(creation),
+            Batched::WriteAlone if prepared.cached => {
+                // A cached row that has changed may be why the batch rolled back, so the rows
+                // are read again.
+                let wl_id = admin.white_label_id();
+                let plan_id = Some(&prepared.context.plan.id);
+                let fresh = match self.read_and_prepare(wl_id, plan_id, input).await {
+                    Ok(fresh) => fresh,
+                    Err(error) => return self.reject_creation(admin, idempotency, error).await,
+                };
+                self.create_alone(admin, &fresh, idempotency, render).await
+            }
             Batched::WriteAlone => {
                 self.create_alone(admin, &prepared, idempotency, render)
                     .await
@@ -394,7 +412,8 @@ impl App {
         let now = self.now_us();
         let account_number = AccountNumber::generate(&mut rand::thread_rng());
         let customer = new_customer(admin, prepared, &account_number);
-        let body = idempotency.map(|_| render(&customer.inserted_row(&prepared.plan.name, now)));
+        let body =
+            idempotency.map(|_| render(&customer.inserted_row(&prepared.context.plan.name, now)));
         (now, customer, body)
     }
 
@@ -440,8 +459,8 @@ impl App {
                     &mut tx,
                     now,
                     &Opening {
-                        white_label: &prepared.white_label,
-                        plan: &prepared.plan,
+                        white_label: &prepared.context.white_label,
+                        plan: &prepared.context.plan,
                         customer_id: &written.id,
                         payer: ChargePayer::WhiteLabel,
                         time_zone: prepared.time_zone(),
@@ -507,30 +526,50 @@ impl App {
         }
     }
 
-    /// Reads the white label and the plan and validates the request, outside any transaction.
+    /// Validates the request against its white label and plan.
+    ///
+    /// The two rows come from the cache when it contains them (see [`crate::creation_context`]),
+    /// and are read otherwise, outside any transaction. A request that fails its checks against
+    /// cached rows is checked again against rows read now, so that it is never refused on
+    /// settings that have since changed.
     pub(crate) async fn prepare_creation(
         &self,
         admin: &WhiteLabelAdmin,
         input: &CustomerInput,
     ) -> AppResult<PreparedCreation> {
         let wl_id = admin.white_label_id();
-        let mut conn = self.store.conn().await?;
         // The plan is read with the white label, before the request is validated, so its id is
         // parsed here first. A malformed id fails validation below with the other fields.
         let plan_id = PlanId::parse(input.plan_id.trim()).ok();
-        let (white_label, plan) = match &plan_id {
-            Some(plan_id) => white_labels::get_with_plan(&mut conn, wl_id, plan_id).await?,
-            None => white_labels::get(&mut conn, wl_id)
+        let cached = plan_id
+            .as_ref()
+            .and_then(|plan_id| self.creation_contexts.get(wl_id, plan_id))
+            .and_then(|context| {
+                let valid = validate(input, country_of(&context.white_label)).ok()?;
+                Some(PreparedCreation {
+                    context,
+                    cached: true,
+                    valid,
+                })
+            });
+        let prepared = match cached {
+            Some(prepared) => prepared,
+            None => {
+                self.read_and_prepare(wl_id, plan_id.as_ref(), input)
+                    .await?
+            }
+        };
+        if prepared.self_activation()
+            && gateways::get(&mut *self.store.conn().await?, wl_id)
                 .await?
-                .map(|white_label| (white_label, None)),
-        }
-        .ok_or(AppError::NotFound("white label"))?;
-        let wl_country = Country::parse(&white_label.country).unwrap_or(Country::NZ);
-        let valid = validate(input, wl_country)?;
-        let plan = usable_plan(plan)?;
-        if valid.mode == CreationMode::SelfActivation
-            && gateways::get(&mut conn, wl_id).await?.is_none()
+                .is_none()
         {
+            if prepared.cached {
+                // Rows read now may fail the request first, for a retired plan, say, as they
+                // would without the cache.
+                self.read_and_prepare(wl_id, plan_id.as_ref(), input)
+                    .await?;
+            }
             return Err(AppError::Conflict {
                 code: "payment_gateway_required",
                 message: "self-activation needs a payment gateway, and this white label has none \
@@ -540,9 +579,33 @@ impl App {
                 field: Some("mode".into()),
             });
         }
+        Ok(prepared)
+    }
+
+    /// Reads the white label and the plan, validates the request against them, and caches the
+    /// two rows when the plan is usable.
+    async fn read_and_prepare(
+        &self,
+        wl_id: &WhiteLabelId,
+        plan_id: Option<&PlanId>,
+        input: &CustomerInput,
+    ) -> AppResult<PreparedCreation> {
+        let mut conn = self.store.conn().await?;
+        let (white_label, plan) = match plan_id {
+            Some(plan_id) => white_labels::get_with_plan(&mut conn, wl_id, plan_id).await?,
+            None => white_labels::get(&mut conn, wl_id)
+                .await?
+                .map(|white_label| (white_label, None)),
+        }
+        .ok_or(AppError::NotFound("white label"))?;
+        drop(conn);
+        let valid = validate(input, country_of(&white_label))?;
+        let plan = usable_plan(plan)?;
+        let context = Arc::new(CreationContext { white_label, plan });
+        self.creation_contexts.put(context.clone());
         Ok(PreparedCreation {
-            white_label,
-            plan,
+            context,
+            cached: false,
             valid,
         })
     }
@@ -621,7 +684,10 @@ impl App {
             .collect();
         let rows: Vec<CustomerRow> = writes
             .iter()
-            .map(|w| w.customer.inserted_row(&w.prepared.plan.name, w.now))
+            .map(|w| {
+                w.customer
+                    .inserted_row(&w.prepared.context.plan.name, w.now)
+            })
             .collect();
 
         for write in &writes {
@@ -654,10 +720,16 @@ impl App {
         tandem_store::audit::insert_all(tx, &timed).await?;
 
         for (write, customer) in writes.iter().zip(&rows) {
-            let white_label = &write.prepared.white_label;
+            let white_label = &write.prepared.context.white_label;
             if write.prepared.self_activation() {
-                self.issue_activation(tx, write.now, white_label, customer, &write.prepared.plan)
-                    .await?;
+                self.issue_activation(
+                    tx,
+                    write.now,
+                    white_label,
+                    customer,
+                    &write.prepared.context.plan,
+                )
+                .await?;
             }
             crate::outbox::enqueue_webhook(
                 tx,
@@ -811,6 +883,11 @@ async fn insert_drawing_numbers(
     Err(AppError::Store(StoreError::Conflict(
         "uq_customers_account_number".into(),
     )))
+}
+
+/// Returns the country whose rules a white label's customers' details follow.
+fn country_of(white_label: &WhiteLabelRow) -> Country {
+    Country::parse(&white_label.country).unwrap_or(Country::NZ)
 }
 
 /// The customer as recorded in the audit log.

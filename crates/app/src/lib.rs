@@ -31,6 +31,7 @@ pub mod white_labels;
 mod charges;
 mod clock;
 mod creation_batch;
+mod creation_context;
 mod credential_cache;
 mod customer_reads;
 mod events;
@@ -103,6 +104,7 @@ pub struct App {
     api_key_cache: Arc<credential_cache::ApiKeyCache>,
     session_cache: Arc<session_cache::SessionCache>,
     creation_queue: Arc<creation_batch::CreationQueue>,
+    creation_contexts: Arc<creation_context::CreationContexts>,
     customer_reads: Arc<customer_reads::ReadQueue>,
 }
 
@@ -117,6 +119,7 @@ impl App {
             api_key_cache: Arc::default(),
             session_cache: Arc::default(),
             creation_queue: Arc::default(),
+            creation_contexts: Arc::default(),
             customer_reads: Arc::default(),
         }
     }

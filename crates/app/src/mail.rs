@@ -911,6 +911,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("white label"))?;
         tx.commit().await?;
+        self.creation_contexts.forget_white_label(id);
         Ok(row)
     }
 }

@@ -646,6 +646,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.creation_contexts.forget_white_label(id);
         Ok(new_secret)
     }
 

@@ -248,6 +248,8 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("plan"))?;
         tx.commit().await?;
+        self.creation_contexts
+            .forget_white_label(admin.white_label_id());
         Ok(row)
     }
 
@@ -286,6 +288,8 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("plan"))?;
         tx.commit().await?;
+        self.creation_contexts
+            .forget_white_label(admin.white_label_id());
         Ok(row)
     }
 

@@ -325,6 +325,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("white label"))?;
         tx.commit().await?;
+        self.creation_contexts.forget_white_label(id);
         Ok(row)
     }
 
@@ -377,6 +378,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.creation_contexts
+            .forget_white_label(admin.white_label_id());
         Ok(())
     }
 
@@ -539,6 +542,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("white label"))?;
         tx.commit().await?;
+        self.creation_contexts.forget_white_label(id);
         Ok(row)
     }
 }

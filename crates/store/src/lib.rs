@@ -88,7 +88,7 @@ impl StoreOptions {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
-    /// One connection kept for [`Store::batch_conn`], outside `pool`.
+    /// The two connections of [`Store::batch_conn`], outside `pool`.
     batch_pool: AnyPool,
     backend: Backend,
 }
@@ -131,7 +131,7 @@ impl Store {
                 .append_pair("statement-cache-capacity", &BATCH_STATEMENTS.to_string());
         }
         let batch_pool = pool_options(backend, busy_ms, Some(BATCH_CACHE_KIB))
-            .max_connections(1)
+            .max_connections(2)
             .connect_lazy_with(batch_options);
         Ok(Store {
             pool,
@@ -175,9 +175,11 @@ impl Store {
         Ok(tx)
     }
 
-    /// Acquires the one connection kept for a batch writer, such as the creation writer, which
-    /// commits many rows at a time, one batch after another. Hold it across batches and open
-    /// each batch's transaction with [`Store::begin_on`].
+    /// Acquires one of the two connections kept for a batch writer, such as the creation
+    /// writer, which commits many rows at a time, one batch after another. Hold it across
+    /// batches and open each batch's transaction with [`Store::begin_on`]. The second
+    /// connection serves reads that the writer runs beside its transaction. A writer that holds
+    /// both and asks for a third waits for ever.
     ///
     /// The connection is not shared with the readers of the main pool. On SQLite it also keeps
     /// its page cache between batches. A connection drops its whole cache when it begins a

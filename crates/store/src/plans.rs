@@ -7,7 +7,7 @@ use tandem_domain::{PlanId, WhiteLabelId};
 use crate::{Conn, StoreResult};
 
 /// A plan as stored. Amounts are minor units of `currency`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanRow {
     pub id: PlanId,
     pub white_label_id: WhiteLabelId,

@@ -10,7 +10,7 @@ use crate::plans::{self, PlanRow};
 use crate::{flag, Conn, StoreResult};
 
 /// A white label as stored, without its logo bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhiteLabelRow {
     pub id: WhiteLabelId,
     pub name: String,
