@@ -474,7 +474,7 @@ async fn post_charges(
 
 #[cfg(test)]
 mod tests {
-    use tandem_domain::CustomerId;
+    use tandem_domain::{CustomerId, PlanId};
     use tandem_store::{Store, StoreOptions};
 
     use super::*;
@@ -635,6 +635,34 @@ mod tests {
             written
         }
 
+        /// Builds another server's use cases over the same database, with caches of their own.
+        fn other_server(&self) -> App {
+            App::new(
+                self.store.clone(),
+                Arc::new(SystemClock),
+                AppSettings::default(),
+            )
+        }
+
+        /// Raises the plan's setup fee to `setup_fee` through `app`.
+        async fn change_setup_fee(&self, app: &App, setup_fee: &str) {
+            let id = PlanId::parse(&self.plan_id).unwrap();
+            let plan = app.plan(&self.admin, &id).await.unwrap();
+            let input = PlanInput {
+                name: "Business".into(),
+                description: "Ten extensions".into(),
+                setup_fee: setup_fee.into(),
+                monthly_fee: "39.00".into(),
+                included_extensions: "10".into(),
+                extra_extension_fee: "5.00".into(),
+                number_rental: "5.00".into(),
+                min_opening_credit: "50.00".into(),
+            };
+            app.update_plan(&self.admin, &id, plan.version, &input)
+                .await
+                .unwrap();
+        }
+
         async fn remove(self) {
             self.store.close().await;
             std::fs::remove_dir_all(&self.dir).ok();
@@ -754,36 +782,15 @@ mod tests {
     async fn changed_plan_rolls_the_batch_back() {
         let fixture = Fixture::new().await;
         let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
-        let other = App::new(
-            fixture.store.clone(),
-            Arc::new(SystemClock),
-            AppSettings::default(),
-        );
+        let other = fixture.other_server();
+        fixture.change_setup_fee(&other, "59.00").await;
         let id = PlanId::parse(plan_id).unwrap();
-        let plan = other.plan(admin, &id).await.unwrap();
-        let dearer = PlanInput {
-            name: "Business".into(),
-            description: "Ten extensions".into(),
-            setup_fee: "59.00".into(),
-            monthly_fee: "39.00".into(),
-            included_extensions: "10".into(),
-            extra_extension_fee: "5.00".into(),
-            number_rental: "5.00".into(),
-            min_opening_credit: "50.00".into(),
-        };
-        other
-            .update_plan(admin, &id, plan.version, &dearer)
-            .await
-            .unwrap();
 
         let mut batch = vec![queued(app, admin, plan_id, "Totara").await];
         let from_cache = batch[0].prepared.cached;
         let outcomes = app.write_batch(&mut None, &mut None, &mut batch).await;
         let still_cached = app.creation_contexts.get(admin.white_label_id(), &id);
         let left_out = app.customer(admin, &batch[0].customer.id).await;
-        let alone = app
-            .create_customer(admin, &input(plan_id, "Matai"), None, &|_| String::new())
-            .await;
         fixture.remove().await;
 
         assert!(from_cache, "the first creation cached the plan");
@@ -793,14 +800,56 @@ mod tests {
             "nothing was written for the stale creation"
         );
         assert!(still_cached.is_none(), "the stale pair left the cache");
-        let Ok(Creation::Created { charges, .. }) = alone else {
-            panic!("the creation was not written alone")
+    }
+
+    /// A request whose creation used a cached plan that another server has since changed is
+    /// written alone at the plan's new setup fee, and the cache then contains the new plan.
+    #[tokio::test]
+    async fn changed_plan_written_at_new_fee() {
+        let fixture = Fixture::new().await;
+        let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
+        let other = fixture.other_server();
+        fixture.change_setup_fee(&other, "59.00").await;
+        let id = PlanId::parse(plan_id).unwrap();
+        let stale = app.creation_contexts.get(admin.white_label_id(), &id);
+
+        let created = app
+            .create_customer(admin, &input(plan_id, "Matai"), None, &|_| String::new())
+            .await;
+        let cached = app.creation_contexts.get(admin.white_label_id(), &id);
+        fixture.remove().await;
+
+        let stale = stale.expect("the fixture's creation cached the plan");
+        assert_eq!(stale.plan.setup_fee_minor, 4_900);
+        let Ok(Creation::Created { charges, .. }) = created else {
+            panic!("the creation was not written")
         };
         let setup_fee = charges
             .iter()
             .find(|charge| charge.description.starts_with("Setup fee"))
             .expect("a setup fee");
         assert_eq!(setup_fee.amount_minor, -5_900, "{charges:?}");
+        let cached = cached.expect("the new plan is cached");
+        assert_eq!(cached.plan.setup_fee_minor, 5_900);
+    }
+
+    /// A change to the plan through the same server drops the white label's cached pairs at
+    /// once, so the next creation reads the plan again rather than rolling a batch back.
+    #[tokio::test]
+    async fn own_change_drops_cached_pairs() {
+        let fixture = Fixture::new().await;
+        let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
+        let id = PlanId::parse(plan_id).unwrap();
+        let before = app.creation_contexts.get(admin.white_label_id(), &id);
+        fixture.change_setup_fee(app, "59.00").await;
+        let after = app.creation_contexts.get(admin.white_label_id(), &id);
+        let next = queued(app, admin, plan_id, "Totara").await;
+        fixture.remove().await;
+
+        assert!(before.is_some(), "the fixture's creation cached the plan");
+        assert!(after.is_none(), "the change dropped the pair");
+        assert!(!next.prepared.cached, "the next creation read the plan");
+        assert_eq!(next.prepared.context.plan.setup_fee_minor, 5_900);
     }
 
     /// A plan retired by another server is refused, although this server's cache still held it
@@ -809,11 +858,7 @@ mod tests {
     async fn retired_plan_refused_after_cache() {
         let fixture = Fixture::new().await;
         let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
-        let other = App::new(
-            fixture.store.clone(),
-            Arc::new(SystemClock),
-            AppSettings::default(),
-        );
+        let other = fixture.other_server();
         let id = PlanId::parse(plan_id).unwrap();
         other.retire_plan(admin, &id).await.unwrap();
         let cached = app.creation_contexts.get(admin.white_label_id(), &id);

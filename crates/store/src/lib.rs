@@ -178,7 +178,7 @@ impl Store {
     /// Acquires one of the two connections kept for a batch writer, such as the creation
     /// writer, which commits many rows at a time, one batch after another. Hold it across
     /// batches and open each batch's transaction with [`Store::begin_on`]. The second
-    /// connection serves reads that the writer runs beside its transaction. A writer that holds
+    /// connection serves reads that the writer runs beside its transaction. A writer that has
     /// both and asks for a third waits for ever.
     ///
     /// The connection is not shared with the readers of the main pool. On SQLite it also keeps

@@ -1359,3 +1359,70 @@ async fn concurrent_creations_stop_where_the_balance_runs_out() {
     assert_eq!(recorded, 4);
     assert_eq!(white_label_charges(&app).await.len(), 8);
 }
+
+/// Two servers share one database. The first caches the plan with its first creation, and the
+/// second raises the plan's setup fee and then retires it. The first server charges the new fee
+/// and then refuses the retired plan, as it would without its cache.
+#[tokio::test]
+async fn plan_changes_on_other_server_apply() {
+    let app = TestApp::spawn().await;
+    let settings = support::test_settings();
+    let second = tandem::Server::start(
+        tandem::build_app(app.app.store().clone(), &settings),
+        &settings,
+    )
+    .await
+    .expect("second server starts");
+    let second_url = format!("http://{}", second.address);
+    let plan_path = format!("/api/v1/plans/{}", app.wl.plan_id);
+    let create = |name: &'static str| {
+        app.api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, name)),
+        )
+    };
+
+    let (first, _) = create("Early Ltd").await;
+    let dearer = json!({"name": "Business", "description": "", "setup_fee": "59.00",
+                        "monthly_fee": "39.00", "included_extensions": 10,
+                        "extra_extension_fee": "5.00", "number_rental": "5.00",
+                        "min_opening_credit": "50.00"});
+    let raised = app
+        .client
+        .put(format!("{second_url}{plan_path}"))
+        .bearer_auth(&app.wl.api_key)
+        .header("If-Match", "\"1\"")
+        .json(&dearer)
+        .send()
+        .await
+        .expect("second server answers");
+    let raised = raised.status();
+    let balance_before = white_label_balance(&app).await;
+    let (charged, _) = create("Middle Ltd").await;
+    let balance_after = white_label_balance(&app).await;
+    let retired = app
+        .client
+        .post(format!("{second_url}{plan_path}/retire"))
+        .bearer_auth(&app.wl.api_key)
+        .send()
+        .await
+        .expect("second server answers")
+        .status();
+    let (refused, problem) = create("Late Ltd").await;
+    let (_, list) = app
+        .api(Method::GET, "/api/v1/customers", &app.wl.api_key, None)
+        .await;
+    second.abort();
+
+    assert_eq!(first, 201);
+    assert_eq!(raised, 200);
+    assert_eq!(charged, 201);
+    // Setup fee 59.00 + 8.85 GST, then monthly fee 39.00 + 5.85 GST.
+    assert_eq!(balance_before - balance_after, 11_270);
+    assert_eq!(retired, 200);
+    assert_eq!(refused, 422, "{problem}");
+    assert!(field_errors(&problem).contains(&("plan_id".into(), "plan_retired".into())));
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(2), "{list}");
+}
