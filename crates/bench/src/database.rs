@@ -107,6 +107,14 @@ impl FreshDatabase {
         })
     }
 
+    /// Keeps the database for later runs. A PostgreSQL database's temporary folder contains
+    /// nothing that a later run reads, so it is removed.
+    pub fn keep(self) {
+        if let Cleanup::DropDatabase { .. } = self.cleanup {
+            std::fs::remove_dir_all(&self.data_dir).ok();
+        }
+    }
+
     /// Returns the administrative URL and the database name when the database is on PostgreSQL.
     pub fn postgres(&self) -> Option<(&str, &str)> {
         match &self.cleanup {

@@ -112,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
             "kept the database at {}",
             tandem_store::redact_url(&database.url)
         );
+        database.keep();
         return outcome;
     }
     let removed = database.remove().await;
