@@ -776,8 +776,8 @@ mod tests {
     }
 
     /// Another server on the same database (a second `App` over the store) changes the plan's
-    /// setup fee. A batch with a creation prepared from this server's cache rolls back, the
-    /// stale pair leaves the cache, and the request writes the creation alone at the new fee.
+    /// setup fee. A batch with a creation prepared from this server's cache rolls back, and the
+    /// stale pair leaves the cache.
     #[tokio::test]
     async fn changed_plan_rolls_the_batch_back() {
         let fixture = Fixture::new().await;
