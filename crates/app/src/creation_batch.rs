@@ -234,8 +234,8 @@ impl App {
             None => conn.insert(self.store.batch_conn().await?),
         };
         let cached = cached_contexts(creations);
-        // Both connections are in hand before the transaction begins, so the batch never holds
-        // its locks while it waits for a connection.
+        // Both connections are taken before the transaction begins, so the batch never waits
+        // for a connection while it has its locks.
         let check_conn = match (check_conn, cached.is_empty()) {
             (_, true) => None,
             (Some(check_conn), false) => Some(check_conn),
@@ -852,10 +852,10 @@ mod tests {
         assert_eq!(next.prepared.context.plan.setup_fee_minor, 5_900);
     }
 
-    /// A plan retired by another server is refused, although this server's cache still held it
+    /// A plan retired by another server is rejected, although this server's cache still had it
     /// as active when the request came in, and nothing is written.
     #[tokio::test]
-    async fn retired_plan_refused_after_cache() {
+    async fn retired_plan_rejected_after_cache() {
         let fixture = Fixture::new().await;
         let (app, admin, plan_id) = (&fixture.app, &fixture.admin, &fixture.plan_id);
         let other = fixture.other_server();
@@ -863,7 +863,7 @@ mod tests {
         other.retire_plan(admin, &id).await.unwrap();
         let cached = app.creation_contexts.get(admin.white_label_id(), &id);
 
-        let refused = app
+        let rejected = app
             .create_customer(admin, &input(plan_id, "Totara"), None, &|_| String::new())
             .await;
         let page = app
@@ -873,7 +873,7 @@ mod tests {
         fixture.remove().await;
 
         assert!(cached.is_some_and(|context| context.plan.status == "active"));
-        match refused {
+        match rejected {
             Err(AppError::Invalid(errors)) => {
                 assert_eq!(errors[0].field, "plan_id", "{errors:?}");
                 assert_eq!(errors[0].code, "plan_retired", "{errors:?}");

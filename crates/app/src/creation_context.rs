@@ -193,8 +193,8 @@ mod tests {
         });
         contexts.put(newer.clone());
         contexts.forget(&older);
-        let kept = contexts.get(&older.white_label.id, &older.plan.id);
-        assert!(kept.is_some_and(|kept| Arc::ptr_eq(&kept, &newer)));
+        let cached = contexts.get(&older.white_label.id, &older.plan.id);
+        assert!(cached.is_some_and(|cached| Arc::ptr_eq(&cached, &newer)));
         contexts.forget(&newer);
         assert!(contexts
             .get(&older.white_label.id, &older.plan.id)

@@ -530,7 +530,7 @@ impl App {
     ///
     /// The two rows come from the cache when it contains them (see [`crate::creation_context`]),
     /// and are read otherwise, outside any transaction. A request that fails its checks against
-    /// cached rows is checked again against rows read now, so that it is never refused on
+    /// cached rows is checked again against rows read now, so that it is never rejected on
     /// settings that have since changed.
     pub(crate) async fn prepare_creation(
         &self,

@@ -179,7 +179,7 @@ impl Store {
     /// writer, which commits many rows at a time, one batch after another. Hold it across
     /// batches and open each batch's transaction with [`Store::begin_on`]. The second
     /// connection serves reads that the writer runs beside its transaction. A writer that has
-    /// both and asks for a third waits for ever.
+    /// both and requests a third waits for ever.
     ///
     /// The connection is not shared with the readers of the main pool. On SQLite it also keeps
     /// its page cache between batches. A connection drops its whole cache when it begins a

@@ -1362,7 +1362,7 @@ async fn concurrent_creations_stop_where_the_balance_runs_out() {
 
 /// Two servers share one database. The first caches the plan with its first creation, and the
 /// second raises the plan's setup fee and then retires it. The first server charges the new fee
-/// and then refuses the retired plan, as it would without its cache.
+/// and then rejects the retired plan, as it would without its cache.
 #[tokio::test]
 async fn plan_changes_on_other_server_apply() {
     let app = TestApp::spawn().await;
@@ -1410,7 +1410,7 @@ async fn plan_changes_on_other_server_apply() {
         .await
         .expect("second server answers")
         .status();
-    let (refused, problem) = create("Late Ltd").await;
+    let (rejected, problem) = create("Late Ltd").await;
     let (_, list) = app
         .api(Method::GET, "/api/v1/customers", &app.wl.api_key, None)
         .await;
@@ -1422,7 +1422,7 @@ async fn plan_changes_on_other_server_apply() {
     // Setup fee 59.00 + 8.85 GST, then monthly fee 39.00 + 5.85 GST.
     assert_eq!(balance_before - balance_after, 11_270);
     assert_eq!(retired, 200);
-    assert_eq!(refused, 422, "{problem}");
+    assert_eq!(rejected, 422, "{problem}");
     assert!(field_errors(&problem).contains(&("plan_id".into(), "plan_retired".into())));
     assert_eq!(list["data"].as_array().map(Vec::len), Some(2), "{list}");
 }
