@@ -72,18 +72,18 @@ mod tests {
     use std::ffi::CString;
 
     use libsqlite3_sys::{
-        sqlite3_close, sqlite3_open_v2, SQLITE_OPEN_CREATE, SQLITE_OPEN_READWRITE,
+        sqlite3_close, sqlite3_exec, sqlite3_memory_highwater, sqlite3_open_v2, SQLITE_OPEN_CREATE,
+        SQLITE_OPEN_READWRITE,
     };
 
     use super::*;
 
-    #[test]
-    fn new_connection_has_stable_plans() {
-        keep_plans_stable();
+    /// Opens a connection to a new in-memory database, asserting that it opened.
+    fn open_memory() -> *mut sqlite3 {
         let path = CString::new(":memory:").expect("no NUL in the path");
         let mut db: *mut sqlite3 = std::ptr::null_mut();
         // SAFETY: `path` is a NUL-terminated string and `db` receives the new connection,
-        // which is closed below.
+        // which the caller closes.
         let opened = unsafe {
             sqlite3_open_v2(
                 path.as_ptr(),
@@ -92,6 +92,46 @@ mod tests {
                 std::ptr::null(),
             )
         };
+        assert_eq!(opened, SQLITE_OK);
+        db
+    }
+
+    /// The workspace's `.cargo/config.toml` builds SQLite without memory statistics, whose
+    /// upkeep takes a process-wide mutex on every allocation. Statistics that are kept record
+    /// a high-water mark once a connection has allocated anything.
+    #[test]
+    fn sqlite_keeps_no_memory_statistics() {
+        let db = open_memory();
+        let sql =
+            CString::new("CREATE TABLE t (v TEXT); INSERT INTO t VALUES (hex(randomblob(4096)));")
+                .expect("no NUL in the statement");
+        // SAFETY: `db` is open and `sql` is NUL-terminated; no callback or error message is
+        // asked for.
+        let executed = unsafe {
+            sqlite3_exec(
+                db,
+                sql.as_ptr(),
+                None,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        // SAFETY: reading the statistic without resetting it has no preconditions.
+        let highest = unsafe { sqlite3_memory_highwater(0) };
+        // SAFETY: `db` came from `sqlite3_open_v2` and is not used afterwards.
+        unsafe { sqlite3_close(db) };
+
+        assert_eq!(executed, SQLITE_OK);
+        assert_eq!(
+            highest, 0,
+            "SQLite keeps memory statistics; build it with SQLITE_DEFAULT_MEMSTATUS=0"
+        );
+    }
+
+    #[test]
+    fn new_connection_has_stable_plans() {
+        keep_plans_stable();
+        let db = open_memory();
         let mut enabled: c_int = -1;
         // SAFETY: a negative value reads the setting without changing it, into `enabled`.
         let read = unsafe {
@@ -100,7 +140,6 @@ mod tests {
         // SAFETY: `db` came from `sqlite3_open_v2` and is not used afterwards.
         unsafe { sqlite3_close(db) };
 
-        assert_eq!(opened, SQLITE_OK);
         assert_eq!(read, SQLITE_OK);
         assert_eq!(enabled, 1);
     }
