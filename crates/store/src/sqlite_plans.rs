@@ -105,8 +105,8 @@ mod tests {
         let sql =
             CString::new("CREATE TABLE t (v TEXT); INSERT INTO t VALUES (hex(randomblob(4096)));")
                 .expect("no NUL in the statement");
-        // SAFETY: `db` is open and `sql` is NUL-terminated; no callback or error message is
-        // asked for.
+        // SAFETY: `db` is open and `sql` is NUL-terminated. No callback or error message is
+        // requested.
         let executed = unsafe {
             sqlite3_exec(
                 db,
