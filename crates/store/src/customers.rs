@@ -1,13 +1,15 @@
 //! Customer accounts of a white label.
 
+use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use tandem_domain::{CustomerId, PlanId, UserId, WhiteLabelId};
 
-use crate::{flag, Columns, Conn, StoreResult};
+use crate::{flag, Backend, Conn, StoreResult};
 
-/// A postal address as stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A postal address as stored. A customer read decodes it from a JSON array, field by field in
+/// the order declared here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct AddressRow {
     pub line1: String,
     pub line2: Option<String>,
@@ -80,79 +82,140 @@ pub struct NewCustomer {
     pub created_by: Option<UserId>,
 }
 
-/// The columns of a customer row, in the order [`from_row`] decodes them, with the given
-/// expression for the plan's name.
-macro_rules! customer_columns {
-    ($plan_name:literal) => {
+/// A customer row as one JSON array, its fields in the order of [`WireCustomer`] and each
+/// address as an array of its own, with the given expression for the plan's name. `$array` is
+/// the engine's function that builds an array and `$text` turns its result into text.
+///
+/// Forty columns cost forty values on the way out of the driver. On SQLite each one is copied
+/// out of the statement by the driver's thread, copied again into the `Any` driver's row and a
+/// third time when decoded, and most copies allocate. One array of text is copied once at each
+/// step, and parsing it costs less than the copies it replaces (docs/benchmarks.md).
+macro_rules! customer_array {
+    ($array:literal, $text:literal, $plan_name:expr) => {
         concat!(
-            "c.id, c.white_label_id, c.account_number, c.status, c.payer, c.creation_mode, \
+            $array,
+            "(c.id, c.white_label_id, c.account_number, c.status, c.payer, c.creation_mode, \
              c.plan_id, ",
             $plan_name,
-            " AS plan_name, c.legal_name, c.trading_name, c.business_number, c.tax_number, \
+            ", c.legal_name, c.trading_name, c.business_number, c.tax_number, \
              c.contact_given_name, c.contact_family_name, c.contact_email, c.contact_phone, \
-             c.contact_job_title, c.billing_line1, c.billing_line2, c.billing_suburb, \
-             c.billing_city, c.billing_region, c.billing_postcode, c.billing_country, \
-             c.service_same_as_billing, c.service_line1, c.service_line2, c.service_suburb, \
-             c.service_city, c.service_region, c.service_postcode, c.service_country, \
+             c.contact_job_title, ",
+            $array,
+            "(c.billing_line1, c.billing_line2, c.billing_suburb, c.billing_city, \
+             c.billing_region, c.billing_postcode, c.billing_country), \
+             c.service_same_as_billing, ",
+            $array,
+            "(c.service_line1, c.service_line2, c.service_suburb, c.service_city, \
+             c.service_region, c.service_postcode, c.service_country), \
              c.time_zone, c.currency, c.balance_minor, c.credit_limit_minor, \
-             c.activation_state, c.version, c.created_us, c.updated_us"
+             c.activation_state, c.version, c.created_us, c.updated_us)",
+            $text,
+            " AS customer"
         )
     };
 }
 
-/// The columns of a page of customers, whose statements join `plans p`. PostgreSQL memoizes
+/// The plan's name in a page of customers, whose statements join `plans p`. PostgreSQL memoizes
 /// each plan's lookup in a nested loop, or hashes the small plans table.
-const LIST_COLUMNS: &str = customer_columns!("p.name");
-
-/// The columns of one customer, whose statement reads the plan's name in a subquery. Joined,
-/// PostgreSQL hashed the whole plans table for the one row, and the statement took 0.127 ms
-/// against 0.108 ms with the subquery (pgbench, one client).
-const ONE_COLUMNS: &str = customer_columns!("(SELECT p.name FROM plans p WHERE p.id = c.plan_id)");
-
-fn address(columns: &mut Columns<'_>) -> StoreResult<AddressRow> {
-    Ok(AddressRow {
-        line1: columns.next()?,
-        line2: columns.next()?,
-        suburb: columns.next()?,
-        city: columns.next()?,
-        region: columns.next()?,
-        postcode: columns.next()?,
-        country: columns.next()?,
-    })
+macro_rules! joined_plan_name {
+    () => {
+        "p.name"
+    };
 }
 
-/// Decodes a row selected with [`LIST_COLUMNS`] or [`ONE_COLUMNS`], by position.
+/// The plan's name of one customer, read in a subquery. Joined, PostgreSQL hashed the whole plans
+/// table for the one row, and the statement took 0.127 ms against 0.108 ms with the subquery
+/// (pgbench, one client).
+macro_rules! plan_name_of_one {
+    () => {
+        "(SELECT p.name FROM plans p WHERE p.id = c.plan_id)"
+    };
+}
+
+/// Returns the select list of a page of customers on `backend`.
+fn list_columns(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => customer_array!("json_array", "", joined_plan_name!()),
+        Backend::Postgres => customer_array!("json_build_array", "::text", joined_plan_name!()),
+    }
+}
+
+/// Returns the select list of one customer on `backend`.
+fn one_columns(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => customer_array!("json_array", "", plan_name_of_one!()),
+        Backend::Postgres => customer_array!("json_build_array", "::text", plan_name_of_one!()),
+    }
+}
+
+/// A customer row as `customer_array!` writes it. serde reads a struct from a JSON array field
+/// by field, in the order they are declared here.
+#[derive(Deserialize)]
+struct WireCustomer {
+    id: String,
+    white_label_id: String,
+    account_number: String,
+    status: String,
+    payer: String,
+    creation_mode: String,
+    plan_id: String,
+    plan_name: String,
+    legal_name: String,
+    trading_name: Option<String>,
+    business_number: Option<String>,
+    tax_number: Option<String>,
+    contact_given_name: String,
+    contact_family_name: String,
+    contact_email: String,
+    contact_phone: String,
+    contact_job_title: Option<String>,
+    billing_address: AddressRow,
+    service_same_as_billing: i64,
+    service_address: AddressRow,
+    time_zone: String,
+    currency: String,
+    balance_minor: i64,
+    credit_limit_minor: i64,
+    activation_state: Option<String>,
+    version: i64,
+    created_us: i64,
+    updated_us: i64,
+}
+
+/// Decodes a row selected with [`list_columns`] or [`one_columns`].
 fn from_row(row: &AnyRow) -> StoreResult<CustomerRow> {
-    let mut columns = Columns::new(row);
+    let text: &str = row.try_get(0)?;
+    let wire: WireCustomer =
+        serde_json::from_str(text).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
     Ok(CustomerRow {
-        id: CustomerId::from_trusted(columns.next()?),
-        white_label_id: WhiteLabelId::from_trusted(columns.next()?),
-        account_number: columns.next()?,
-        status: columns.next()?,
-        payer: columns.next()?,
-        creation_mode: columns.next()?,
-        plan_id: PlanId::from_trusted(columns.next()?),
-        plan_name: columns.next()?,
-        legal_name: columns.next()?,
-        trading_name: columns.next()?,
-        business_number: columns.next()?,
-        tax_number: columns.next()?,
-        contact_given_name: columns.next()?,
-        contact_family_name: columns.next()?,
-        contact_email: columns.next()?,
-        contact_phone: columns.next()?,
-        contact_job_title: columns.next()?,
-        billing_address: address(&mut columns)?,
-        service_same_as_billing: flag(columns.next()?),
-        service_address: address(&mut columns)?,
-        time_zone: columns.next()?,
-        currency: columns.next()?,
-        balance_minor: columns.next()?,
-        credit_limit_minor: columns.next()?,
-        activation_state: columns.next()?,
-        version: columns.next()?,
-        created_us: columns.next()?,
-        updated_us: columns.next()?,
+        id: CustomerId::from_trusted(wire.id),
+        white_label_id: WhiteLabelId::from_trusted(wire.white_label_id),
+        account_number: wire.account_number,
+        status: wire.status,
+        payer: wire.payer,
+        creation_mode: wire.creation_mode,
+        plan_id: PlanId::from_trusted(wire.plan_id),
+        plan_name: wire.plan_name,
+        legal_name: wire.legal_name,
+        trading_name: wire.trading_name,
+        business_number: wire.business_number,
+        tax_number: wire.tax_number,
+        contact_given_name: wire.contact_given_name,
+        contact_family_name: wire.contact_family_name,
+        contact_email: wire.contact_email,
+        contact_phone: wire.contact_phone,
+        contact_job_title: wire.contact_job_title,
+        billing_address: wire.billing_address,
+        service_same_as_billing: flag(wire.service_same_as_billing),
+        service_address: wire.service_address,
+        time_zone: wire.time_zone,
+        currency: wire.currency,
+        balance_minor: wire.balance_minor,
+        credit_limit_minor: wire.credit_limit_minor,
+        activation_state: wire.activation_state,
+        version: wire.version,
+        created_us: wire.created_us,
+        updated_us: wire.updated_us,
     })
 }
 
@@ -352,13 +415,18 @@ impl NewCustomer {
     }
 }
 
-/// Returns the statement of [`get`], whose parameters are the customer and white label ids. It
-/// is built once, not on every read.
-pub fn get_statement() -> &'static str {
-    static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!("SELECT {ONE_COLUMNS} FROM customers c WHERE c.id = $1 AND c.white_label_id = $2")
+/// Returns the statement of [`get`] on `backend`, whose parameters are the customer and white
+/// label ids. It is built once, not on every read.
+pub fn get_statement(backend: Backend) -> &'static str {
+    static STATEMENTS: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        [Backend::Sqlite, Backend::Postgres].map(|backend| {
+            format!(
+                "SELECT {} FROM customers c WHERE c.id = $1 AND c.white_label_id = $2",
+                one_columns(backend)
+            )
+        })
     });
-    &STATEMENT
+    &STATEMENTS[usize::from(backend == Backend::Postgres)]
 }
 
 /// Reads one customer account of a white label.
@@ -367,7 +435,7 @@ pub async fn get(
     white_label_id: &WhiteLabelId,
     id: &CustomerId,
 ) -> StoreResult<Option<CustomerRow>> {
-    let row = sqlx::query(get_statement())
+    let row = sqlx::query(get_statement(Backend::of(conn)))
         .bind(id.as_str())
         .bind(white_label_id.as_str())
         .fetch_optional(&mut *conn)
@@ -380,20 +448,21 @@ pub async fn get(
 pub const GET_MANY_MAX: usize = 32;
 const _: () = assert!(GET_MANY_MAX.is_power_of_two());
 
-/// Returns the statement that [`get_many`] runs for `count` customers, on PostgreSQL (`numbered`
-/// parameters) or SQLite. Its parameters are pairs of a customer's id and its white label's id.
-/// `count` is rounded up to a power of two, at most [`GET_MANY_MAX`], so that each connection
-/// prepares at most six of these statements.
-pub fn get_many_statement(numbered: bool, count: usize) -> &'static str {
+/// Returns the statement that [`get_many`] runs for `count` customers on `backend`. Its
+/// parameters are pairs of a customer's id and its white label's id. `count` is rounded up to a
+/// power of two, at most [`GET_MANY_MAX`], so that each connection prepares at most six of these
+/// statements.
+pub fn get_many_statement(backend: Backend, count: usize) -> &'static str {
     const SIZES: usize = GET_MANY_MAX.trailing_zeros() as usize + 1;
     static STATEMENTS: std::sync::LazyLock<[[String; SIZES]; 2]> = std::sync::LazyLock::new(|| {
-        [false, true].map(|numbered| {
+        [Backend::Sqlite, Backend::Postgres].map(|backend| {
             std::array::from_fn(|size| {
-                let pairs = crate::value_rows_for(numbered, 1 << size, 2);
+                let pairs = crate::value_rows_for(backend == Backend::Postgres, 1 << size, 2);
                 format!(
-                    "SELECT {ONE_COLUMNS} FROM (VALUES {pairs}) AS requested \
+                    "SELECT {} FROM (VALUES {pairs}) AS requested \
                      JOIN customers c \
-                     ON c.id = requested.column1 AND c.white_label_id = requested.column2"
+                     ON c.id = requested.column1 AND c.white_label_id = requested.column2",
+                    one_columns(backend)
                 )
             })
         })
@@ -402,7 +471,7 @@ pub fn get_many_statement(numbered: bool, count: usize) -> &'static str {
         .clamp(1, GET_MANY_MAX)
         .next_power_of_two()
         .trailing_zeros() as usize;
-    &STATEMENTS[usize::from(numbered)][size]
+    &STATEMENTS[usize::from(backend == Backend::Postgres)][size]
 }
 
 /// Reads, in one statement, the customers named by `requested`: pairs of a white label and the id
@@ -421,9 +490,8 @@ pub async fn get_many(
         "get_many reads at most {GET_MANY_MAX} customers, not {}",
         requested.len()
     );
-    let numbered = conn.backend_name() == "PostgreSQL";
     let count = requested.len().next_power_of_two();
-    let mut query = sqlx::query(get_many_statement(numbered, count));
+    let mut query = sqlx::query(get_many_statement(Backend::of(conn), count));
     // The statement's list is padded to a power of two with the last pair again, so that pair's
     // row may come more than once.
     for (white_label_id, id) in requested.iter().chain(std::iter::repeat(last)).take(count) {
@@ -452,15 +520,17 @@ pub enum Param {
     Integer(i64),
 }
 
-/// Builds the statement of [`list`] and its parameters, so that its query plan can be checked
-/// with the same text the product runs.
+/// Builds the statement of [`list`] on `backend` and its parameters, so that its query plan can
+/// be checked with the same text the product runs.
 pub fn list_statement(
+    backend: Backend,
     white_label_id: &WhiteLabelId,
     filter: &CustomerFilter,
 ) -> (String, Vec<Param>) {
     let mut sql = format!(
-        "SELECT {LIST_COLUMNS} FROM customers c JOIN plans p ON p.id = c.plan_id \
-         WHERE c.white_label_id = $1"
+        "SELECT {} FROM customers c JOIN plans p ON p.id = c.plan_id \
+         WHERE c.white_label_id = $1",
+        list_columns(backend)
     );
     let mut params = vec![Param::Text(white_label_id.as_str().to_string())];
     if let Some(search) = filter
@@ -513,7 +583,7 @@ pub async fn list(
     white_label_id: &WhiteLabelId,
     filter: &CustomerFilter,
 ) -> StoreResult<Vec<CustomerRow>> {
-    let (sql, params) = list_statement(white_label_id, filter);
+    let (sql, params) = list_statement(Backend::of(conn), white_label_id, filter);
     let mut query = sqlx::query(&sql);
     for param in &params {
         query = match param {

@@ -62,6 +62,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// Returns the engine behind a connection.
+    pub fn of(conn: &Conn) -> Backend {
+        if conn.backend_name() == "PostgreSQL" {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
 /// Connection settings for [`Store::connect`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -332,10 +343,6 @@ pub(crate) struct Columns<'r> {
 }
 
 impl<'r> Columns<'r> {
-    pub(crate) fn new(row: &'r sqlx::any::AnyRow) -> Self {
-        Self::at(row, 0)
-    }
-
     /// Starts at the column numbered `next`, counting from 0.
     pub(crate) fn at(row: &'r sqlx::any::AnyRow, next: usize) -> Self {
         Self { row, next }

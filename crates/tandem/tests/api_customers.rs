@@ -275,11 +275,12 @@ async fn phone_formats_stored_as_e164() {
 #[tokio::test]
 async fn unicode_names_kept_and_markup_literal() {
     let app = TestApp::spawn().await;
-    let mut body = customer_body(&app.wl.plan_id, "<b>Bold</b> & Sons");
+    let legal_name = r#"<b>"Bold"</b> & Sons \ Co 🦜"#;
+    let mut body = customer_body(&app.wl.plan_id, legal_name);
     body["contact"]["given_name"] = json!("Tāne");
     body["contact"]["family_name"] = json!("Müller-João");
 
-    let (status, customer) = app
+    let (status, created) = app
         .api(
             Method::POST,
             "/api/v1/customers",
@@ -287,11 +288,34 @@ async fn unicode_names_kept_and_markup_literal() {
             Some(body),
         )
         .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
 
-    assert_eq!(status, 201, "{customer}");
-    assert_eq!(customer["contact"]["given_name"], "Tāne");
-    assert_eq!(customer["contact"]["family_name"], "Müller-João");
-    assert_eq!(customer["business"]["legal_name"], "<b>Bold</b> & Sons");
+    // The stored row comes back through both reads: by id, and in a page of search results.
+    let (status, read) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{id}"),
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{read}");
+    let (status, page) = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?search=%3Cb%3E",
+            &app.wl.api_key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "{page}");
+    for customer in [&created, &read, &page["data"][0]] {
+        assert_eq!(customer["contact"]["given_name"], "Tāne");
+        assert_eq!(customer["contact"]["family_name"], "Müller-João");
+        assert_eq!(customer["business"]["legal_name"], legal_name);
+    }
 }
 
 #[tokio::test]

@@ -58,7 +58,7 @@ pub async fn check(
             filter(Some("harb"), Some("active"), None),
         ),
     ] {
-        let (sql, params) = list_statement(white_label_id, &filter);
+        let (sql, params) = list_statement(store.backend(), white_label_id, &filter);
         statements.push((name.to_string(), sql, params));
     }
     let text = |values: &[&str]| -> Vec<Param> {
@@ -72,13 +72,12 @@ pub async fn check(
     for (name, sql, params) in [
         (
             "customer by id",
-            tandem_store::customers::get_statement().to_string(),
+            tandem_store::customers::get_statement(store.backend()).to_string(),
             text(&[&customer, wl]),
         ),
         (
             "customers by id, four reads in one statement",
-            tandem_store::customers::get_many_statement(store.backend() == Backend::Postgres, 4)
-                .to_string(),
+            tandem_store::customers::get_many_statement(store.backend(), 4).to_string(),
             text(&[&customer, wl].repeat(4)),
         ),
         (
