@@ -825,6 +825,16 @@ impl App {
             .filter(|c| !c.is_empty())
             .map(decode_cursor)
             .transpose()?;
+        // No stored name contains a control character, and PostgreSQL rejects a NUL in text.
+        if search.is_some_and(|search| search.chars().any(char::is_control)) {
+            return Err(AppError::field(
+                "q",
+                tandem_domain::ValueError::new(
+                    "invalid_search",
+                    "remove the control characters, such as NUL or a tab, from the search",
+                ),
+            ));
+        }
         let limit = limit.clamp(1, 100);
         let filter = CustomerFilter {
             search: search.map(|s| s.chars().take(100).collect()),

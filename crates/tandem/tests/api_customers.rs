@@ -290,6 +290,15 @@ async fn unicode_names_kept_and_markup_literal() {
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();
+    let (status, other) = app
+        .api(
+            Method::POST,
+            "/api/v1/customers",
+            &app.wl.api_key,
+            Some(customer_body(&app.wl.plan_id, "Plain Names Ltd")),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
 
     // The stored row comes back through both reads: by id, and in a page of search results.
     let (status, read) = app
@@ -304,13 +313,14 @@ async fn unicode_names_kept_and_markup_literal() {
     let (status, page) = app
         .api(
             Method::GET,
-            "/api/v1/customers?search=%3Cb%3E",
+            "/api/v1/customers?q=%3Cb%3E",
             &app.wl.api_key,
             None,
         )
         .await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(page["data"][0]["id"], id);
     for customer in [&created, &read, &page["data"][0]] {
         assert_eq!(customer["contact"]["given_name"], "Tāne");
         assert_eq!(customer["contact"]["family_name"], "Müller-João");
@@ -888,6 +898,24 @@ async fn search_by_account_number() {
         .await;
 
     assert_eq!(found["data"][0]["id"], customer["id"]);
+}
+
+#[tokio::test]
+async fn search_with_control_character_rejected() {
+    let app = TestApp::spawn().await;
+    for query in ["%00", "a%00", "1%00", "Kauri%09"] {
+        let (status, problem) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/customers?q={query}"),
+                &app.wl.api_key,
+                None,
+            )
+            .await;
+
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "q", "{query}: {problem}");
+    }
 }
 
 #[tokio::test]
