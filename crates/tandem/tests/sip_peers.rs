@@ -1018,14 +1018,16 @@ async fn baresip_stays_registered_across_refresh() {
     // baresip's DNS server is a socket of this test that never answers, so no lookup can leave
     // the machine.
     let dns = UdpSocket::bind("127.0.0.1:0").await.expect("DNS socket");
-    let sip_port = free_udp_port("127.0.0.1");
+    // With a fixed port, baresip listens on UDP and TCP on it and on TCP on the next one, and
+    // exits at start if any of them is taken, even by a closed connection in TIME_WAIT. With
+    // port 0 the system chooses a free port for each.
     let config_dir = harness.dir.join("baresip");
     std::fs::create_dir_all(&config_dir).unwrap();
     std::fs::write(
         config_dir.join("config"),
         format!(
             "poll_method\tepoll\n\
-             sip_listen\t127.0.0.1:{sip_port}\n\
+             sip_listen\t127.0.0.1:0\n\
              dns_server\t{}\n\
              net_interface\t127.0.0.1\n\
              module_path\t{}\n\
@@ -1045,20 +1047,36 @@ async fn baresip_stays_registered_across_refresh() {
     .unwrap();
     let mut command = Command::new(baresip);
     command.arg("-f").arg(&config_dir).args(["-s", "-t", "60"]);
-    let process = PeerProcess::start("baresip", command, &harness.dir);
+    let mut process = PeerProcess::start("baresip", command, &harness.dir);
 
-    let first = harness
-        .registrations_when(&account, "baresip's binding", |items| {
-            !bindings_of(items, &aor).is_empty()
-        })
-        .await;
+    let started = Instant::now();
+    let first = loop {
+        let items = harness.registrations(&account).await;
+        if !bindings_of(&items, &aor).is_empty() {
+            break items;
+        }
+        if let Some(status) = process.child.try_wait().expect("baresip's status") {
+            panic!("baresip exited with {status}:\n{}", process.output());
+        }
+        assert!(
+            started.elapsed() < BACKGROUND_DEADLINE,
+            "timed out waiting for baresip's binding:\n{}",
+            process.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let binding = bindings_of(&first, &aor)[0].clone();
-    assert_eq!(
-        binding["source"],
-        format!("127.0.0.1:{sip_port}"),
-        "{}",
-        process.output()
-    );
+    // baresip's SIP trace names the address each request left from.
+    let output = process.output();
+    let sent_from = output
+        .lines()
+        .find_map(|line| {
+            let (from, to) = line.strip_prefix("UDP ")?.split_once(" -> ")?;
+            (to.trim() == harness.server.to_string()).then_some(from)
+        })
+        .unwrap_or_else(|| panic!("no request to the service in baresip's trace:\n{output}"));
+    assert!(sent_from.starts_with("127.0.0.1:"), "{sent_from}");
+    assert_eq!(binding["source"], sent_from, "{output}");
     assert!(
         binding["user_agent"].as_str().unwrap().contains("baresip"),
         "{binding}"
