@@ -67,11 +67,7 @@ pub fn build_router(app: App, settings: &Settings) -> axum::Router {
         secure_cookies: settings.secure_cookies,
         ..WebSettings::default()
     };
-    tandem_web::router(AppState {
-        app,
-        settings: Arc::new(web),
-        metrics: tandem_web::ops::Metrics::install(),
-    })
+    tandem_web::router(AppState::new(app, web, tandem_web::ops::Metrics::install()))
 }
 
 /// How long one SMTP connection or webhook request may take.

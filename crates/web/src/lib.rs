@@ -42,12 +42,36 @@ impl Default for WebSettings {
     }
 }
 
-/// What every handler can reach.
+/// The state every handler can reach, behind one reference count. The router clones it for
+/// each request and each `State` extractor clones it again, so a clone is one atomic increment,
+/// not one for each shared part of the use cases.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub app: App,
-    pub settings: Arc<WebSettings>,
+    pub settings: WebSettings,
     pub metrics: ops::Metrics,
+}
+
+impl AppState {
+    /// Builds the state of a router over `app`.
+    pub fn new(app: App, settings: WebSettings, metrics: ops::Metrics) -> Self {
+        Self(Arc::new(Shared {
+            app,
+            settings,
+            metrics,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -71,10 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(webhooks::router())
         // Inside the router, where the matched route is known, which the metrics name.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            ops::observe,
-        ))
+        .layer(axum::middleware::from_fn(ops::observe))
         .with_state(state);
     let middleware = tower::ServiceBuilder::new()
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -89,11 +89,7 @@ async fn metrics_text(State(state): State<AppState>, brand: crate::extract::Bran
 }
 
 /// Wraps each request in a span with its request id, and logs one line when it completes.
-pub(crate) async fn observe(
-    State(_state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request
