@@ -1068,11 +1068,12 @@ async fn baresip_stays_registered_across_refresh() {
     let binding = bindings_of(&first, &aor)[0].clone();
     // baresip's SIP trace names the address each request left from.
     let output = process.output();
+    let server = harness.server.to_string();
     let sent_from = output
         .lines()
         .find_map(|line| {
             let (from, to) = line.strip_prefix("UDP ")?.split_once(" -> ")?;
-            (to.trim() == harness.server.to_string()).then_some(from)
+            (to.trim() == server).then_some(from)
         })
         .unwrap_or_else(|| panic!("no request to the service in baresip's trace:\n{output}"));
     assert!(sent_from.starts_with("127.0.0.1:"), "{sent_from}");

@@ -46,10 +46,10 @@ impl Default for WebSettings {
 /// each request and each `State` extractor clones it again, so a clone is one atomic increment,
 /// not one for each shared part of the use cases.
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState(Arc<AppStateInner>);
 
 /// The contents of [`AppState`].
-pub struct Shared {
+pub struct AppStateInner {
     pub app: App,
     pub settings: WebSettings,
     pub metrics: ops::Metrics,
@@ -58,7 +58,7 @@ pub struct Shared {
 impl AppState {
     /// Builds the state of a router over `app`.
     pub fn new(app: App, settings: WebSettings, metrics: ops::Metrics) -> Self {
-        Self(Arc::new(Shared {
+        Self(Arc::new(AppStateInner {
             app,
             settings,
             metrics,
@@ -67,9 +67,9 @@ impl AppState {
 }
 
 impl std::ops::Deref for AppState {
-    type Target = Shared;
+    type Target = AppStateInner;
 
-    fn deref(&self) -> &Shared {
+    fn deref(&self) -> &AppStateInner {
         &self.0
     }
 }
